@@ -1,0 +1,267 @@
+"""Aggregate Documents (with their Mentions and Relations) into a deduplicated GraphBatch.
+
+Pure functions, no store access: the same aggregation runs for a batch in memory and, in the
+store writer, over all stored evidence of the edges a batch touches (:func:`aggregate_edges`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from kg.records import (
+    Assertion,
+    Document,
+    DocumentRecord,
+    Edge,
+    EntityType,
+    EvidenceRecord,
+    GraphBatch,
+    Mention,
+    MentionEdge,
+    Node,
+    Relation,
+)
+from schema.model import Schema, load_schema
+
+MAX_SYNONYMS = 32
+"""Synonym lists are capped: they feed display and linking, and a hub concept mentioned in
+thousands of documents would otherwise grow one property without bound."""
+
+PATIENT_EDGE = {
+    EntityType.DISEASE: "HAS_CONDITION",
+    EntityType.DRUG: "TAKES",
+    EntityType.SYMPTOM: "HAS_FINDING",
+}
+
+
+class BuildOptions(BaseModel):
+    """Options that change what a document contributes (so they are part of its hash)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    evidence_text: bool = True
+    """Store evidence sentences. Switch off for clinical records whose text must not leave them."""
+
+
+def local_id(label: str, text: str) -> str:
+    """Stable ID for an unlinked mention: the same surface form gets the same node everywhere."""
+    norm = re.sub(r"[^a-z0-9]+", "-", " ".join(text.lower().split())).strip("-")[:64] or "x"
+    return f"LOCAL:{label.lower()}:{norm}"
+
+
+def mention_concept_id(m: Mention) -> str:
+    return m.concept_id or local_id(m.label.value, m.text)
+
+
+def content_hash(doc: Document, options: BuildOptions) -> str:
+    payload = doc.model_dump_json() + options.model_dump_json()
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def evidence_id(doc_id: str, rel_type: str, head: str, tail: str) -> str:
+    digest = hashlib.sha1(f"{doc_id}\x1f{rel_type}\x1f{head}\x1f{tail}".encode()).hexdigest()
+    return f"ev:{digest[:24]}"
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence around ``start..end``: from the previous sentence end to the next one.
+
+    A deliberately simple splitter (``.!?`` or a newline followed by whitespace); the
+    extraction pipeline supplies proper sentence boundaries where it has them.
+    """
+    left = 0
+    for match in re.finditer(r"[.!?]\s+|\n\s*", text[:start]):
+        left = match.end()
+    right_match = re.search(r"[.!?](?=\s|$)|\n", text[end:])
+    right = end + right_match.end() if right_match else len(text)
+    return left, right
+
+
+def _patient_relations(doc: Document) -> list[Relation]:
+    """Present, affirmed mentions in a patient's document become patient facts."""
+    if doc.patient_id is None:
+        return []
+    out = []
+    for m in doc.mentions:
+        if m.assertion is not Assertion.PRESENT:
+            continue
+        ev_text = ev_start = ev_end = None
+        if m.start is not None and m.end is not None and doc.text:
+            ev_start, ev_end = sentence_bounds(doc.text, m.start, m.end)
+            ev_text = doc.text[ev_start:ev_end].strip()
+        out.append(
+            Relation(
+                type=PATIENT_EDGE[m.label],
+                head_id=doc.patient_id,
+                head_label="Patient",
+                tail_id=mention_concept_id(m),
+                tail_label=m.label.value,
+                score=m.score,
+                source=m.source,
+                evidence_text=ev_text,
+                evidence_start=ev_start,
+                evidence_end=ev_end,
+            )
+        )
+    return out
+
+
+def _first_seen_name(texts: Counter[str]) -> str:
+    """Most frequent surface form; ties broken by first occurrence (Counter keeps insertion order)."""
+    return max(texts.items(), key=lambda kv: kv[1])[0]
+
+
+def build_batch(
+    documents: Iterable[Document], *, options: BuildOptions | None = None, schema: Schema | None = None
+) -> GraphBatch:
+    """Aggregate documents into one node per (label, id) and one evidence per (doc, relation).
+
+    Relations of symmetric types are canonicalised (head id < tail id) so an interaction is
+    stored once whichever way round a source states it.
+    """
+    options = options or BuildOptions()
+    schema = schema or load_schema()
+    docs: dict[str, DocumentRecord] = {}
+    names: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    preferred: dict[tuple[str, str], str] = {}
+    sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    patients: dict[str, dict[str, Any]] = {}
+    mention_acc: dict[tuple[str, str, str], list[Mention]] = defaultdict(list)
+    evidence: dict[str, EvidenceRecord] = {}
+
+    for doc in documents:
+        docs[doc.id] = DocumentRecord(
+            id=doc.id,
+            source_format=doc.source_format,
+            kind=doc.kind,
+            title=doc.title,
+            content_hash=content_hash(doc, options),
+            patient_id=doc.patient_id,
+        )
+        if doc.patient_id is not None:
+            patients.setdefault(doc.patient_id, {})
+            for key in ("sex", "birth_year"):
+                if doc.metadata.get(key) is not None:
+                    patients[doc.patient_id][key] = doc.metadata[key]
+        for m in doc.mentions:
+            key = (m.label.value, mention_concept_id(m))
+            names[key][m.text] += 1
+            if m.concept_name and key not in preferred:
+                preferred[key] = m.concept_name
+            sources[key].add(m.source)
+            mention_acc[(doc.id, *key)].append(m)
+        for rel in (*doc.relations, *_patient_relations(doc)):
+            schema.check_endpoint(rel.type, rel.head_label, rel.tail_label)
+            head, tail = (rel.head_id, rel.head_label), (rel.tail_id, rel.tail_label)
+            if schema.edge(rel.type).symmetric and tail[0] < head[0]:
+                head, tail = tail, head
+            for cid, label in (head, tail):
+                if label != "Patient":
+                    names[(label, cid)]  # make sure the endpoint node exists
+                    sources[(label, cid)].add(rel.source)
+            eid = evidence_id(doc.id, rel.type, head[0], tail[0])
+            old = evidence.get(eid)
+            if old is not None and old.score >= rel.score:
+                continue
+            evidence[eid] = EvidenceRecord(
+                id=eid,
+                doc_id=doc.id,
+                rel_type=rel.type,
+                head_label=head[1],
+                head_id=head[0],
+                tail_label=tail[1],
+                tail_id=tail[0],
+                score=rel.score,
+                source=rel.source,
+                curated=rel.curated,
+                model=rel.model,
+                text=rel.evidence_text if options.evidence_text else None,
+                start=rel.evidence_start if options.evidence_text else None,
+                end=rel.evidence_end if options.evidence_text else None,
+                properties=dict(rel.properties),
+            )
+
+    nodes = [
+        Node(
+            label=label,
+            id=cid,
+            properties={
+                "name": preferred.get((label, cid)) or (_first_seen_name(texts) if texts else None),
+                "synonyms": merge_synonyms([], texts),
+                "sources": sorted(sources[(label, cid)]),
+            },
+        )
+        for (label, cid), texts in names.items()
+    ]
+    nodes += [Node(label="Patient", id=pid, properties=props) for pid, props in patients.items()]
+    mentions = [
+        MentionEdge(
+            doc_id=doc_id,
+            label=label,
+            concept_id=cid,
+            count=len(ms),
+            best_score=max(m.score for m in ms),
+            assertions=tuple(sorted({m.assertion.value for m in ms})),
+        )
+        for (doc_id, label, cid), ms in mention_acc.items()
+    ]
+    ev = tuple(evidence.values())
+    return GraphBatch(
+        documents=tuple(docs.values()),
+        nodes=tuple(nodes),
+        mentions=tuple(mentions),
+        evidence=ev,
+        edges=tuple(aggregate_edges(ev, schema=schema)),
+    )
+
+
+def merge_synonyms(existing: Sequence[str] | None, new: Iterable[str]) -> list[str]:
+    """Union of surface forms, case-insensitively deduplicated, sorted, capped at MAX_SYNONYMS."""
+    seen: dict[str, str] = {}
+    for s in [*(existing or []), *new]:
+        seen.setdefault(s.casefold(), s)
+    return sorted(seen.values(), key=str.casefold)[:MAX_SYNONYMS]
+
+
+def _pick(values: list[tuple[bool, str, Any]]) -> Any:
+    """Curated values win (by source name); otherwise the most common extracted value."""
+    curated = sorted((src, v) for cur, src, v in values if cur and v is not None)
+    if curated:
+        return curated[0][1]
+    counts = Counter(json.dumps(v, sort_keys=True) for cur, _, v in values if v is not None)
+    if not counts:
+        return None
+    best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return json.loads(best)
+
+
+def aggregate_edges(evidence: Iterable[EvidenceRecord], *, schema: Schema | None = None) -> list[Edge]:
+    """One edge per (type, head, tail) with provenance aggregated over its evidence.
+
+    ``evidence_count`` counts evidence records (one per document or curated record), so
+    re-loading a document never inflates it.
+    """
+    schema = schema or load_schema()
+    groups: dict[tuple[str, str, str, str, str], list[EvidenceRecord]] = defaultdict(list)
+    for e in evidence:
+        groups[(e.rel_type, e.head_label, e.head_id, e.tail_label, e.tail_id)].append(e)
+    edges = []
+    for (rtype, hl, hid, tl, tid), evs in groups.items():
+        props: dict[str, Any] = {
+            "sources": sorted({e.source for e in evs}),
+            "curated": any(e.curated for e in evs),
+            "evidence_count": len(evs),
+            "best_score": max(e.score for e in evs),
+            "models": sorted({e.model for e in evs if e.model}),
+        }
+        for name in schema.edge(rtype).properties:
+            props[name] = _pick([(e.curated, e.source, e.properties.get(name)) for e in evs])
+        edges.append(Edge(type=rtype, head_label=hl, head_id=hid, tail_label=tl, tail_id=tid, properties=props))
+    return edges

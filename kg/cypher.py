@@ -1,0 +1,167 @@
+"""All Cypher the stores run, in one place, parameterised and batched (``UNWIND $rows``).
+
+Both stores accept the same Cypher for everything here except what :class:`Dialect` isolates:
+
+* LadybugDB infers a parameter's type from its values, so a column that is ``null`` in every row
+  of a batch is typed STRING and then refused by an INT64/BOOLEAN/list property; values written
+  to typed properties are therefore wrapped in ``CAST(... AS T)`` there (Neo4j needs no cast).
+* Schema DDL differs (Neo4j constraints/indexes vs Ladybug node/rel tables); see ``schema.compile``.
+
+Labels, relationship types and property names are interpolated into query text because Cypher
+cannot parameterise them; they only ever come from the validated schema (plain identifiers),
+never from user input. Values always travel as parameters.
+
+Write shapes follow what was measured for Ladybug (DESIGN.md): dedup in Python then ``CREATE``;
+relationships via separate ``MATCH`` clauses (the comma-joined pattern is ~1000x slower).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schema.compile import ladybug_type
+from schema.model import KEY, PropType, Schema
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few differences between Neo4j and LadybugDB Cypher that matter to us."""
+
+    name: str
+    casts: bool
+
+    def value(self, expr: str, ptype: PropType) -> str:
+        """An expression assigned to a property of type ``ptype``."""
+        return f"CAST({expr} AS {ladybug_type(ptype)})" if self.casts else expr
+
+    def rel_type(self, var: str) -> str:
+        """Expression for a relationship's type name."""
+        return f"label({var})" if self.casts else f"type({var})"
+
+
+NEO4J = Dialect(name="neo4j", casts=False)
+LADYBUG = Dialect(name="ladybug", casts=True)
+
+
+def _assignments(var: str, props: dict[str, PropType], dialect: Dialect) -> str:
+    return ", ".join(f"{var}.{name} = {dialect.value(f'row.{name}', t)}" for name, t in props.items())
+
+
+def node_props(schema: Schema, label: str) -> dict[str, PropType]:
+    return {name: p.type for name, p in schema.node(label).all_properties().items()}
+
+
+def edge_props(schema: Schema, type_: str) -> dict[str, PropType]:
+    return {name: p.type for name, p in schema.edge_properties(type_).items()}
+
+
+# -- nodes ---------------------------------------------------------------------------------
+def create_nodes(schema: Schema, label: str, dialect: Dialect) -> str:
+    """CREATE nodes from ``$rows`` (each row has every property of the label, nulls allowed)."""
+    props = node_props(schema, label)
+    body = ", ".join(f"{name}: {dialect.value(f'row.{name}', t)}" for name, t in props.items())
+    return f"UNWIND $rows AS row CREATE (n:{label} {{{body}}})"
+
+
+def update_nodes(schema: Schema, label: str, dialect: Dialect) -> str:
+    """SET every non-key property of existing nodes from ``$rows``."""
+    props = {k: v for k, v in node_props(schema, label).items() if k != KEY}
+    return f"UNWIND $rows AS row MATCH (n:{label} {{{KEY}: row.{KEY}}}) SET {_assignments('n', props, dialect)}"
+
+
+def fetch_nodes(schema: Schema, label: str) -> str:
+    """Stored properties of the nodes whose ids are in ``$ids``."""
+    cols = ", ".join(f"n.{name} AS {name}" for name in node_props(schema, label))
+    return f"UNWIND $ids AS id MATCH (n:{label} {{{KEY}: id}}) RETURN {cols}"
+
+
+def count_nodes(label: str) -> str:
+    return f"MATCH (n:{label}) RETURN count(n) AS count"
+
+
+def count_edges(type_: str) -> str:
+    return f"MATCH ()-[r:{type_}]->() RETURN count(r) AS count"
+
+
+def all_nodes(schema: Schema, label: str) -> str:
+    cols = ", ".join(f"n.{name} AS {name}" for name in node_props(schema, label))
+    return f"MATCH (n:{label}) RETURN {cols} ORDER BY n.{KEY}"
+
+
+def all_edges(schema: Schema, type_: str, head: str, tail: str) -> str:
+    cols = ", ".join(f"r.{name} AS {name}" for name in edge_props(schema, type_))
+    sep = ", " if cols else ""
+    return (
+        f"MATCH (h:{head})-[r:{type_}]->(t:{tail}) "
+        f"RETURN h.{KEY} AS head, t.{KEY} AS tail{sep}{cols} ORDER BY head, tail"
+    )
+
+
+# -- documents and their contributions ------------------------------------------------------
+FETCH_DOCUMENT_HASHES = "UNWIND $ids AS id MATCH (d:Document {id: id}) RETURN d.id AS id, d.content_hash AS hash"
+
+FETCH_DOCUMENT_EVIDENCE_KEYS = (
+    "UNWIND $ids AS id MATCH (d:Document {id: id})-[:HAS_EVIDENCE]->(e:Evidence) "
+    "RETURN e.rel_type AS type, e.head_label AS head_label, e.head AS head, "
+    "e.tail_label AS tail_label, e.tail AS tail"
+)
+
+DELETE_DOCUMENT_EVIDENCE = (
+    "UNWIND $ids AS id MATCH (d:Document {id: id})-[:HAS_EVIDENCE]->(e:Evidence) DETACH DELETE e"
+)
+
+
+def delete_document_mentions(label: str) -> str:
+    return f"UNWIND $ids AS id MATCH (d:Document {{id: id}})-[m:MENTIONS]->(c:{label}) DELETE m"
+
+
+def create_mentions(label: str, dialect: Dialect) -> str:
+    return (
+        f"UNWIND $rows AS row MATCH (d:Document {{id: row.doc_id}}) MATCH (c:{label} {{id: row.concept_id}}) "
+        f"CREATE (d)-[:MENTIONS {{mention_count: {dialect.value('row.count', PropType.INT)}, "
+        f"best_score: {dialect.value('row.best_score', PropType.FLOAT)}, "
+        f"assertions: {dialect.value('row.assertions', PropType.STRING_LIST)}}}]->(c)"
+    )
+
+
+CREATE_HAS_EVIDENCE = (
+    "UNWIND $rows AS row MATCH (d:Document {id: row.doc_id}) MATCH (e:Evidence {id: row.id}) "
+    "CREATE (d)-[:HAS_EVIDENCE]->(e)"
+)
+
+
+def create_supported_by(head_label: str) -> str:
+    return (
+        f"UNWIND $rows AS row MATCH (h:{head_label} {{id: row.head}}) MATCH (e:Evidence {{id: row.id}}) "
+        f"CREATE (h)-[:SUPPORTED_BY]->(e)"
+    )
+
+
+# -- relation edges, derived from evidence ---------------------------------------------------
+EVIDENCE_COLUMNS = (
+    "id", "doc_id", "rel_type", "head_label", "head", "tail_label", "tail",
+    "text", "span_start", "span_end", "score", "source", "curated", "model", "properties_json",
+)
+
+
+def fetch_evidence_for_keys(head_label: str) -> str:
+    """All stored evidence for ``$rows`` of (head, tail) keys of relation type ``$rel_type``."""
+    cols = ", ".join(f"e.{c} AS {c}" for c in EVIDENCE_COLUMNS)
+    return (
+        f"UNWIND $rows AS row MATCH (h:{head_label} {{id: row.head}})-[:SUPPORTED_BY]->(e:Evidence) "
+        f"WHERE e.rel_type = $rel_type AND e.tail = row.tail RETURN {cols}"
+    )
+
+
+def merge_edges(schema: Schema, type_: str, head: str, tail: str, dialect: Dialect) -> str:
+    props = edge_props(schema, type_)
+    return (
+        f"UNWIND $rows AS row MATCH (h:{head} {{id: row.head}}) MATCH (t:{tail} {{id: row.tail}}) "
+        f"MERGE (h)-[r:{type_}]->(t) SET {_assignments('r', props, dialect)}"
+    )
+
+
+def delete_edges(type_: str, head: str, tail: str) -> str:
+    return (
+        f"UNWIND $rows AS row MATCH (h:{head} {{id: row.head}})-[r:{type_}]->(t:{tail} {{id: row.tail}}) DELETE r"
+    )

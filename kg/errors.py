@@ -1,0 +1,23 @@
+"""Errors of the kg package: one root, specific subclasses that also inherit builtins."""
+
+from __future__ import annotations
+
+
+class MedkgError(Exception):
+    """Root of all kg errors."""
+
+
+class ConfigError(MedkgError, ValueError):
+    """Bad configuration: unknown store kind, missing Neo4j URI, unreadable path..."""
+
+
+class StoreError(MedkgError):
+    """A graph store failed."""
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The store cannot be reached or opened (Neo4j down, database locked by another process)."""
+
+
+class QueryError(StoreError, ValueError):
+    """A Cypher query was rejected (syntax, unknown label, write in a read-only query...)."""

@@ -1,0 +1,94 @@
+"""Embedded default store: LadybugDB (the maintained Kuzu fork), on disk, no server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import ladybug
+
+from kg import cypher
+from kg.errors import QueryError, StoreError, StoreUnavailableError
+from kg.store.base import GraphStore
+from schema.compile import ladybug_ddl
+from schema.model import Schema
+
+
+def _plain(value: Any) -> Any:
+    """Ladybug returns nodes/rels as dicts with internal ``_id``/``_label`` keys: drop internals."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _LadybugTx:
+    def __init__(self, conn: ladybug.Connection) -> None:
+        self._conn = conn
+
+    def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        try:
+            result = self._conn.execute(query, params or {})
+        except RuntimeError as exc:
+            raise QueryError(f"embedded store rejected query: {exc}") from exc
+        results = result if isinstance(result, list) else [result]
+        rows: list[dict[str, Any]] = []
+        for res in results:
+            cols = res.get_column_names()
+            while res.has_next():
+                rows.append({c: _plain(v) for c, v in zip(cols, res.get_next(), strict=True)})
+        return rows
+
+
+class LadybugStore(GraphStore):
+    """LadybugDB at ``path`` (created on first use, schema applied automatically)."""
+
+    dialect = cypher.LADYBUG
+
+    def __init__(self, path: str | Path, *, schema: Schema | None = None, batch_rows: int = 10_000, read_only: bool = False) -> None:
+        super().__init__(schema=schema, batch_rows=batch_rows)
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise StoreUnavailableError(f"embedded store {self.path} does not exist; build a graph first (medkg build ...)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = ladybug.Database(str(self.path), read_only=read_only)
+            self._conn = ladybug.Connection(self._db)
+        except RuntimeError as exc:
+            raise StoreUnavailableError(f"cannot open embedded store {self.path}: {exc}") from exc
+        self.read_only = read_only
+        if not read_only:
+            self.ensure_schema()
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[_LadybugTx]:
+        """A transaction; read-only ones make the engine itself refuse any write clause."""
+        if write and self.read_only:
+            raise StoreError(f"embedded store {self.path} was opened read-only")
+        self._conn.execute("BEGIN TRANSACTION" if write else "BEGIN TRANSACTION READ ONLY")
+        try:
+            yield _LadybugTx(self._conn)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def query(self, cypher_text: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
+        with self.transaction(write=write) as tx:
+            return tx.run(cypher_text, params)
+
+    def ensure_schema(self) -> None:
+        for stmt in ladybug_ddl(self.schema):
+            self._conn.execute(stmt)
+
+    def clear(self) -> None:
+        with self.transaction() as tx:
+            for label in self.schema.nodes:
+                tx.run(f"MATCH (n:{label}) DETACH DELETE n")
+
+    def close(self) -> None:
+        self._conn.close()
+        self._db.close()

@@ -1,0 +1,87 @@
+"""Neo4j, the system of record, over Bolt with the official driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavailable
+
+from kg import cypher
+from kg.errors import QueryError, StoreError, StoreUnavailableError
+from kg.store.base import GraphStore
+from schema.compile import neo4j_ddl
+from schema.model import Schema
+
+
+class _Neo4jTx:
+    def __init__(self, tx: neo4j.Transaction | neo4j.Session) -> None:
+        self._tx = tx
+
+    def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        try:
+            return [r.data() for r in self._tx.run(query, params or {})]
+        except ClientError as exc:
+            raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
+
+
+class Neo4jStore(GraphStore):
+    """Neo4j at ``uri`` (``bolt://`` or ``neo4j://``); schema applied on connect."""
+
+    dialect = cypher.NEO4J
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str = "neo4j",
+        password: str | None = None,
+        database: str | None = None,
+        schema: Schema | None = None,
+        batch_rows: int = 10_000,
+    ) -> None:
+        super().__init__(schema=schema, batch_rows=batch_rows)
+        self.uri = uri
+        self.database = database
+        auth = (user, password) if password else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            self._driver.verify_connectivity()
+        except (ServiceUnavailable, AuthError, ValueError, OSError) as exc:
+            raise StoreUnavailableError(f"cannot reach Neo4j at {uri}: {exc}") from exc
+        self.ensure_schema()
+
+    def _session(self, *, write: bool = True) -> neo4j.Session:
+        mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
+        return self._driver.session(database=self.database, default_access_mode=mode)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[_Neo4jTx]:
+        with self._session(write=write) as session, session.begin_transaction() as tx:
+            yield _Neo4jTx(tx)
+            tx.commit()
+
+    def query(self, cypher_text: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
+        try:
+            with self._session(write=write) as session:
+                if write:
+                    return session.execute_write(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
+                return session.execute_read(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
+        except ClientError as exc:
+            raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j query failed: {exc}") from exc
+
+    def ensure_schema(self) -> None:
+        with self._session() as session:
+            for stmt in neo4j_ddl(self.schema):
+                session.run(stmt).consume()
+
+    def clear(self) -> None:
+        with self._session() as session:
+            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,17 @@
+CREATE NODE TABLE IF NOT EXISTS Drug(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[]);
+CREATE NODE TABLE IF NOT EXISTS Disease(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[]);
+CREATE NODE TABLE IF NOT EXISTS Symptom(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[]);
+CREATE NODE TABLE IF NOT EXISTS Document(id STRING PRIMARY KEY, title STRING, source_format STRING, kind STRING, content_hash STRING, patient_id STRING);
+CREATE NODE TABLE IF NOT EXISTS Evidence(id STRING PRIMARY KEY, doc_id STRING, rel_type STRING, head_label STRING, head STRING, tail_label STRING, tail STRING, text STRING, span_start INT64, span_end INT64, score DOUBLE, source STRING, curated BOOLEAN, model STRING, properties_json STRING);
+CREATE NODE TABLE IF NOT EXISTS Patient(id STRING PRIMARY KEY, sex STRING, birth_year INT64);
+CREATE REL TABLE IF NOT EXISTS INTERACTS_WITH(FROM Drug TO Drug, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[], severity STRING, interaction_type STRING, mechanism STRING);
+CREATE REL TABLE IF NOT EXISTS TREATS(FROM Drug TO Disease, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[], indication_type STRING);
+CREATE REL TABLE IF NOT EXISTS CAUSES_ADVERSE_EFFECT(FROM Drug TO Disease, FROM Drug TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
+CREATE REL TABLE IF NOT EXISTS HAS_SYMPTOM(FROM Disease TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[], frequency DOUBLE, weight DOUBLE);
+CREATE REL TABLE IF NOT EXISTS HAS_CONDITION(FROM Patient TO Disease, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
+CREATE REL TABLE IF NOT EXISTS TAKES(FROM Patient TO Drug, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
+CREATE REL TABLE IF NOT EXISTS HAS_FINDING(FROM Patient TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
+CREATE REL TABLE IF NOT EXISTS IS_A(FROM Disease TO Disease, FROM Symptom TO Symptom, FROM Drug TO Drug, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
+CREATE REL TABLE IF NOT EXISTS MENTIONS(FROM Document TO Drug, FROM Document TO Disease, FROM Document TO Symptom, mention_count INT64, best_score DOUBLE, assertions STRING[]);
+CREATE REL TABLE IF NOT EXISTS SUPPORTED_BY(FROM Drug TO Evidence, FROM Disease TO Evidence, FROM Symptom TO Evidence, FROM Patient TO Evidence);
+CREATE REL TABLE IF NOT EXISTS HAS_EVIDENCE(FROM Document TO Evidence);

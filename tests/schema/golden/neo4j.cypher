@@ -1,0 +1,11 @@
+CREATE CONSTRAINT drug_id IF NOT EXISTS FOR (n:Drug) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT disease_id IF NOT EXISTS FOR (n:Disease) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT symptom_id IF NOT EXISTS FOR (n:Symptom) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT evidence_id IF NOT EXISTS FOR (n:Evidence) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT patient_id IF NOT EXISTS FOR (n:Patient) REQUIRE n.id IS UNIQUE;
+CREATE INDEX drug_name IF NOT EXISTS FOR (n:Drug) ON (n.name);
+CREATE INDEX disease_name IF NOT EXISTS FOR (n:Disease) ON (n.name);
+CREATE INDEX symptom_name IF NOT EXISTS FOR (n:Symptom) ON (n.name);
+CREATE INDEX document_patient_id IF NOT EXISTS FOR (n:Document) ON (n.patient_id);
+CREATE INDEX evidence_doc_id IF NOT EXISTS FOR (n:Evidence) ON (n.doc_id);
