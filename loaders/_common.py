@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from loaders.errors import MalformedInputError, RecordError
 
@@ -84,7 +83,7 @@ def fatal(
 def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open a file for reading bytes, transparently decompressing ``.gz``."""
     if os.fspath(path).lower().endswith(".gz"):
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
 
 
@@ -99,11 +98,3 @@ def guess_corpus(path: str | os.PathLike[str]) -> str | None:
         if hint in lowered:
             return corpus
     return None
-
-
-_XML_POSITION = re.compile(r":\s*line \d+, column \d+\s*$")
-
-
-def xml_error_message(error: Exception) -> str:
-    """Expat's message without its own (0-based column) position, which we report ourselves."""
-    return _XML_POSITION.sub("", str(error))

@@ -21,15 +21,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9(\[\"'])|\n[ \t]*\n\s*")
 
 _ABBREVIATIONS = frozenset(
     {
-        "e.g", "i.e", "vs", "al", "fig", "figs", "dr", "mr", "mrs", "ms", "approx", "ca",
-        "cf", "resp", "i.v", "i.p", "i.m", "s.c", "p.o", "no", "nos", "ref", "refs", "eq",
+        "e.g",
+        "i.e",
+        "vs",
+        "al",
+        "fig",
+        "figs",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "approx",
+        "ca",
+        "cf",
+        "resp",
+        "i.v",
+        "i.p",
+        "i.m",
+        "s.c",
+        "p.o",
+        "no",
+        "nos",
+        "ref",
+        "refs",
+        "eq",
     }
-)  # fmt: skip
+)
 
 
 def _ends_with_abbreviation(text: str, punct_at: int) -> bool:
@@ -59,7 +82,7 @@ def sentence_spans(text: str, *, breaks: Iterable[int] = ()) -> list[tuple[int, 
         cuts.add(match.end())
     ordered = sorted(cuts)
     spans: list[tuple[int, int]] = []
-    for start, end in zip(ordered, ordered[1:]):
+    for start, end in pairwise(ordered):
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():

@@ -157,8 +157,13 @@ def read(
                 raise current.problem
             doc = _build(current, corpus=corpus, source=source)
         except RecordProblem as problem:
-            report(path, problem.position or f"line {current.line_no}", problem.message,
-                   record_id, on_error)  # fmt: skip
+            report(
+                path,
+                problem.position or f"line {current.line_no}",
+                problem.message,
+                record_id,
+                on_error,
+            )
             return
         yield doc
 

@@ -47,7 +47,9 @@ class Neo4jStore(GraphStore):
         self.database = database
         auth = (user, password) if password else None
         try:
-            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            # Server notifications (e.g. "label does not exist yet" on an empty graph) are
+            # expected for schema-driven queries; they would only flood the user's log.
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
             self._driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, ValueError, OSError) as exc:
             raise StoreUnavailableError(f"cannot reach Neo4j at {uri}: {exc}") from exc
@@ -81,7 +83,7 @@ class Neo4jStore(GraphStore):
 
     def clear(self) -> None:
         with self._session() as session:
-            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
     def close(self) -> None:
         self._driver.close()

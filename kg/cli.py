@@ -1,0 +1,199 @@
+"""``medkg`` command line. Configuration is resolved here, once, and passed down; errors are
+reported here (and only here) as one clear line on stderr with a non-zero exit code."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from kg.build import BuildOptions
+from kg.config import StoreConfig
+from kg.errors import MedkgError
+from kg.store import GraphStore, open_store
+from loaders.errors import LoaderError
+from schema.compile import ladybug_ddl, markdown, neo4j_ddl, owl_turtle
+from schema.model import SchemaError, load_schema
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Medical knowledge-graph builder.")
+log = logging.getLogger("medkg")
+
+StoreOpt = Annotated[Optional[str], typer.Option("--store", help="ladybug (embedded, default) or neo4j; env MEDKG_STORE")]
+DbOpt = Annotated[Optional[Path], typer.Option("--db", help="embedded store path; env MEDKG_DB_PATH [default: medkg-data/graph.lbug]")]
+UriOpt = Annotated[Optional[str], typer.Option("--neo4j-uri", help="Bolt URI, e.g. bolt://127.0.0.1:7687; env MEDKG_NEO4J_URI (password only via MEDKG_NEO4J_PASSWORD)")]
+
+
+def _config(store: str | None, db: Path | None, uri: str | None) -> StoreConfig:
+    return StoreConfig.resolve(kind=store, path=db, uri=uri)
+
+
+def _fail(exc: BaseException) -> None:
+    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2 if isinstance(exc, (LoaderError, ValueError)) else 1)
+
+
+def _open(cfg: StoreConfig, *, read_only: bool = False) -> GraphStore:
+    try:
+        return open_store(cfg, read_only=read_only)
+    except MedkgError as exc:
+        _fail(exc)
+        raise  # unreachable
+
+
+def sample_inputs() -> list[Path]:
+    """The small bundled sample: BC5CDR abstracts (PubTator) and a Synthea FHIR bundle."""
+    root = resources.files("kg") / "samples"
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name != "SOURCE.md" and not p.name.startswith("."))
+
+
+@app.command()
+def build(
+    inputs: Annotated[Optional[list[Path]], typer.Argument(help="files or directories (PubTator, BioC, PubMed XML[.gz], .txt, .jsonl, FHIR .json)")] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="build from the small bundled sample")] = False,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="force one input format instead of detecting it")] = None,
+    on_error: Annotated[str, typer.Option(help="fail: validate everything first, write nothing on a bad record; skip: skip and report bad records")] = "fail",
+    evidence_text: Annotated[bool, typer.Option("--evidence-text/--no-evidence-text", help="store evidence sentences (switch off for clinical records)")] = True,
+    batch_docs: Annotated[int, typer.Option(help="documents per write transaction")] = 500,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Load documents and their annotations into the graph (idempotent: re-running changes nothing)."""
+    from kg.jobs import run_build
+
+    paths = list(inputs or []) + (sample_inputs() if sample else [])
+    if not paths:
+        _fail(ValueError("give input files/directories or --sample"))
+    if on_error not in ("fail", "skip"):
+        _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
+    cfg = _config(store, db, neo4j_uri)
+    with _open(cfg) as st:
+        try:
+            report = run_build(
+                paths, st, options=BuildOptions(evidence_text=evidence_text), format=fmt,
+                on_error=on_error, batch_docs=batch_docs, progress=not quiet,  # type: ignore[arg-type]
+            )
+        except (LoaderError, MedkgError, FileNotFoundError, SchemaError) as exc:
+            _fail(exc)
+            return
+        w = report.write
+        typer.echo(
+            f"{report.documents_read} documents in {report.seconds:.1f}s ({report.docs_per_second:.0f} docs/s): "
+            f"{w.documents_new} new, {w.documents_replaced} replaced, {w.documents_unchanged} unchanged; "
+            f"{w.nodes_created} nodes created, {w.evidence_created} evidence, {w.edges_written} edges written, "
+            f"{w.edges_deleted} deleted"
+        )
+        for err in report.errors:
+            typer.secho(f"skipped: {err}", err=True, fg=typer.colors.YELLOW)
+        if report.errors:
+            typer.echo(f"{len(report.errors)} bad records skipped")
+        typer.echo(f"store: {cfg.kind} {cfg.uri or cfg.path}")
+
+
+def _parse_param(raw: str) -> tuple[str, Any]:
+    key, sep, value = raw.partition("=")
+    if not sep or not key.isidentifier():
+        raise ValueError(f"--param must look like name=value, got {raw!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+@app.command()
+def query(
+    cypher_text: Annotated[str, typer.Argument(metavar="CYPHER")],
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="name=value (value parsed as JSON if it parses, else a string)")] = None,
+    write: Annotated[bool, typer.Option("--write", help="allow write clauses (read-only by default)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """Run a parameterised Cypher query (read-only unless --write)."""
+    try:
+        params = dict(_parse_param(p) for p in param or [])
+    except ValueError as exc:
+        _fail(exc)
+        return
+    cfg = _config(store, db, neo4j_uri)
+    with _open(cfg) as st:
+        try:
+            rows = st.query(cypher_text, params, write=write)
+        except MedkgError as exc:
+            _fail(exc)
+            return
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, default=str, sort_keys=False))
+        return
+    if not rows:
+        typer.echo("(no rows)")
+        return
+    cols = list(rows[0])
+    typer.echo("\t".join(cols))
+    for row in rows:
+        typer.echo("\t".join(json.dumps(row[c], default=str) if not isinstance(row[c], str) else row[c] for c in cols))
+
+
+@app.command()
+def stats(store: StoreOpt = None, db: DbOpt = None, neo4j_uri: UriOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Node and edge counts per label / type."""
+    cfg = _config(store, db, neo4j_uri)
+    with _open(cfg) as st:
+        counts = st.stats()
+    if as_json:
+        typer.echo(json.dumps(counts))
+        return
+    for name, n in counts.items():
+        typer.echo(f"{name:24s} {n:>10,d}")
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="turtle | graphml | json")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output file")],
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """Export the whole graph (Turtle with PROV-O provenance, GraphML, or node-link JSON)."""
+    from kg.export import export as do_export
+
+    if fmt not in ("turtle", "graphml", "json"):
+        _fail(ValueError(f"--format must be turtle, graphml or json, not {fmt!r}"))
+    cfg = _config(store, db, neo4j_uri)
+    with _open(cfg) as st:
+        path = do_export(st, fmt, out)  # type: ignore[arg-type]
+    typer.echo(f"wrote {path}")
+
+
+@app.command("schema")
+def schema_cmd(target: Annotated[str, typer.Option("--target", help="neo4j | ladybug | owl | markdown")] = "neo4j") -> None:
+    """Print the schema compiled for a target."""
+    s = load_schema()
+    if target == "neo4j":
+        typer.echo(";\n".join(neo4j_ddl(s)) + ";")
+    elif target == "ladybug":
+        typer.echo(";\n".join(ladybug_ddl(s)) + ";")
+    elif target == "owl":
+        typer.echo(owl_turtle(s))
+    elif target == "markdown":
+        typer.echo(markdown(s))
+    else:
+        _fail(ValueError(f"--target must be neo4j, ladybug, owl or markdown, not {target!r}"))
+
+
+def main() -> None:  # pragma: no cover
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

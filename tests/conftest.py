@@ -1,0 +1,52 @@
+"""Shared fixtures: the same tests run against the embedded store and a real Neo4j.
+
+Neo4j tests use ``MEDKG_TEST_NEO4J_URI`` (default ``bolt://127.0.0.1:7687``, as started by
+``scripts/neo4j-local start``). They skip when nothing answers there, unless
+``MEDKG_REQUIRE_NEO4J=1`` (set by ``.ci/run``), in which case an unreachable Neo4j fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kg.errors import StoreUnavailableError
+from kg.store.base import GraphStore
+from kg.store.ladybug_store import LadybugStore
+
+NEO4J_URI = os.environ.get("MEDKG_TEST_NEO4J_URI", "bolt://127.0.0.1:7687")
+
+
+def _neo4j_store() -> GraphStore:
+    from kg.store.neo4j_store import Neo4jStore
+
+    try:
+        store = Neo4jStore(NEO4J_URI, password=os.environ.get("MEDKG_TEST_NEO4J_PASSWORD"))
+    except StoreUnavailableError as exc:
+        if os.environ.get("MEDKG_REQUIRE_NEO4J") == "1":
+            pytest.fail(f"MEDKG_REQUIRE_NEO4J=1 but Neo4j is unreachable: {exc}")
+        pytest.skip(f"no Neo4j reachable at {NEO4J_URI} (start one with scripts/neo4j-local start)")
+    store.clear()
+    return store
+
+
+@pytest.fixture(params=["ladybug", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """An empty store of each kind."""
+    st: GraphStore = LadybugStore(tmp_path / "graph.lbug") if request.param == "ladybug" else _neo4j_store()
+    try:
+        yield st
+    finally:
+        st.close()
+
+
+@pytest.fixture
+def ladybug_store(tmp_path: Path) -> Iterator[GraphStore]:
+    st = LadybugStore(tmp_path / "graph.lbug")
+    try:
+        yield st
+    finally:
+        st.close()
