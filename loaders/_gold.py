@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from kg.records import EntityType, Mention, Relation
 from loaders._common import RecordProblem
@@ -49,6 +50,20 @@ _UNLINKED = frozenset({"", "-1", "-"})
 _ID_SEPARATORS = re.compile(r"[|,;+]")
 _BARE_MESH = re.compile(r"[CD]\d+")
 _PREFIXED = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(\S+)")
+
+
+class RelationSpec(NamedTuple):
+    """One relation as the corpus states it, before mapping.
+
+    ``position`` (e.g. ``line 12``) and ``name`` (e.g. ``relation R0``) locate it in error
+    messages; either may be ``None`` when the format has no such notion.
+    """
+
+    corpus_type: str
+    raw_id1: str
+    raw_id2: str
+    position: str | None = None
+    name: str | None = None
 
 
 def normalize_id(raw: str) -> str | None:
@@ -153,13 +168,13 @@ def _map_relation(
 
 def gold_relations(
     *,
-    specs: Iterable[tuple[str, str, str]],
+    specs: Iterable[RelationSpec],
     mentions: Sequence[Mention],
     text: str,
     breaks: Iterable[int],
     source: str,
 ) -> list[Relation]:
-    """Relations for ``(corpus type, raw id 1, raw id 2)`` triples, with evidence sentences.
+    """Relations for the corpus relations we keep, each with its evidence sentence.
 
     The evidence is the first sentence (see :mod:`loaders._text`) holding a mention of both
     endpoints; ``None`` when the two are never mentioned in the same sentence, as happens for
@@ -178,9 +193,14 @@ def gold_relations(
                 in_sentences[m.concept_id].add(idx)
 
     relations: list[Relation] = []
-    for rel_type, raw1, raw2 in specs:
+    for spec in specs:
+        rel_type, raw1, raw2 = spec.corpus_type, spec.raw_id1, spec.raw_id2
         if rel_type == "CID":
-            id1, id2 = normalize_id(raw1), normalize_id(raw2)
+            try:
+                id1, id2 = normalize_id(raw1), normalize_id(raw2)
+            except RecordProblem as problem:
+                prefix = f"{spec.name}: " if spec.name else ""
+                raise RecordProblem(prefix + problem.message, spec.position) from None
         else:
             id1, id2 = _lenient_id(raw1), _lenient_id(raw2)
         mapped = _map_relation(rel_type, id1, id2, labels)

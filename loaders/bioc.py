@@ -32,7 +32,14 @@ from collections.abc import Iterator
 
 from kg.records import Document, Mention
 from loaders._common import OnError, RecordProblem, guess_corpus, report
-from loaders._gold import ENTITY_TYPES, check_span, gold_mentions, gold_relations, gold_source
+from loaders._gold import (
+    ENTITY_TYPES,
+    RelationSpec,
+    check_span,
+    gold_mentions,
+    gold_relations,
+    gold_source,
+)
 from loaders._xml import iter_records
 
 SOURCE_FORMAT = "bioc"
@@ -118,20 +125,21 @@ def _mentions(
     return mentions, raw_ids
 
 
-def _relation_specs(document: ET.Element, raw_ids: dict[str, str]) -> list[tuple[str, str, str]]:
-    """``(type, raw id 1, raw id 2)`` for every relation whose two endpoints can be found."""
-    specs: list[tuple[str, str, str]] = []
+def _relation_specs(document: ET.Element, raw_ids: dict[str, str]) -> list[RelationSpec]:
+    """Every relation whose two endpoints can be found, in file order."""
+    specs: list[RelationSpec] = []
     for relation in document.iter("relation"):
         infons = _infons(relation)
         rel_type = infons.get("relation") or infons.get("type") or ""
+        name = f"relation {relation.get('id', '?')}"
         if "Chemical" in infons and "Disease" in infons:
-            specs.append((rel_type, infons["Chemical"], infons["Disease"]))
+            specs.append(RelationSpec(rel_type, infons["Chemical"], infons["Disease"], name=name))
         elif "entity1" in infons and "entity2" in infons:
-            specs.append((rel_type, infons["entity1"], infons["entity2"]))
+            specs.append(RelationSpec(rel_type, infons["entity1"], infons["entity2"], name=name))
         else:
             refs = [node.get("refid", "") for node in relation.findall("node")]
             if len(refs) == 2 and all(ref in raw_ids for ref in refs):
-                specs.append((rel_type, raw_ids[refs[0]], raw_ids[refs[1]]))
+                specs.append(RelationSpec(rel_type, raw_ids[refs[0]], raw_ids[refs[1]], name=name))
     return specs
 
 

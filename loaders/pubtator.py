@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from kg.records import Document, Mention
 from loaders._common import OnError, RecordProblem, guess_corpus, report
-from loaders._gold import check_span, gold_mentions, gold_relations, gold_source
+from loaders._gold import RelationSpec, check_span, gold_mentions, gold_relations, gold_source
 
 SOURCE_FORMAT = "pubtator"
 
@@ -109,7 +109,7 @@ def _build(block: _Block, *, corpus: str | None, source: str) -> Document:
             )
         except RecordProblem as problem:
             raise RecordProblem(problem.message, where) from None
-    specs: list[tuple[str, str, str]] = []
+    specs: list[RelationSpec] = []
     for line_no, f in block.relations:
         if len(f) < 4:
             raise RecordProblem(
@@ -117,14 +117,11 @@ def _build(block: _Block, *, corpus: str | None, source: str) -> Document:
                 "(PMID, type, id 1, id 2)",
                 f"line {line_no}",
             )
-        specs.append((f[1].strip(), f[2], f[3]))
+        specs.append(RelationSpec(f[1].strip(), f[2], f[3], position=f"line {line_no}"))
     breaks = [] if block.abstract is None else [len(title) + 1]
-    try:
-        relations = gold_relations(
-            specs=specs, mentions=mentions, text=text, breaks=breaks, source=source
-        )
-    except RecordProblem as problem:
-        raise RecordProblem(problem.message, f"line {block.relations[0][0]}") from None
+    relations = gold_relations(
+        specs=specs, mentions=mentions, text=text, breaks=breaks, source=source
+    )
     return Document(
         id=f"PMID:{block.pmid}",
         source_format=SOURCE_FORMAT,

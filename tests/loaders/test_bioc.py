@@ -108,6 +108,18 @@ def test_bad_annotation_is_a_record_error(
     assert [(e.position, e.record_id) for e in errors] == [("entry 1", "PMID:227508")]
 
 
+def test_bad_relation_id_names_the_relation(excerpt: Path, tmp_path: Path) -> None:
+    data = excerpt.read_text(encoding="utf-8")
+    path = tmp_path / "badrel.xml"
+    bad = data.replace('<infon key="Disease">D007022</infon>', '<infon key="Disease">X1</infon>')
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(MalformedInputError) as raised:
+        list(bioc.read(path))
+    error = raised.value.error
+    assert (error.position, error.record_id) == ("entry 1", "PMID:227508")
+    assert error.message.startswith("relation R0: unrecognised concept id 'X1'")
+
+
 def test_discontinuous_annotation_is_a_record_error(tmp_path: Path, collect: Collector) -> None:
     path = tmp_path / "disc.xml"
     path.write_text(

@@ -197,8 +197,13 @@ LAST = "30|t|Heparin and bleeding.\n30\t0\t7\tHeparin\tChemical\tD006493\n"
             6,
             "unrecognised concept id",
         ),
+        (
+            "20|t|Naloxone note.\n20\t0\t8\tNaloxone\tChemical\tD009270\n20\tCID\tD009270\tXYZ\n",
+            7,
+            "unrecognised concept id 'XYZ'",
+        ),
     ],
-    ids=["span", "offset", "past-end", "pmid", "truncated", "relation", "garbage", "bad-id"],
+    ids=["span", "offset", "past-end", "pmid", "truncated", "relation", "garbage", "id", "cid"],
 )
 def test_record_errors(
     tmp_path: Path, collect: Collector, bad_block: str, line: int, fragment: str
