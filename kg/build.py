@@ -28,6 +28,7 @@ from kg.records import (
     Node,
     Relation,
 )
+from loaders.sentences import sentence_index, sentence_spans
 from schema.model import Schema, load_schema
 
 MAX_SYNONYMS = 32
@@ -70,32 +71,20 @@ def evidence_id(doc_id: str, rel_type: str, head: str, tail: str) -> str:
     return f"ev:{digest[:24]}"
 
 
-def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence around ``start..end``: from the previous sentence end to the next one.
-
-    A deliberately simple splitter (``.!?`` or a newline followed by whitespace); the
-    extraction pipeline supplies proper sentence boundaries where it has them.
-    """
-    left = 0
-    for match in re.finditer(r"[.!?]\s+|\n\s*", text[:start]):
-        left = match.end()
-    right_match = re.search(r"[.!?](?=\s|$)|\n", text[end:])
-    right = end + right_match.end() if right_match else len(text)
-    return left, right
-
-
 def _patient_relations(doc: Document) -> list[Relation]:
     """Present, affirmed mentions in a patient's document become patient facts."""
     if doc.patient_id is None:
         return []
     out = []
+    spans = sentence_spans(doc.text) if doc.text else []
     for m in doc.mentions:
         if m.assertion is not Assertion.PRESENT:
             continue
         ev_text = ev_start = ev_end = None
-        if m.start is not None and m.end is not None and doc.text:
-            ev_start, ev_end = sentence_bounds(doc.text, m.start, m.end)
-            ev_text = doc.text[ev_start:ev_end].strip()
+        idx = sentence_index(spans, m.start) if m.start is not None else None
+        if idx is not None:
+            ev_start, ev_end = spans[idx]
+            ev_text = doc.text[ev_start:ev_end]
         out.append(
             Relation(
                 type=PATIENT_EDGE[m.label],

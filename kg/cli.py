@@ -8,7 +8,9 @@ import logging
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -28,21 +30,28 @@ DbOpt = Annotated[Optional[Path], typer.Option("--db", help="embedded store path
 UriOpt = Annotated[Optional[str], typer.Option("--neo4j-uri", help="Bolt URI, e.g. bolt://127.0.0.1:7687; env MEDKG_NEO4J_URI (password only via MEDKG_NEO4J_PASSWORD)")]
 
 
-def _config(store: str | None, db: Path | None, uri: str | None) -> StoreConfig:
-    return StoreConfig.resolve(kind=store, path=db, uri=uri)
+_USER_ERRORS = (LoaderError, ValueError, FileNotFoundError)
+"""Errors in what the user gave us (exit 2); anything else from the store is exit 1."""
 
 
-def _fail(exc: BaseException) -> None:
+def _fail(exc: BaseException) -> NoReturn:
     typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=2 if isinstance(exc, (LoaderError, ValueError)) else 1)
+    raise typer.Exit(code=2 if isinstance(exc, _USER_ERRORS) else 1)
 
 
-def _open(cfg: StoreConfig, *, read_only: bool = False) -> GraphStore:
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn the package's errors into one clear line on stderr and an exit code."""
     try:
-        return open_store(cfg, read_only=read_only)
-    except MedkgError as exc:
+        yield
+    except (MedkgError, SchemaError, *_USER_ERRORS) as exc:
         _fail(exc)
-        raise  # unreachable
+
+
+def _open(store: str | None, db: Path | None, uri: str | None) -> tuple[StoreConfig, GraphStore]:
+    with _reported():
+        cfg = StoreConfig.resolve(kind=store, path=db, uri=uri)
+        return cfg, open_store(cfg)
 
 
 def sample_inputs() -> list[Path]:
@@ -72,16 +81,12 @@ def build(
         _fail(ValueError("give input files/directories or --sample"))
     if on_error not in ("fail", "skip"):
         _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
-    cfg = _config(store, db, neo4j_uri)
-    with _open(cfg) as st:
-        try:
-            report = run_build(
-                paths, st, options=BuildOptions(evidence_text=evidence_text), format=fmt,
-                on_error=on_error, batch_docs=batch_docs, progress=not quiet,  # type: ignore[arg-type]
-            )
-        except (LoaderError, MedkgError, FileNotFoundError, SchemaError) as exc:
-            _fail(exc)
-            return
+    cfg, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        report = run_build(
+            paths, st, options=BuildOptions(evidence_text=evidence_text), format=fmt,
+            on_error=on_error, batch_docs=batch_docs, progress=not quiet,  # type: ignore[arg-type]
+        )
         w = report.write
         typer.echo(
             f"{report.documents_read} documents in {report.seconds:.1f}s ({report.docs_per_second:.0f} docs/s): "
@@ -117,18 +122,11 @@ def query(
     neo4j_uri: UriOpt = None,
 ) -> None:
     """Run a parameterised Cypher query (read-only unless --write)."""
-    try:
+    with _reported():
         params = dict(_parse_param(p) for p in param or [])
-    except ValueError as exc:
-        _fail(exc)
-        return
-    cfg = _config(store, db, neo4j_uri)
-    with _open(cfg) as st:
-        try:
-            rows = st.query(cypher_text, params, write=write)
-        except MedkgError as exc:
-            _fail(exc)
-            return
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        rows = st.query(cypher_text, params, write=write)
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row, default=str, sort_keys=False))
@@ -145,8 +143,8 @@ def query(
 @app.command()
 def stats(store: StoreOpt = None, db: DbOpt = None, neo4j_uri: UriOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Node and edge counts per label / type."""
-    cfg = _config(store, db, neo4j_uri)
-    with _open(cfg) as st:
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
         counts = st.stats()
     if as_json:
         typer.echo(json.dumps(counts))
@@ -168,8 +166,8 @@ def export(
 
     if fmt not in ("turtle", "graphml", "json"):
         _fail(ValueError(f"--format must be turtle, graphml or json, not {fmt!r}"))
-    cfg = _config(store, db, neo4j_uri)
-    with _open(cfg) as st:
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
         path = do_export(st, fmt, out)  # type: ignore[arg-type]
     typer.echo(f"wrote {path}")
 

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from kg.records import EntityType, Mention, Relation
 from loaders._common import RecordProblem
-from loaders._text import sentence_index, sentence_spans
+from loaders.sentences import sentence_index, sentence_spans
 
 ENTITY_TYPES: Mapping[str, EntityType] = {
     "Chemical": EntityType.DRUG,
@@ -176,7 +176,7 @@ def gold_relations(
 ) -> list[Relation]:
     """Relations for the corpus relations we keep, each with its evidence sentence.
 
-    The evidence is the first sentence (see :mod:`loaders._text`) holding a mention of both
+    The evidence is the first sentence (see :mod:`loaders.sentences`) holding a mention of both
     endpoints; ``None`` when the two are never mentioned in the same sentence, as happens for
     document-level relations such as many BC5CDR CIDs.
     """

@@ -168,3 +168,33 @@ def test_loader_and_store_agree_on_documents(store: GraphStore) -> None:
     docs = list(read_documents(PUBTATOR))
     store.write(build_batch(docs))
     assert store.stats()["Document"] == len(docs)
+
+
+BIOC_BROKEN = (
+    '<?xml version="1.0" encoding="UTF-8"?><collection><source>t</source><date></date><key></key>'
+    "<document><id>900001</id><passage><offset>0</offset><text>Aspirin.</text>"
+    '<annotation id="0"><infon key="type">Chemical</infon><infon key="MESH">D001241</infon>'
+    '<location offset="0" length="7"/><text>Aspirin</text></annotation></passage></document>'
+    "<document><id>900002</id><passage><offset>0</offset><text>Broken"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt"),
+    [
+        ("broken.BioC.xml", BIOC_BROKEN, "bioc"),
+        ("bundle.json", '{"resourceType": "Bundle", "entry": [', "fhir"),
+        ("patient.json", '{"resourceType": "Patient", "id": "p1"}', "fhir"),
+    ],
+)
+def test_malformed_bioc_and_fhir_leave_store_unchanged(
+    store: GraphStore, tmp_path: Path, name: str, content: str, fmt: str
+) -> None:
+    run_build([PUBTATOR], store)
+    before = store.stats()
+    bad = tmp_path / name
+    bad.write_text(content, encoding="utf-8")
+    for mode in ("fail", "skip"):
+        with pytest.raises(MalformedInputError, match=name.replace(".", r"\.")):
+            run_build([bad], store, format=fmt, on_error=mode)  # type: ignore[arg-type]
+        assert store.stats() == before
