@@ -50,3 +50,14 @@ def ladybug_store(tmp_path: Path) -> Iterator[GraphStore]:
         yield st
     finally:
         st.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many Neo4j-backed tests ran, so a CI log shows they were not all skipped."""
+    counts = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        counts[outcome] = sum(1 for r in terminalreporter.stats.get(outcome, []) if "[neo4j" in getattr(r, "nodeid", ""))
+    terminalreporter.write_line(
+        f"Neo4j-backed tests ({NEO4J_URI}): {counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
+        f"{counts['skipped']} skipped"
+    )
