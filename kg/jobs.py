@@ -17,7 +17,8 @@ from kg.store.base import GraphStore, WriteSummary
 from loaders import read_documents
 from loaders.errors import MalformedInputError, RecordError
 
-Extractor = Callable[[Document], Document]
+Extractor = Callable[[Sequence[Document]], list[Document]]
+"""Turns a chunk of documents into the same documents with predicted mentions/relations added."""
 
 
 @dataclass
@@ -90,7 +91,7 @@ def run_build(
     try:
         for chunk in _batched(_documents(paths, format=format, on_error=sink), batch_docs):
             if extractor is not None:
-                chunk = [extractor(d) for d in chunk]
+                chunk = extractor(chunk)
             report.write.add(store.write(build_batch(chunk, options=options, schema=store.schema)))
             report.documents_read += len(chunk)
             bar.update(len(chunk))
