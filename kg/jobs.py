@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tqdm import tqdm
 
@@ -16,6 +16,10 @@ from kg.records import Document
 from kg.store.base import GraphStore, WriteSummary
 from loaders import read_documents
 from loaders.errors import MalformedInputError, RecordError
+
+if TYPE_CHECKING:
+    from extractors.config import PipelineConfig
+    from extractors.pipeline import ExtractionPipeline
 
 Extractor = Callable[[Sequence[Document]], list[Document]]
 """Turns a chunk of documents into the same documents with predicted mentions/relations added."""
@@ -34,6 +38,28 @@ class BuildReport:
     @property
     def docs_per_second(self) -> float:
         return self.documents_read / self.seconds if self.seconds else 0.0
+
+
+class LazyExtractor:
+    """Builds the extraction pipeline only when a chunk holds a document that needs it, so a
+    build from gold-annotated corpora or structured records never loads a model."""
+
+    def __init__(self, config: "PipelineConfig", *, mode: Literal["auto", "always"] = "auto") -> None:
+        self.config = config
+        self.mode = mode
+        self._pipeline: "ExtractionPipeline | None" = None
+
+    def needs(self, doc: Document) -> bool:
+        return bool(doc.text.strip()) and (self.mode == "always" or not (doc.mentions or doc.relations))
+
+    def __call__(self, docs: Sequence[Document]) -> list[Document]:
+        if not any(self.needs(d) for d in docs):
+            return list(docs)
+        if self._pipeline is None:
+            from extractors.pipeline import ExtractionPipeline
+
+            self._pipeline = ExtractionPipeline(self.config)
+        return self._pipeline.process(docs, mode=self.mode)
 
 
 def _documents(

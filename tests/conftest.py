@@ -33,7 +33,7 @@ def _neo4j_store() -> GraphStore:
     return store
 
 
-@pytest.fixture(params=["ladybug", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(params=["ladybug", pytest.param("neo4j", marks=pytest.mark.neo4j, id="neo4j-store")])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
     """An empty store of each kind."""
     st: GraphStore = LadybugStore(tmp_path / "graph.lbug") if request.param == "ladybug" else _neo4j_store()
@@ -56,7 +56,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many Neo4j-backed tests ran, so a CI log shows they were not all skipped."""
     counts = {}
     for outcome in ("passed", "failed", "skipped", "error"):
-        counts[outcome] = sum(1 for r in terminalreporter.stats.get(outcome, []) if "[neo4j" in getattr(r, "nodeid", ""))
+        counts[outcome] = sum(1 for r in terminalreporter.stats.get(outcome, []) if "neo4j-store" in getattr(r, "nodeid", ""))
     terminalreporter.write_line(
         f"Neo4j-backed tests ({NEO4J_URI}): {counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
         f"{counts['skipped']} skipped"

@@ -1,0 +1,28 @@
+"""Typed configuration of the extraction pipeline (no heavy imports, so the CLI can build it cheaply)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PipelineConfig(BaseModel):
+    """What the pipeline runs. Built once at the edge (CLI/API) and passed down.
+
+    Model fields take a trained medkg model directory (default: the small models shipped in the
+    package, trained by ``medkg train`` on the packaged MiniLM base) or ``None`` to skip a stage.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ner_model: str | None = "default"
+    re_model: str | None = "default"
+    kb: str | None = "default"
+    link_threshold: float | None = None
+    re_threshold: float = 0.5
+    """Minimum probability of the positive class for a relation to be kept: the argmax
+    decision of a softmax classifier, i.e. no extra calibration is assumed."""
+    assertion: bool = True
+    abbreviations: bool = True
+    device: str = "auto"
+    batch_size: int = 32
+    model_name: str = "medkg"
