@@ -208,6 +208,33 @@ def schema_cmd(target: Annotated[str, typer.Option("--target", help="neo4j | lad
         _fail(ValueError(f"--target must be neo4j, ladybug, owl or markdown, not {target!r}"))
 
 
+_TRAINABLE = {"ner": "extractors.ner.__main__", "re": "extractors.relations.__main__"}
+_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _delegate(task: str, command: str, args: list[str]) -> None:
+    import importlib
+
+    if task not in _TRAINABLE:
+        _fail(ValueError(f"unknown task {task!r}; choose one of: {', '.join(_TRAINABLE)}"))
+    module = importlib.import_module(_TRAINABLE[task])
+    code = module.main([command, *args])
+    raise typer.Exit(code=code or 0)
+
+
+@app.command(context_settings=_PASSTHROUGH)
+def train(ctx: typer.Context, task: Annotated[str, typer.Argument(help="ner | re")]) -> None:
+    """Train a model (ner or re) from the corpora; `medkg train ner --help` lists the options
+    (--base MODEL_ID_OR_PATH, --corpora, --epochs, --out ...)."""
+    _delegate(task, "train", list(ctx.args))
+
+
+@app.command(context_settings=_PASSTHROUGH)
+def evaluate(ctx: typer.Context, task: Annotated[str, typer.Argument(help="ner | re")]) -> None:
+    """Evaluate a model on dev splits with the standard scorers; `medkg evaluate ner --help` for options."""
+    _delegate(task, "eval", list(ctx.args))
+
+
 def main() -> None:  # pragma: no cover
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     app()
