@@ -11,7 +11,6 @@ turns loader :class:`~kg.records.Document` records into the same records with pr
 ``mentions`` and ``relations`` added (gold annotations are never overwritten).
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path

@@ -1,0 +1,111 @@
+"""The whole extraction pipeline on raw text, with models trained here on tiny real fixtures
+(so the run does not depend on the shipped weights) and the tiny KB fixture, into a real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractors.config import PipelineConfig
+from extractors.pipeline import ExtractionPipeline
+from extractors.relations.data import ade_set, bc5cdr_set, ddi_set
+from extractors.relations.train import TrainConfig, train_re
+from kg.build import build_batch
+from kg.jobs import LazyExtractor, run_build
+from kg.records import Assertion, Document
+from kg.store.ladybug_store import LadybugStore
+from tests.helpers import FIXTURES
+
+BC5CDR = FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from extractors.ner.train import NerTrainConfig, TrainCorpus, fit_ner, save_ner
+
+    root = tmp_path_factory.mktemp("pipeline")
+    ner_dir, re_dir = root / "ner", root / "re"
+    cfg = NerTrainConfig(
+        corpora=(
+            TrainCorpus("bc5cdr", train=BC5CDR, dev=BC5CDR),
+            TrainCorpus("raredis", train=FIXTURES / "raredis" / "dev", dev=FIXTURES / "raredis" / "dev"),
+        ),
+        out_dir=ner_dir, epochs=6, batch_size=12, lr=3e-3, head_lr=1e-2, device="cpu",
+    )
+    save_ner(fit_ner(cfg), ner_dir)
+    sets = [ddi_set(FIXTURES / "ddi2013" / "Train", None), ade_set(FIXTURES / "ade" / "DRUG-AE_excerpt.rel", None),
+            bc5cdr_set(BC5CDR, "train")]
+    train_re(sets, config=TrainConfig(epochs=1, max_steps=4, batch_size=8, lora_r=4, head_hidden=32, device="cpu", bf16=False),
+             dev_sets=sets[:1], out_dir=re_dir)
+    return ner_dir, re_dir
+
+
+@pytest.fixture(scope="module")
+def pipeline(models: tuple[Path, Path]) -> ExtractionPipeline:
+    ner_dir, re_dir = models
+    kb = FIXTURES / "kb" / "tiny_kb.jsonl"
+    return ExtractionPipeline(PipelineConfig(ner_model=str(ner_dir), re_model=str(re_dir), kb=str(kb), device="cpu",
+                                             re_threshold=0.0))
+
+
+def test_raw_abstract_gets_exact_spans_links_and_relations(pipeline: ExtractionPipeline) -> None:
+    from loaders import read_documents
+
+    gold = next(iter(read_documents(BC5CDR)))
+    raw = Document(id=gold.id, source_format="text", text=gold.text)
+    (out,) = pipeline.process([raw])
+    assert out.mentions, "the tiny model should find some entity in a training abstract"
+    for m in out.mentions:
+        assert out.text[m.start:m.end] == m.text
+        assert m.source == "medkg"
+    gold_spans = {(m.start, m.end) for m in gold.mentions}
+    assert {(m.start, m.end) for m in out.mentions} & gold_spans
+    # threshold 0 keeps every classified pair that maps to an edge: relations are well formed
+    for r in out.relations:
+        assert r.evidence_text and r.evidence_text in out.text and r.head_id != r.tail_id
+        assert (r.type, r.head_label) in {("INTERACTS_WITH", "Drug"), ("CAUSES_ADVERSE_EFFECT", "Drug"), ("HAS_SYMPTOM", "Disease")}
+
+
+def test_gold_documents_are_left_alone_in_auto_mode(pipeline: ExtractionPipeline) -> None:
+    from loaders import read_documents
+
+    gold = list(read_documents(BC5CDR))
+    assert pipeline.process(gold) == gold
+
+
+def test_negated_finding_never_becomes_a_patient_finding(pipeline: ExtractionPipeline) -> None:
+    from spacy.tokens import Span
+
+    text = "The patient denies chest pain. She reports fever."
+    sdoc = pipeline.nlp.make_doc(text)
+    for _, proc in pipeline.nlp.pipeline:
+        if _ in ("medkg_ner",):
+            continue
+        if _ == "medkg_assertion":
+            sdoc.ents = [sdoc.char_span(19, 29, label="Symptom"), sdoc.char_span(43, 48, label="Symptom")]
+        sdoc = proc(sdoc)
+    statuses = [e._.assertion for e in sdoc.ents]
+    assert statuses == [Assertion.NEGATED, Assertion.PRESENT]
+    assert Span.has_extension("concept")
+
+
+def test_build_job_runs_the_pipeline_on_notes_only(models: tuple[Path, Path], tmp_path: Path) -> None:
+    ner_dir, re_dir = models
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        '{"id": "n1", "patient_id": "pt-1", "text": "Naloxone reverses the antihypertensive effect of clonidine."}\n',
+        encoding="utf-8",
+    )
+    config = PipelineConfig(ner_model=str(ner_dir), re_model=str(re_dir), kb=str(FIXTURES / "kb" / "tiny_kb.jsonl"), device="cpu")
+    extractor = LazyExtractor(config)
+    with LadybugStore(tmp_path / "g.lbug") as store:
+        run_build([BC5CDR], store, extractor=extractor)
+        assert extractor._pipeline is None  # gold-only input never loads a model
+        report = run_build([notes], store, extractor=extractor)
+        assert report.documents_read == 1 and extractor._pipeline is not None
+        mentions = store.query("MATCH (d:Document {id: $id})-[m:MENTIONS]->(c) RETURN c.id AS id", {"id": "note:n1"})
+        assert mentions, "the note's entities are in the graph"
+        again = run_build([notes], store, extractor=extractor)
+        assert again.write.documents_unchanged == 1  # idempotent with the same models
+    assert build_batch([]).nodes == ()
