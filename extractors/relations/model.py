@@ -1,0 +1,283 @@
+"""The relation classifier: one shared encoder (+ LoRA), one small head per task.
+
+For a candidate, the text with typed entity markers (see :mod:`extractors.relations.candidates`)
+goes through the encoder; the hidden states at the two opening markers (``@`` before the head,
+``#`` before the tail) are concatenated and passed to the task's head, a two-layer MLP, as in
+Zhou & Chen (2021). One encoder serves every task, so a sentence-level adapter of a few MB
+covers drug-drug interactions, adverse effects and symptoms at once.
+
+Saved model directories are standard Hugging Face / PEFT directories:
+``adapter_config.json`` + ``adapter_model.safetensors`` (LoRA weights and the heads, saved as
+``modules_to_save``), the tokenizer files, ``medkg.json`` (tasks, labels, base, data, metrics)
+and a README model card. The base encoder weights are not copied; they are loaded from
+``medkg.json``'s ``base`` (the packaged MiniLM by default), or from ``base=`` when a user keeps
+a hub base such as PubMedBERT in a local folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extractors.errors import ExtractionError, ModelNotFoundError
+from extractors.relations.candidates import (
+    TASKS,
+    CandidateError,
+    RelationCandidate,
+    RelationPrediction,
+    mark_entities,
+)
+from extractors.transformer import Device, pick_device, read_model_meta, resolve_base
+
+__all__ = ["DEFAULT_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "lora_targets", "throughput"]
+
+DEFAULT_RE_MODEL = str(Path(__file__).resolve().parents[1] / "models" / "re-minilm")
+"""The shipped relation model (LoRA adapter + heads over the packaged MiniLM)."""
+
+MAX_LENGTH = 192
+"""Wordpieces per candidate, markers and special tokens included, after the context window
+below; a candidate whose two entities alone span more is cut around them (see
+:func:`encode_candidates`)."""
+
+CONTEXT = 16
+"""Wordpieces kept on each side of the entity pair. Long DrugBank sentences list a dozen drugs;
+what decides a pair's relation sits between and right around the two mentions, and cutting the
+rest cuts the wordpieces per DDI training candidate from a mean of 96 to 70, which helps training
+fit the CPU budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Token ids of one marked candidate and the positions of its two opening markers."""
+
+    input_ids: tuple[int, ...]
+    head_pos: int
+    tail_pos: int
+    task: str
+
+
+def _token_at(offsets: Sequence[tuple[int, int]], char: int) -> int:
+    """Index of the token covering (or, failing that, first starting after) character ``char``."""
+    for i, (start, end) in enumerate(offsets):
+        if start <= char < end or start >= char:
+            return i
+    return max(len(offsets) - 1, 0)
+
+
+def _special_layout(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """Special-token ids the tokenizer puts before and after one sequence ([CLS] / [SEP] for BERT)."""
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for at in range(len(full) - len(plain) + 1):
+        if full[at : at + len(plain)] == plain:
+            return list(full[:at]), list(full[at + len(plain) :])
+    raise ModelNotFoundError(f"cannot tell where tokenizer {tokenizer.name_or_path!r} puts its special tokens")
+
+
+def encode_candidates(
+    tokenizer: Any, candidates: Sequence[RelationCandidate], *, max_length: int = MAX_LENGTH, context: int | None = CONTEXT
+) -> list[Encoded]:
+    """Mark and tokenize candidates (one batched fast-tokenizer call).
+
+    Each candidate keeps the wordpieces from its first opening marker to its last closing
+    marker plus ``context`` wordpieces on either side (``None``: the whole text). If that is
+    still longer than ``max_length``, the window is centred on the marker-to-marker stretch;
+    when the two entities are further apart than the window allows, it starts at the first
+    marker and the second marker's position is clipped to the window's last token.
+    """
+    if not candidates:
+        return []
+    marked = [mark_entities(c) for c in candidates]
+    batch = tokenizer([m.text for m in marked], add_special_tokens=False, return_offsets_mapping=True)
+    prefix, suffix = _special_layout(tokenizer)
+    room = max_length - len(prefix) - len(suffix)
+    out: list[Encoded] = []
+    for cand, mark, ids, offsets in zip(candidates, marked, batch["input_ids"], batch["offset_mapping"]):
+        h = _token_at(offsets, mark.head_marker)
+        t = _token_at(offsets, mark.tail_marker)
+        first = min(h, t)
+        last = _token_at(offsets, max(mark.head[1], mark.tail[1]))  # the later closing marker
+        lo, hi = (0, len(ids)) if context is None else (max(0, first - context), min(len(ids), last + 1 + context))
+        if hi - lo > room:
+            span = last - first + 1
+            lo = first if span >= room else max(lo, min(first - (room - span) // 2, hi - room))
+            hi = lo + room
+        ids = ids[lo:hi]
+        h, t = min(h - lo, len(ids) - 1), min(t - lo, len(ids) - 1)
+        out.append(Encoded(tuple(prefix + list(ids) + suffix), h + len(prefix), t + len(prefix), cand.task))
+    return out
+
+
+def lora_targets(layers: Sequence[int] | None = None) -> str:
+    """Regex of the encoder linear layers that get LoRA: attention (q, k, v, output) and FFN of
+    BERT-style encoders, in every layer or only in ``layers`` (the others stay frozen, and
+    backpropagation stops below the lowest adapted layer)."""
+    which = r"\d+" if layers is None else "(" + "|".join(str(i) for i in sorted(layers)) + ")"
+    return (rf".*encoder\.layer\.{which}\."
+            r"(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)")
+
+
+def build_net(base: str, task_labels: Mapping[str, Sequence[str]], *, head_hidden: int) -> Any:
+    """The encoder (from ``base``, resolved offline where possible) with one fresh head per task."""
+    import torch
+    from torch import nn
+    from transformers import AutoModel
+
+    try:
+        encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot load base encoder {base!r}: {exc}") from exc
+
+    class RelationHead(nn.Module):
+        def __init__(self, hidden: int, n_labels: int) -> None:
+            super().__init__()
+            self.dropout = nn.Dropout(0.1)
+            self.proj = nn.Linear(2 * hidden, head_hidden)
+            self.out = nn.Linear(head_hidden, n_labels)
+
+        def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+            return self.out(self.dropout(torch.tanh(self.proj(self.dropout(pooled)))))
+
+    class RelationNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            hidden = encoder.config.hidden_size
+            self.heads = nn.ModuleDict({t: RelationHead(hidden, len(labels)) for t, labels in task_labels.items()})
+
+        def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_pos: torch.Tensor, tail_pos: torch.Tensor) -> torch.Tensor:
+            states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            rows = torch.arange(states.shape[0], device=states.device)
+            return torch.cat([states[rows, head_pos], states[rows, tail_pos]], dim=-1)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_pos: torch.Tensor, tail_pos: torch.Tensor, task: str) -> torch.Tensor:
+            return self.heads[task](self.pool(input_ids, attention_mask, head_pos, tail_pos))
+
+    return RelationNet()
+
+
+def collate(batch: Sequence[Encoded], *, pad_id: int, device: Any) -> dict[str, Any]:
+    """Dynamic padding to the longest sequence of the batch."""
+    import torch
+
+    width = max(len(e.input_ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, e in enumerate(batch):
+        ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids, dtype=torch.long)
+        mask[i, : len(e.input_ids)] = 1
+    return {
+        "input_ids": ids.to(device),
+        "attention_mask": mask.to(device),
+        "head_pos": torch.tensor([e.head_pos for e in batch], dtype=torch.long, device=device),
+        "tail_pos": torch.tensor([e.tail_pos for e in batch], dtype=torch.long, device=device),
+    }
+
+
+class RelationModel:
+    """A loaded relation model: :meth:`load` a directory, :meth:`predict` candidates.
+
+    Construct with :meth:`load` (or get one from :func:`~extractors.relations.train.train_re`).
+    """
+
+    def __init__(self, *, net: Any, tokenizer: Any, meta: dict[str, Any], device: Device, model_dir: str | None) -> None:
+        self.net = net
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.device = device
+        self.model_dir = model_dir
+        self.labels: dict[str, tuple[str, ...]] = {t: tuple(ls) for t, ls in meta["labels"].items()}
+        self.max_length = int(meta.get("max_length", MAX_LENGTH))
+        self.context: int | None = meta.get("context", CONTEXT)
+
+    @property
+    def name(self) -> str:
+        """``medkg-re:<dir name>`` for provenance (``Relation.model``)."""
+        return f"medkg-re:{Path(self.model_dir).name}" if self.model_dir else "medkg-re:unsaved"
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.labels)
+
+    @classmethod
+    def load(cls, model_dir: str | Path, *, device: str = "auto", base: str | None = None, bf16: bool | None = None) -> RelationModel:
+        """Load a saved model directory.
+
+        ``device="auto"`` picks CUDA when present (with bf16 autocast on GPUs that support it),
+        else CPU in fp32. ``base`` overrides the base encoder recorded in ``medkg.json`` (a local
+        copy of the hub model the adapter was trained on). LoRA weights are merged into the
+        encoder after loading, so inference costs exactly what the base model costs.
+        """
+        from peft import PeftModel
+        from transformers import AutoTokenizer
+
+        path = Path(model_dir)
+        meta = read_model_meta(path)
+        if meta.get("task") != "relation-extraction":
+            raise ModelNotFoundError(f"{path} is a {meta.get('task')!r} model, not a relation-extraction model")
+        dev = pick_device(device, bf16=bf16)
+        net = build_net(base or meta["base"], meta["labels"], head_hidden=int(meta["hyperparameters"]["head_hidden"]))
+        peft_model = PeftModel.from_pretrained(net, str(path))
+        net = peft_model.merge_and_unload()
+        net.to(dev.torch_device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        return cls(net=net, tokenizer=tokenizer, meta=meta, device=dev, model_dir=str(path))
+
+    def predict(self, cands: Sequence[RelationCandidate], *, batch_size: int = 64) -> list[RelationPrediction]:
+        """Classify candidates; results are in input order.
+
+        Candidates are encoded once, sorted by length and batched with dynamic padding (so a
+        batch of short sentences is not padded to the longest sentence of the input); one
+        encoder pass per batch serves candidates of every task, each then going through its
+        own head.
+        """
+        import torch
+
+        for c in cands:
+            if c.task not in self.labels:
+                raise CandidateError(f"this model has no task {c.task!r}; it has: {', '.join(self.labels)}")
+        if not cands:
+            return []
+        encoded = encode_candidates(self.tokenizer, cands, max_length=self.max_length, context=self.context)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
+        out: list[RelationPrediction | None] = [None] * len(cands)
+        pad = self.tokenizer.pad_token_id or 0
+        self.net.eval()
+        with torch.inference_mode(), self.device.autocast():
+            for b in range(0, len(order), batch_size):
+                idx = order[b : b + batch_size]
+                batch = collate([encoded[i] for i in idx], pad_id=pad, device=self.device.torch_device)
+                pooled = self.net.pool(**batch)
+                for task in {encoded[i].task for i in idx}:
+                    rows = [k for k, i in enumerate(idx) if encoded[i].task == task]
+                    probs = torch.softmax(self.net.heads[task](pooled[rows]).float(), dim=-1).cpu()
+                    labels = self.labels[task]
+                    for k, p in zip(rows, probs):
+                        best = int(p.argmax())
+                        out[idx[k]] = RelationPrediction(
+                            task=task, label=labels[best], score=float(p[best]), relation_score=float(1.0 - p[0])
+                        )
+        return [p for p in out if p is not None]
+
+
+def throughput(model: RelationModel, cands: Sequence[RelationCandidate], *, batch_size: int = 64) -> float:
+    """Candidates per second of :meth:`RelationModel.predict` over ``cands`` (after one warm-up batch)."""
+    if not cands:
+        raise ExtractionError("throughput needs at least one candidate")
+    model.predict(cands[: min(len(cands), batch_size)], batch_size=batch_size)
+    start = time.perf_counter()
+    model.predict(cands, batch_size=batch_size)
+    return len(cands) / max(time.perf_counter() - start, 1e-9)
+
+
+def check_tasks(task_labels: Mapping[str, Sequence[str]]) -> None:
+    """Every task must be one of :data:`TASKS` with its declared labels (checked before training)."""
+    for task, labels in task_labels.items():
+        spec = TASKS.get(task)
+        if spec is None:
+            raise CandidateError(f"unknown relation task {task!r}; valid: {', '.join(TASKS)}")
+        if tuple(labels) != spec.labels:
+            raise CandidateError(f"task {task!r} labels {list(labels)} differ from the declared {list(spec.labels)}")

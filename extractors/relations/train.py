@@ -1,0 +1,367 @@
+"""Training and evaluation of the relation model (``train_re`` / ``evaluate_re``).
+
+Training is multi-task: every batch holds candidates of one corpus, batches of all corpora are
+shuffled together, and one LoRA adapter on the shared encoder learns from all of them while
+each task's head learns from its own batches.
+
+Class imbalance is handled in two ways, both recorded in ``medkg.json``:
+
+* **negative downsampling**: each epoch keeps every positive candidate (up to a per-corpus cap)
+  and a fresh random sample of at most ``neg_ratio`` negatives per positive, so the model sees
+  different negatives every epoch and the CPU budget goes to informative pairs;
+* **class weights** in the cross-entropy, ``(N / (K * n_c)) ** class_weight_power`` over the
+  first epoch's sample, so DDI's rare ``int`` class (157 training pairs) is not drowned out by
+  ``effect`` (1,335). A power of 0.5 (inverse square root) rather than 1 keeps the rare class
+  from dominating the loss once downsampling has already balanced positives and negatives.
+
+Downsampling shifts the model's prior towards relations; we do not correct it back at
+inference, because a recall-leaning operating point is what pair-level F1 rewards (the
+F1-optimal threshold on a calibrated posterior sits below 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractors.errors import ExtractionError
+from extractors.evaluate import PRF, format_table, relation_scores
+from extractors.relations.candidates import TASKS
+from extractors.relations.data import Example, RelationSet, load_sets
+from extractors.relations.model import (
+    DEFAULT_RE_MODEL,
+    CONTEXT,
+    MAX_LENGTH,
+    Encoded,
+    RelationModel,
+    build_net,
+    check_tasks,
+    collate,
+    encode_candidates,
+    lora_targets,
+)
+from extractors.transformer import PACKAGED_BASE, pick_device, write_model_meta
+
+__all__ = ["EvalResult", "TrainConfig", "evaluate_re", "main", "record_dev_metrics", "save_model", "train_re"]
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """Hyperparameters of :func:`train_re`; the defaults are the shipped model's.
+
+    The defaults are sized for the project's CPU budget (all relation heads from scratch in
+    under ~15 minutes on the 2-core CPU), measured there in fp32 at ~1,000 wordpieces/s with
+    LoRA on the top 3 of MiniLM's 6 layers (~650/s with LoRA on all 6, since backpropagation
+    then runs through the whole encoder), hence:
+
+    * ``lora_layers=3``: only the top 3 layers get LoRA; the lower ones stay frozen;
+    * one epoch over every positive (ADE capped at 1,000: its candidates are 97 % positive, so
+      more of them teach the shared head little) plus ``neg_ratio`` sampled negatives each;
+    * ``bf16=None``: bf16 autocast on CUDA only. On this CPU (no AVX512-BF16) autocast made
+      LoRA training ~4x *slower*, so CPU training runs in fp32.
+
+    ``lr`` 1e-3 is high for full fine-tuning but usual for LoRA, whose low-rank updates start
+    at zero. With a hub base on a GPU, raise ``epochs`` and set ``lora_layers=None``.
+    ``max_steps`` cuts training short (tests).
+    """
+
+    base: str = PACKAGED_BASE
+    epochs: int = 1
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    lora_layers: int | None = 3
+    head_hidden: int = 256
+    neg_ratio: Mapping[str, float] = field(
+        default_factory=lambda: {"ddi2013": 0.8, "bc5cdr": 1.0, "ade": 1.0, "raredis": 1.0}
+    )
+    max_positives: Mapping[str, int] = field(
+        default_factory=lambda: {"ddi2013": 10_000, "bc5cdr": 10_000, "ade": 1_000, "raredis": 10_000}
+    )
+    class_weight_power: float = 0.5
+    max_length: int = MAX_LENGTH
+    context: int | None = CONTEXT
+    seed: int = 13
+    device: str = "auto"
+    bf16: bool | None = None
+    max_steps: int | None = None
+    threads: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    """Pair-level scores of one corpus split, with the intra-sentence recall ceiling."""
+
+    corpus: str
+    task: str
+    split: str
+    scores: Mapping[str, PRF]
+    candidates: int
+    gold: int
+    reachable: int
+    seconds: float
+
+    @property
+    def ceiling_recall(self) -> float:
+        return self.reachable / self.gold if self.gold else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "corpus": self.corpus, "task": self.task, "split": self.split,
+            "scores": {k: v.as_dict() for k, v in self.scores.items()},
+            "candidates": self.candidates, "gold": self.gold, "reachable_gold": self.reachable,
+            "ceiling_recall": round(self.ceiling_recall, 4), "seconds": round(self.seconds, 1),
+        }
+
+
+def _epoch_sample(rset: RelationSet, config: TrainConfig, rng: random.Random) -> list[int]:
+    """Indices of this epoch's examples: capped positives + sampled negatives."""
+    pos = [i for i, ex in enumerate(rset.examples) if ex.label != "none"]
+    neg = [i for i, ex in enumerate(rset.examples) if ex.label == "none"]
+    cap = config.max_positives.get(rset.corpus, len(pos))
+    if len(pos) > cap:
+        pos = rng.sample(pos, cap)
+    n_neg = min(len(neg), int(round(config.neg_ratio.get(rset.corpus, 1.0) * len(pos))))
+    return pos + rng.sample(neg, n_neg)
+
+
+def _batches(indices: list[int], encoded: Sequence[Encoded], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed batches: shuffle, sort within chunks of 50 batches, cut, so padding stays
+    small while batch composition still changes every epoch."""
+    rng.shuffle(indices)
+    chunk = batch_size * 50
+    out = []
+    for c in range(0, len(indices), chunk):
+        part = sorted(indices[c : c + chunk], key=lambda i: len(encoded[i].input_ids))
+        out += [part[b : b + batch_size] for b in range(0, len(part), batch_size)]
+    return out
+
+
+def _class_weights(labels: Sequence[str], sample: list[str], power: float) -> list[float]:
+    counts = Counter(sample)
+    n, k = len(sample), len(labels)
+    return [((n / (k * counts[lab])) ** power) if counts[lab] else 1.0 for lab in labels]
+
+
+def train_re(
+    train_sets: Sequence[RelationSet],
+    *,
+    config: TrainConfig = TrainConfig(),
+    dev_sets: Sequence[RelationSet] = (),
+    out_dir: str | Path | None = None,
+    log: Any = None,
+) -> RelationModel:
+    """Train one LoRA adapter + a head per task on ``train_sets``; optionally evaluate and save.
+
+    With ``dev_sets`` the trained model is scored with :func:`evaluate_re` and the results go
+    into ``medkg.json``; with ``out_dir`` the model directory is written (see :func:`save_model`).
+    ``log`` is a callable taking one line (e.g. ``print``), or ``None`` for silence.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from extractors.transformer import resolve_base
+
+    say = log or (lambda _line: None)
+    if not train_sets:
+        raise ExtractionError("train_re needs at least one training set")
+    task_labels = {s.task: TASKS[s.task].labels for s in train_sets}
+    check_tasks(task_labels)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device, bf16=config.bf16)
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(config.base))
+    net = build_net(config.base, task_labels, head_hidden=config.head_hidden)
+    n_layers = int(net.encoder.config.num_hidden_layers)
+    top = n_layers if config.lora_layers is None else min(config.lora_layers, n_layers)
+    lora = LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=lora_targets(range(n_layers - top, n_layers)), modules_to_save=[f"heads.{t}" for t in task_labels],
+    )
+    peft_model = get_peft_model(net, lora)
+    peft_model.to(device.torch_device)
+
+    t0 = time.perf_counter()
+    encoded = {
+        s.corpus: encode_candidates(tokenizer, [e.candidate for e in s.examples], max_length=config.max_length,
+                                    context=config.context)
+        for s in train_sets
+    }
+    samples = {s.corpus: _epoch_sample(s, config, rng) for s in train_sets}
+    per_task_labels: dict[str, list[str]] = defaultdict(list)
+    for s in train_sets:
+        per_task_labels[s.task] += [s.examples[i].label for i in samples[s.corpus]]
+    weights = {
+        t: torch.tensor(_class_weights(task_labels[t], per_task_labels[t], config.class_weight_power), device=device.torch_device)
+        for t in task_labels
+    }
+    label_index = {t: {lab: i for i, lab in enumerate(labels)} for t, labels in task_labels.items()}
+    steps_per_epoch = sum((len(v) + config.batch_size - 1) // config.batch_size for v in samples.values())
+    total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), max(total, 1))
+    say(f"training {sum(p.numel() for p in params):,} parameters on {device.name} (bf16={device.bf16}); "
+        f"{steps_per_epoch} steps/epoch x {config.epochs}; class weights "
+        + json.dumps({t: [round(float(w), 2) for w in v] for t, v in weights.items()}))
+
+    step = 0
+    pad = tokenizer.pad_token_id or 0
+    peft_model.train()
+    by_corpus = {s.corpus: s for s in train_sets}
+    for epoch in range(config.epochs):
+        if epoch:
+            samples = {s.corpus: _epoch_sample(s, config, rng) for s in train_sets}
+        plan = [(c, b) for c, idx in samples.items() for b in _batches(list(idx), encoded[c], config.batch_size, rng)]
+        rng.shuffle(plan)
+        running, seen, t_epoch = 0.0, 0, time.perf_counter()
+        for corpus, batch_idx in plan:
+            if config.max_steps is not None and step >= config.max_steps:
+                break
+            rset = by_corpus[corpus]
+            task = rset.task
+            batch = collate([encoded[corpus][i] for i in batch_idx], pad_id=pad, device=device.torch_device)
+            target = torch.tensor([label_index[task][rset.examples[i].label] for i in batch_idx], device=device.torch_device)
+            with device.autocast():
+                logits = net(**batch, task=task)
+            loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weights[task])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            running += float(loss.detach()) * len(batch_idx)
+            seen += len(batch_idx)
+            if step % 100 == 0:
+                say(f"epoch {epoch + 1} step {step}/{total} loss {running / max(seen, 1):.4f} "
+                    f"({seen / (time.perf_counter() - t_epoch):.0f} candidates/s)")
+        say(f"epoch {epoch + 1} done: loss {running / max(seen, 1):.4f}, {time.perf_counter() - t_epoch:.0f} s")
+    train_seconds = time.perf_counter() - t0
+
+    peft_model.eval()
+    meta: dict[str, Any] = {
+        "task": "relation-extraction",
+        "base": config.base,
+        "labels": {t: list(v) for t, v in task_labels.items()},
+        "tasks": {t: TASKS[t].description for t in task_labels},
+        "edges": {t: {lab: {"edge_type": m.edge_type, "direction": m.direction, "properties": dict(m.properties)}
+                      for lab, m in TASKS[t].edges.items()} for t in task_labels},
+        "max_length": config.max_length,
+        "context": config.context,
+        "hyperparameters": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(config).items()},
+        "class_imbalance": "negative downsampling per epoch (neg_ratio negatives per positive, fresh sample each "
+                           "epoch) + class-weighted cross-entropy (inverse frequency ** class_weight_power)",
+        "data": {s.corpus: {"task": s.task, "source": s.source, "split": s.split, "candidates": s.counts(),
+                            "notes": dict(s.notes)} for s in train_sets},
+        "training": {"seconds": round(train_seconds, 1), "steps": step, "device": device.name, "bf16": device.bf16},
+    }
+    model = RelationModel(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=None)
+    model.peft_model = peft_model  # kept for save_model  # type: ignore[attr-defined]
+    if dev_sets:
+        results = [evaluate_re(model, s) for s in dev_sets]
+        meta["dev_metrics"] = {r.corpus: r.as_dict() for r in results}
+        meta["dev_data"] = {s.corpus: {"source": s.source, "split": s.split, "candidates": s.counts(), "notes": dict(s.notes)}
+                            for s in dev_sets}
+        for r in results:
+            say(format_table(dict(r.scores), f"{r.corpus} dev ({r.task}), ceiling recall {r.ceiling_recall:.3f}"))
+    if out_dir is not None:
+        save_model(model, out_dir)
+    return model
+
+
+def save_model(model: RelationModel, out_dir: str | Path) -> None:
+    """Write the PEFT adapter (+ heads), tokenizer, ``medkg.json`` and README model card.
+
+    Only a model returned by :func:`train_re` (still holding its PEFT wrapper) can be saved;
+    loaded models have their LoRA merged into the encoder.
+    """
+    from extractors.relations.card import model_card
+
+    peft_model = getattr(model, "peft_model", None)
+    if peft_model is None:
+        raise ExtractionError("only a freshly trained model can be saved (a loaded model's adapter is merged)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(str(out))
+    model.tokenizer.save_pretrained(str(out))
+    write_model_meta(out, model.meta)
+    (out / "README.md").write_text(model_card(model.meta), encoding="utf-8")
+    model.model_dir = str(out)
+
+
+def record_dev_metrics(model_dir: str | Path, results: Sequence[EvalResult], dev_sets: Sequence[RelationSet]) -> None:
+    """Store dev results in a saved model's ``medkg.json`` and regenerate its README card."""
+    from extractors.relations.card import model_card
+    from extractors.transformer import read_model_meta
+
+    meta = read_model_meta(model_dir)
+    meta["dev_metrics"] = {r.corpus: r.as_dict() for r in results}
+    meta["dev_data"] = {s.corpus: {"source": s.source, "split": s.split, "candidates": s.counts(), "notes": dict(s.notes)}
+                        for s in dev_sets}
+    write_model_meta(model_dir, meta)
+    (Path(model_dir) / "README.md").write_text(model_card(meta), encoding="utf-8")
+
+
+def evaluate_re(model: RelationModel, rset: RelationSet, *, batch_size: int = 64) -> EvalResult:
+    """Pair-level P/R/F1 of ``model`` on one corpus split (:func:`extractors.evaluate.relation_scores`).
+
+    Every positive prediction contributes ``(type, doc, head, tail)`` for each scoring key of
+    its candidate; the gold side is the split's *complete* gold set, so relations no candidate
+    reaches (cross-sentence CID and Produces) count as false negatives.
+    """
+    start = time.perf_counter()
+    preds = model.predict([e.candidate for e in rset.examples], batch_size=batch_size)
+    predicted = set()
+    for ex, p in zip(rset.examples, preds):
+        if p.label != "none":
+            for h, t in ex.keys:
+                predicted.add((rset.score_type[p.label], ex.doc_id, h, t))
+    scores = relation_scores(rset.gold, predicted, symmetric=rset.symmetric)
+    return EvalResult(
+        corpus=rset.corpus, task=rset.task, split=rset.split, scores=scores, candidates=len(rset.examples),
+        gold=len(rset.gold), reachable=len(rset.reachable_gold()), seconds=time.perf_counter() - start,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m extractors.relations.train --out DIR [--base HUB_ID_OR_PATH] ...``"""
+    parser = argparse.ArgumentParser(description="Train the medkg relation model on the shared corpora.")
+    parser.add_argument("--out", default=DEFAULT_RE_MODEL, help="model directory to write (default: the shipped one)")
+    parser.add_argument("--data", default=str(SHARED_DATA), help="shared data folder (holding corpora/)")
+    parser.add_argument("--base", default=PACKAGED_BASE, help="base encoder: packaged alias, local folder or hub ID")
+    parser.add_argument("--corpora", default="ddi2013,bc5cdr,ade,raredis")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-dev", action="store_true", help="skip dev evaluation")
+    args = parser.parse_args(argv)
+    corpora = [c.strip() for c in args.corpora.split(",") if c.strip()]
+    config = TrainConfig(base=args.base, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device)
+    train_sets = load_sets(args.data, "train", corpora=corpora)
+    dev_sets = [] if args.no_dev else load_sets(args.data, "dev", corpora=corpora)
+    train_re(train_sets, config=config, dev_sets=dev_sets, out_dir=args.out, log=print)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

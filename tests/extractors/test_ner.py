@@ -1,0 +1,330 @@
+"""Transformer NER: decoding helpers, corpus preparation, a tiny real training run, the shipped model.
+
+The tiny model is trained here, on the packaged MiniLM base, from the BC5CDR and RareDis test
+fixtures (a few dozen sentences, a few steps), so the real training, saving and loading code
+runs in every test session without shared data or a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from extractors.errors import CorpusFormatError, ModelNotFoundError
+from extractors.ner.data import CORPORA, IGNORE_INDEX, encode, load_gold, to_sentences
+from extractors.ner.decode import (
+    Window,
+    bio_tags,
+    longest_first,
+    abbreviation_consistency,
+    abbreviation_definitions,
+    owner_window,
+    postprocess,
+    resolve_overlaps,
+    tag_spans,
+    trim_span,
+    viterbi_bio,
+    windows,
+    word_tags,
+)
+from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan
+from extractors.ner.scoring import evaluate_ner
+from extractors.ner.train import NerTrainConfig, TrainCorpus, fit_ner, save_ner
+from tests.helpers import FIXTURES, shared_data
+
+BC5CDR_FIXTURE = FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt"
+RAREDIS_FIXTURE = FIXTURES / "raredis" / "dev"
+
+# Two titles of the BC5CDR development set (PMIDs 6504332 and 3115150), with their gold spans.
+DEV_SENTENCES = [
+    ("Phenobarbital-induced dyskinesia in a neurologically-impaired child.",
+     {("Phenobarbital", "Drug"), ("dyskinesia", "Disease")}),
+    ("Ketanserin pretreatment reverses alfentanil-induced muscle rigidity.",
+     {("Ketanserin", "Drug"), ("alfentanil", "Drug"), ("muscle rigidity", "Disease")}),
+]
+
+
+# --- decoding helpers ------------------------------------------------------------------------
+
+
+def test_windows_cover_every_token_once_as_owner() -> None:
+    assert windows(5, size=10, overlap=2) == [Window(0, 5)]
+    wins = windows(25, size=10, overlap=4)
+    assert wins[0] == Window(0, 10) and wins[-1] == Window(15, 25)
+    assert all(w.end - w.start == 10 for w in wins)
+    owner = owner_window(wins, 25)
+    assert all(wins[o].start <= t < wins[o].end for t, o in enumerate(owner))
+    # a token in an overlap belongs to the window where it is further from the edge
+    assert owner[9] == 1 and owner[8] == 1 and owner[6] == 0 and owner[3] == 0
+    with pytest.raises(ValueError):
+        windows(5, size=4, overlap=4)
+
+
+def test_viterbi_repairs_invalid_bio() -> None:
+    tags = bio_tags(["Drug", "Disease"])  # O B-Drug I-Drug B-Disease I-Disease
+    assert tags == ["O", "B-Drug", "I-Drug", "B-Disease", "I-Disease"]
+    # argmax says O, I-Drug, I-Drug: invalid start of an entity
+    lp = np.log(np.array([[0.9, 0.02, 0.04, 0.02, 0.02], [0.3, 0.25, 0.35, 0.05, 0.05], [0.1, 0.1, 0.7, 0.05, 0.05]]))
+    path = viterbi_bio(lp)
+    assert path == [0, 1, 2]
+    assert tag_spans(path) == [(1, 3, 0)]
+    # a valid argmax is kept as it is
+    valid = np.log(np.array([[0.1, 0.8, 0.05, 0.03, 0.02], [0.1, 0.1, 0.1, 0.6, 0.1]]))
+    assert viterbi_bio(valid) == [1, 3]
+    assert viterbi_bio(np.zeros((0, 5))) == []
+
+
+def test_tag_spans_opens_an_entity_on_a_stray_inside_tag() -> None:
+    assert tag_spans([0, 2, 2, 0, 1, 4, 3]) == [(1, 3, 0), (4, 5, 0), (5, 6, 1), (6, 7, 1)]
+
+
+def test_word_tags_and_overlap_resolution() -> None:
+    words = [(0, 7), (8, 16), (17, 20), (21, 28)]
+    assert word_tags(words, [(8, 20, 1), (21, 25, 0)]) == [0, 3, 4, 1]
+    spans = [(0, 10, "Disease", 0.9), (5, 12, "Symptom", 0.95), (20, 25, "Drug", 0.5)]
+    assert resolve_overlaps(spans) == [(5, 12, "Symptom", 0.95), (20, 25, "Drug", 0.5)]
+    assert longest_first([(0, 5, "Disease"), (0, 5, "Symptom"), (0, 12, "Symptom"), (20, 22, "Disease")],
+                         prefer=("Symptom",)) == [(0, 12, "Symptom"), (20, 22, "Disease")]
+
+
+def test_trim_span_drops_function_words_and_stray_brackets() -> None:
+    for piece, expected in [
+        ("seizures and", "seizures"),
+        ("chronic hepatitis C (", "chronic hepatitis C"),
+        ("A-77636 (", "A-77636"),
+        ("cirrhosis of the liver", "cirrhosis of the liver"),
+        ("myocardial infarction (MI)", "myocardial infarction (MI)"),
+        ("and", "and"),
+    ]:
+        start, end = trim_span(piece, 0, len(piece))
+        assert piece[start:end] == expected
+    start, end = trim_span("( ,", 0, 3)
+    assert start == end
+
+
+def test_abbreviation_definitions_schwartz_hearst() -> None:
+    text = "Rats given puromycin aminonucleoside (PAN) and the angiotensin-converting enzyme (ACE) inhibitor (n = 5)."
+    found = [(text[a:b], text[c:d]) for a, b, c, d in abbreviation_definitions(text)]
+    assert found == [("puromycin aminonucleoside", "PAN"), ("angiotensin-converting enzyme", "ACE")]
+
+
+def test_abbreviation_consistency_types_and_removes_short_forms() -> None:
+    text = (
+        "Cervical intraepithelial neoplasia (CIN) after the angiotensin-converting enzyme (ACE) inhibitor. "
+        "CIN grade; CIN-like; ACE activity; CINE."
+    )
+
+    def at(word: str, nth: int = 0) -> tuple[int, int]:
+        start = [m.start() for m in re.finditer(re.escape(word), text)][nth]
+        return start, start + len(word)
+
+    spans = [
+        (*at("Cervical intraepithelial neoplasia"), "Disease", 0.9),
+        (*at("CIN", 1), "Drug", 0.6),  # mistyped repeat
+        (*at("ACE", 1), "Drug", 0.7),  # not an entity: its long form was not tagged
+    ]
+    out = {(text[s:e], s, lab) for s, e, lab, _ in abbreviation_consistency(text, spans)}
+    assert out == {
+        ("Cervical intraepithelial neoplasia", 0, "Disease"),
+        ("CIN", at("CIN")[0], "Disease"),
+        ("CIN", at("CIN", 1)[0], "Disease"),
+        ("CIN", at("CIN", 2)[0], "Disease"),  # whole word before a hyphen
+    }
+    both = postprocess(text, [(*at("Cervical intraepithelial neoplasia"), "Disease", 0.9)])
+    assert len(both) == 4
+
+
+# --- corpus preparation ----------------------------------------------------------------------
+
+
+def test_raredis_gold_keeps_all_entities_and_training_masks_discontinuous() -> None:
+    spec = CORPORA["raredis"]
+    docs = {d.id: d for d in load_gold(spec, RAREDIS_FIXTURE)}
+    baller = docs["Baller"]
+    assert (129, 202, "Symptom") in baller.spans  # discontinuous SIGN by its extent
+    assert (129, 202) in baller.discontinuous
+    sentences = to_sentences(baller, spec)
+    covered = [s for s in sentences if s.masked]
+    assert covered and all(
+        not (s.offset + a < 202 and 129 < s.offset + b) for s in sentences for a, b, _ in s.spans
+        if (s.offset + a, s.offset + b) != (129, 174)
+    )
+    fvs = to_sentences(docs["Fetal-Valproate-Syndrome"], spec)
+    flat = [(s.text[a:b], lab) for s in fvs for a, b, lab in s.spans]
+    assert ("cleft lip and palate", "Symptom") in flat  # RAREDISEASE + SIGN on one span: Symptom wins
+    assert ("cleft lip and palate", "Disease") not in flat
+
+
+def test_encode_puts_labels_on_first_subtokens_only() -> None:
+    from transformers import AutoTokenizer
+
+    from extractors.transformer import PACKAGED_BASE, resolve_base
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(PACKAGED_BASE))
+    spec = CORPORA["bc5cdr"]
+    doc = load_gold(spec, BC5CDR_FIXTURE)[0]
+    sentence = to_sentences(doc, spec)[0]  # "Naloxone reverses the antihypertensive effect of clonidine."
+    (feat,) = encode([sentence], tokenizer, head="bc5cdr", labels=spec.labels, max_length=64, overlap=8)
+    tokens = tokenizer.convert_ids_to_tokens(list(feat.input_ids))
+    tagged = [(tok, lab) for tok, lab in zip(tokens, feat.labels) if lab != IGNORE_INDEX]
+    assert tagged[0] == ("na", 1) and tagged[-2] == ("cl", 1)  # B-Drug on the first sub-token
+    assert all(not tok.startswith("##") for tok, _ in tagged)
+    long = encode([sentence], tokenizer, head="bc5cdr", labels=spec.labels, max_length=8, overlap=2)
+    assert len(long) > 1 and all(len(f.input_ids) <= 8 for f in long)
+
+
+# --- a tiny model trained here ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[NerModel, Path]:
+    """Fit on the fixtures (about 50 sentences, 24 steps), save, and return the live model + dir."""
+    out = tmp_path_factory.mktemp("ner") / "tiny"
+    config = NerTrainConfig(
+        corpora=(
+            TrainCorpus("bc5cdr", train=BC5CDR_FIXTURE, dev=BC5CDR_FIXTURE),
+            TrainCorpus("raredis", train=RAREDIS_FIXTURE, dev=RAREDIS_FIXTURE),
+        ),
+        out_dir=out,
+        epochs=6,
+        batch_size=12,
+        lr=3e-3,
+        head_lr=1e-2,
+        device="cpu",
+    )
+    live = fit_ner(config)
+    save_ner(live, out)
+    return live, out
+
+
+def _texts() -> list[str]:
+    return [d.text for d in load_gold(CORPORA["bc5cdr"], BC5CDR_FIXTURE)]
+
+
+def test_saved_directory_is_a_small_standard_adapter(tiny: tuple[NerModel, Path]) -> None:
+    _, out = tiny
+    names = {p.name for p in out.iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "medkg.json", "README.md"} <= names
+    assert sum(p.stat().st_size for p in out.iterdir()) < 10_000_000
+    meta = json.loads((out / "medkg.json").read_text())
+    assert meta["task"] == "ner" and meta["base"] == "packaged:minilm-l6-uncased"
+    assert meta["heads"] == {"bc5cdr": ["Drug", "Disease"], "raredis": ["Disease", "Symptom"]}
+    assert meta["label_sources"] == {"Drug": ["bc5cdr"], "Disease": ["bc5cdr"], "Symptom": ["raredis"]}
+    assert meta["corpora"][0]["train_sentences"] == 22 and meta["hyperparameters"]["steps"] > 0
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert set(adapter["modules_to_save"]) == {"head_bc5cdr", "head_raredis"}
+    assert "microsoft/BiomedNLP-PubMedBERT" in (out / "README.md").read_text()
+
+
+def test_save_load_round_trip_gives_identical_predictions(tiny: tuple[NerModel, Path]) -> None:
+    live, out = tiny
+    loaded = NerModel.load(out, device="cpu")
+    texts = _texts()
+    before, after = live.predict(texts), loaded.predict(texts)
+    assert sum(map(len, before)) > 0, "the tiny model should find something in its own training text"
+    assert [[(s.start, s.end, s.label) for s in d] for d in before] == [[(s.start, s.end, s.label) for s in d] for d in after]
+    for d0, d1 in zip(before, after):
+        for s0, s1 in zip(d0, d1):
+            assert s1.score == pytest.approx(s0.score, abs=1e-4)
+    assert loaded.labels == ("Drug", "Disease", "Symptom")
+    # batching (padding, length-sorting) does not change results
+    one_by_one = loaded.predict(texts, batch_size=1)
+    assert [[(s.start, s.end, s.label) for s in d] for d in one_by_one] == [[(s.start, s.end, s.label) for s in d] for d in after]
+
+
+def test_evaluate_uses_the_corpus_head(tiny: tuple[NerModel, Path]) -> None:
+    _, out = tiny
+    result = evaluate_ner(out, RAREDIS_FIXTURE, corpus="raredis", device="cpu")
+    assert result["head"] == "raredis" and result["documents"] == 4
+    assert set(result["scores"]) <= {"Disease", "Symptom", "ALL"} and "ALL" in result["scores"]
+    assert result["scores"]["ALL"]["support"] == sum(len(d.spans) for d in load_gold(CORPORA["raredis"], RAREDIS_FIXTURE))
+    assert "scores_contiguous" in result  # the fixture has discontinuous entities
+
+
+def test_bad_inputs(tiny: tuple[NerModel, Path], tmp_path: Path) -> None:
+    _, out = tiny
+    model = NerModel.load(out, device="cpu")
+    assert model.predict(["", "   \n "]) == [[], []]
+    assert model.predict([]) == []
+    with pytest.raises(TypeError):
+        model.predict("a single string")  # type: ignore[arg-type]
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    with pytest.raises(ModelNotFoundError, match=re.escape(str(empty))):
+        NerModel.load(empty)
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        NerModel.load(tmp_path / "missing")
+    with pytest.raises(CorpusFormatError, match="unknown NER corpus 'i2b2'"):
+        NerTrainConfig(corpora=(TrainCorpus("i2b2", train=tmp_path),), out_dir=tmp_path)
+
+
+# --- the shipped model -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> NerModel:
+    if not (DEFAULT_NER_MODEL / "medkg.json").exists():
+        pytest.fail(f"the shipped model is missing at {DEFAULT_NER_MODEL}; train it: python -m extractors.ner train")
+    return NerModel.load(DEFAULT_NER_MODEL, device="cpu")
+
+
+def test_shipped_model_finds_drugs_and_diseases(shipped: NerModel) -> None:
+    assert shipped.labels == ("Drug", "Disease", "Symptom")
+    texts = [t for t, _ in DEV_SENTENCES]
+    for (text, gold), spans in zip(DEV_SENTENCES, shipped.predict(texts)):
+        found = {(text[s.start : s.end], s.label) for s in spans}
+        assert gold <= found, f"{text!r}: expected {gold}, got {found}"
+        assert all(isinstance(s, NerSpan) and 0 < s.score <= 1 for s in spans)
+
+
+def test_shipped_model_finds_symptoms(shipped: NerModel) -> None:
+    text = "Affected individuals may develop seizures, hearing loss and short stature."
+    labels = {(text[s.start : s.end], s.label) for s in shipped.predict([text])[0]}
+    assert any(label == "Symptom" for _, label in labels), labels
+
+
+@pytest.mark.parametrize("max_length", [24, 256])
+def test_windowed_long_text_maps_offsets_exactly(max_length: int) -> None:
+    """One 'sentence' of ~600 tokens (no sentence break) is cut into windows of ``max_length``;
+    every drug mention must come back once, at its exact character offsets."""
+    model = NerModel.load(DEFAULT_NER_MODEL, device="cpu", max_length=max_length)
+    unit = "naloxone reverses the hypotensive effect of clonidine in rats; "
+    text = unit * 40
+    spans = model.predict([text])[0]
+    drugs = sorted((s.start, s.end) for s in spans if s.label == "Drug")
+    expected = sorted(
+        (m.start(), m.end()) for m in re.finditer(r"naloxone|clonidine", text)
+    )
+    assert drugs == expected
+    assert len({(s.start, s.end) for s in spans}) == len(spans)
+    for a, b in zip(spans, spans[1:]):
+        assert a.end <= b.start
+    assert all(text[s.start : s.end].strip() == text[s.start : s.end] != "" for s in spans)
+
+
+def test_shipped_model_on_real_dev_split() -> None:
+    """A quick sanity check against a slice of the BC5CDR dev split (full numbers: benchmarks/)."""
+    path = shared_data("corpora", "bc5cdr", "pubtator", "CDR_DevelopmentSet.PubTator.txt")
+    docs = load_gold(CORPORA["bc5cdr"], path)[:20]
+    model = NerModel.load(DEFAULT_NER_MODEL, device="cpu")
+    predicted = model.predict_heads([d.text for d in docs], heads=("bc5cdr",))
+    gold = {(d.id, s, e, lab) for d in docs for s, e, lab in d.spans}
+    pred = {(d.id, s.start, s.end, s.label) for d, p in zip(docs, predicted) for s in p["bc5cdr"]}
+    f1 = 2 * len(gold & pred) / (len(gold) + len(pred))
+    assert f1 > 0.7, f"dev-slice F1 {f1:.3f}"
+
+
+def test_spacy_baseline_trains_and_scores_like_the_transformer() -> None:
+    from extractors.ner.spacy_baseline import SpacyBaselineConfig, evaluate_spacy_ner, train_spacy_ner
+
+    spec = CORPORA["bc5cdr"]
+    docs = load_gold(spec, BC5CDR_FIXTURE)
+    nlp, info = train_spacy_ner(docs, spec, config=SpacyBaselineConfig(epochs=8))
+    assert info["sentences"] == 22 and info["entities_not_token_aligned"] == 0
+    result = evaluate_spacy_ner(nlp, docs, spec)
+    assert result["scores"]["ALL"]["support"] == 49
+    assert result["scores"]["Drug"]["tp"] > 0  # it learned something from its own training text
