@@ -74,8 +74,16 @@ def test_broken_xml_is_malformed_not_unknown(tmp_path: Path) -> None:
     assert raised.value.fatal and raised.value.error.position == "line 2, column 2"
 
 
-def test_read_documents_walks_fixture_tree(fixtures: Path) -> None:
-    docs = list(read_documents(fixtures))  # SOURCE.md files are skipped
+LOADER_FIXTURES = ("bc5cdr", "biored", "ncbi-disease", "notes", "pubmed", "synthea")
+"""The fixture folders that hold loader inputs (others hold KBs, rules or corpora for extractors)."""
+
+
+def test_read_documents_walks_fixture_tree(fixtures: Path, tmp_path: Path) -> None:
+    import shutil
+
+    for name in LOADER_FIXTURES:
+        shutil.copytree(fixtures / name, tmp_path / name)
+    docs = list(read_documents(tmp_path))  # SOURCE.md files are skipped
     counts = Counter((d.source_format, d.metadata.get("corpus")) for d in docs)
     assert counts == {
         ("bioc", "bc5cdr"): 3,
