@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ContextManager
@@ -99,3 +100,25 @@ def read_model_meta(model_dir: str | Path) -> dict[str, Any]:
 def write_model_meta(model_dir: str | Path, meta: dict[str, Any]) -> None:
     Path(model_dir).mkdir(parents=True, exist_ok=True)
     (Path(model_dir) / "medkg.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def quiet_hf() -> Iterator[None]:
+    """Silence transformers' load report and weight-loading progress bar for one load.
+
+    The packaged base checkpoint carries a pooler the models do not use; transformers reports it
+    as UNEXPECTED on every load, which reads like an error to users of ``medkg build``.
+    """
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+

@@ -208,6 +208,53 @@ def schema_cmd(target: Annotated[str, typer.Option("--target", help="neo4j | lad
         _fail(ValueError(f"--target must be neo4j, ladybug, owl or markdown, not {target!r}"))
 
 
+@app.command()
+def interactions(
+    drugs: Annotated[Optional[list[str]], typer.Argument(help="drug names, brands or CURIEs (DRUGBANK:DB00682)")] = None,
+    patient: Annotated[Optional[str], typer.Option("--patient", help="patient pseudonym: check the drugs it TAKES (plus any given)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    max_evidence: Annotated[int, typer.Option(help="evidence records shown per pair")] = 3,
+    kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: the extraction linker's default KB]")] = None,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """Check a medication list (or a patient's) for drug-drug interactions."""
+    from extractors.errors import ExtractionError
+    from kg.interactions import DrugResolver, check_interactions, format_report, report_json
+
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        try:
+            report = check_interactions(st, drugs or [], patient_id=patient, resolver=DrugResolver(kb_path=kb),
+                                        max_evidence=max_evidence)
+        except ExtractionError as exc:
+            _fail(exc)
+    typer.echo(report_json(report) if as_json else format_report(report))
+
+
+@app.command()
+def diagnose(
+    text: Annotated[Optional[str], typer.Argument(help="free-text findings, e.g. \"fever, productive cough; denies hemoptysis\"")] = None,
+    finding: Annotated[Optional[list[str]], typer.Option("--finding", "-f", help="present finding: CURIE (HP:0001166) or name; repeatable")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", "-x", help="finding the patient lacks: CURIE or name; repeatable")] = None,
+    age: Annotated[Optional[int], typer.Option(help="age in years (accepted; not used while the graph has no onset data)")] = None,
+    sex: Annotated[Optional[str], typer.Option(help="male | female | other | unknown (accepted; not used while the graph has no sex data)")] = None,
+    top: Annotated[int, typer.Option("--top", help="candidates to show")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """Rank candidate diseases for findings (free text, HPO/SYMP/MeSH CURIEs or names); negated findings count as absent."""
+    from kg.diagnosis import rank_diagnoses
+    from kg.diagnosis.report import format_report
+
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        report = rank_diagnoses(st, text=text, findings=finding or [], excluded=exclude or [], age=age, sex=sex, top_k=top)
+    typer.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
+
 _TRAINABLE = {"ner": "extractors.ner.__main__", "re": "extractors.relations.__main__"}
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
@@ -233,6 +280,28 @@ def train(ctx: typer.Context, task: Annotated[str, typer.Argument(help="ner | re
 def evaluate(ctx: typer.Context, task: Annotated[str, typer.Argument(help="ner | re")]) -> None:
     """Evaluate a model on dev splits with the standard scorers; `medkg evaluate ner --help` for options."""
     _delegate(task, "eval", list(ctx.args))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="run without API keys (local experiments only)")] = False,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """Serve the REST API (interaction check, diagnosis, read-only Cypher). Keys: MEDKG_API_KEYS=k1,k2."""
+    import uvicorn
+
+    from kg.api import ApiSettings, create_app
+
+    with _reported():
+        cfg = StoreConfig.resolve(kind=store, path=db, uri=neo4j_uri)
+        settings = ApiSettings.from_env(allow_no_auth=no_auth)
+        api = create_app(settings, store_config=cfg)
+    logging.getLogger("medkg.api").setLevel(logging.INFO)
+    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")
 
 
 def main() -> None:  # pragma: no cover

@@ -13,12 +13,17 @@ biomedical base by passing `--base` (a hub ID or a local directory); the adapter
 the base is resolved at load time from `medkg.json`:
 
 ```bash
-python -m extractors.ner train --out models/ner-pubmedbert --epochs 10 \\
+python -m extractors.ner train --out models/ner-pubmedbert --epochs 10 --frozen-layers 0 \\
     --base microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract-fulltext
-python -m extractors.ner train --out models/ner-biolinkbert --epochs 10 --base michiyasunaga/BioLinkBERT-base
+python -m extractors.ner train --out models/ner-biolinkbert --epochs 10 --frozen-layers 0 \\
+    --base michiyasunaga/BioLinkBERT-base
+python -m extractors.ner eval models/ner-pubmedbert --corpus bc5cdr
 ```
 
-On a GPU training uses bf16 autocast automatically; `--device cpu` forces the CPU.
+On a GPU, training and inference use bf16 autocast automatically (`--device cpu` forces the CPU).
+`--frozen-layers 0` puts LoRA on every block (the CPU default freezes the bottom blocks and caches
+their output to fit the time budget); add `--corpora bc5cdr ncbi-disease raredis` to train an
+NCBI-disease head as well.
 """
 
 
@@ -40,11 +45,17 @@ def model_card(meta: dict[str, Any]) -> str:
     """Markdown model card: data, splits, metrics, base, licences, how to retrain."""
     hp = meta["hyperparameters"]
     corpora = meta["corpora"]
-    sources = ", ".join(f"{label} from the `{heads[0]}` head" for label, heads in meta["label_sources"].items())
+    sources = ", ".join(f"{label} from the `{meta['label_sources'][label][0]}` head" for label in meta["labels"])
     data_rows = "\n".join(
         f"| {c['name']} | {', '.join(c['labels'])} | `{c['train']}` ({c['train_documents']} docs, "
         f"{c['train_sentences']} sentences, {c['train_entities']} entities) | `{c['dev']}` | {c['licence']} |"
         for c in corpora
+    )
+    post = (
+        "; then spans ending in a function word or stray bracket are trimmed and abbreviations defined in"
+        " the text take their long form's label (`extractors.ner.decode.postprocess`)"
+        if meta.get("decode", {}).get("postprocess")
+        else ""
     )
     metrics = meta.get("dev_metrics")
     metrics_md = (
@@ -65,10 +76,13 @@ tags: [token-classification, ner, biomedical, medkg]
 # medkg NER: {', '.join(meta['labels'])}
 
 Token-classification model of the medkg knowledge-graph builder. A LoRA adapter (rank {hp['lora_r']},
-alpha {hp['lora_alpha']}, on every linear layer of the encoder) over the base `{meta['base']}` shares one
+alpha {hp['lora_alpha']}, on every linear layer of encoder blocks {hp.get('frozen_layers', 0)} and up; the
+blocks below stay frozen) over the base `{meta['base']}` shares one
 encoder between per-corpus BIO heads ({', '.join(f'`{h}`: {", ".join(l)}' for h, l in meta['heads'].items())}),
 so corpora that annotate different types never turn each other's entities into false negatives. At
 inference: {sources}; overlapping spans are resolved by score.
+
+Decoding: BIO-constrained Viterbi per word, spans mapped back to exact character offsets{post}.
 
 Load it with `extractors.ner.NerModel.load(path)`; the base is resolved by
 `extractors.transformer.resolve_base` (`packaged:minilm-l6-uncased` is the uncased MiniLM-L6 of the
@@ -90,6 +104,7 @@ from the loss.
 
 ## Training
 
+Reproduce with `python -m extractors.ner train --out DIR` (the defaults are this model's settings).
 {meta['training_seconds']:.0f} s on {meta['training_device']} ({hp['steps']} steps, {hp['epochs']} epochs,
 batch {hp['batch_size']}, LoRA lr {hp['lr']}, head lr {hp['head_lr']}, max length {meta['max_length']},
 per-epoch sampling {hp['sample'] or 'all sentences'}, seed {hp['seed']}). Versions: {meta['versions']}.

@@ -181,7 +181,8 @@ def to_sentences(doc: GoldDocument, spec: CorpusSpec) -> list[NerSentence]:
     Entities crossing a sentence boundary (a handful per corpus, from splitter errors) are
     dropped from training, as are discontinuous ones (masked instead, see the module docstring).
     """
-    contiguous = [s for s in doc.spans if (s[0], s[1]) not in set(doc.discontinuous)]
+    gaps = set(doc.discontinuous)
+    contiguous = [s for s in doc.spans if (s[0], s[1]) not in gaps]
     flat = longest_first(contiguous, prefer=spec.prefer)
     out: list[NerSentence] = []
     for start, end in sentence_spans(doc.text, breaks=doc.breaks):

@@ -40,7 +40,7 @@ from extractors.ner.decode import (
     viterbi_bio,
     windows,
 )
-from extractors.transformer import Device, pick_device, read_model_meta, resolve_base
+from extractors.transformer import Device, pick_device, quiet_hf, read_model_meta, resolve_base
 from loaders.sentences import sentence_spans
 
 DEFAULT_NER_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner-minilm"
@@ -80,16 +80,12 @@ def build_network(base: str, heads: Mapping[str, Sequence[str]], *, dropout: flo
     """The encoder (resolved from ``base``) with one ``Linear`` BIO head per entry of ``heads``."""
     import torch
     from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the base checkpoint's unused pooler is not worth a warning
     try:
-        encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
+        with quiet_hf():
+            encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
     except OSError as exc:
         raise ModelNotFoundError(f"cannot load base model {base!r}: {exc}") from exc
-    finally:
-        hf_logging.set_verbosity(verbosity)
 
     class TokenHeads(torch.nn.Module):
         """Shared encoder + per-corpus token-classification heads."""
@@ -259,28 +255,53 @@ class NerModel:
             by_segment.setdefault(chunk.segment, []).append(c_index)
         for seg_index, c_indices in by_segment.items():
             text_index, seg_start, _ = segments[seg_index]
-            offsets = enc["offset_mapping"][seg_index]
-            words = first_subtokens(enc.word_ids(seg_index))
-            wins = [chunks[c] for c in c_indices]
-            owner = owner_window([Window(c.start, c.end) for c in wins], len(offsets))
-            first_tokens = [f for f, _ in words]
-            for head in heads:
-                word_lp = np.stack(
-                    [scores[c_indices[owner[f]]][head][f - wins[owner[f]].start + 1] for f in first_tokens]
-                )
-                tags = viterbi_bio(word_lp)
-                chosen = word_lp[np.arange(len(tags)), tags]
-                for w0, w1, lab in tag_spans(tags):
-                    start = seg_start + offsets[words[w0][0]][0]
-                    end = seg_start + offsets[words[w1 - 1][1]][1]
-                    score = math.exp(float(chosen[w0:w1].mean()))
-                    results[text_index][head].append(NerSpan(start, end, self.heads[head][lab], score))
+            found = self._decode_segment(
+                offsets=enc["offset_mapping"][seg_index],
+                words=first_subtokens(enc.word_ids(seg_index)),
+                chunks=[chunks[c] for c in c_indices],
+                scores=[scores[c] for c in c_indices],
+                heads=heads,
+            )
+            for head, spans in found.items():
+                results[text_index][head] += [NerSpan(seg_start + s, seg_start + e, lab, sc) for s, e, lab, sc in spans]
         if self.postprocess if postprocess is None else postprocess:
             for text, per_head in zip(texts, results):
                 for head, spans in per_head.items():
                     raw = [(s.start, s.end, s.label, s.score) for s in spans]
                     per_head[head] = [NerSpan(*span) for span in postprocess_spans(text, raw)]
         return results
+
+    def _decode_segment(
+        self,
+        *,
+        offsets: Sequence[tuple[int, int]],
+        words: Sequence[tuple[int, int]],
+        chunks: Sequence[_Chunk],
+        scores: Sequence[dict[str, np.ndarray]],
+        heads: Sequence[str],
+    ) -> dict[str, list[tuple[int, int, str, float]]]:
+        """Spans of one sentence per head, in sentence-relative character offsets.
+
+        Each word's tag scores come from its first sub-token, read in the window that owns that
+        token (row ``token - window.start + 1``: row 0 is [CLS]).
+        """
+        owner = owner_window([Window(c.start, c.end) for c in chunks], len(offsets))
+        rows = [(owner[first], first - chunks[owner[first]].start + 1) for first, _ in words]
+        out: dict[str, list[tuple[int, int, str, float]]] = {}
+        for head in heads:
+            word_lp = np.stack([scores[c][head][row] for c, row in rows])
+            tags = viterbi_bio(word_lp)
+            chosen = word_lp[np.arange(len(tags)), tags]
+            out[head] = [
+                (
+                    offsets[words[w0][0]][0],
+                    offsets[words[w1 - 1][1]][1],
+                    self.heads[head][label],
+                    math.exp(float(chosen[w0:w1].mean())),
+                )
+                for w0, w1, label in tag_spans(tags)
+            ]
+        return out
 
     def _score_chunks(
         self, chunks: Sequence[_Chunk], input_ids: Sequence[Sequence[int]], heads: Sequence[str], batch_size: int

@@ -78,6 +78,6 @@ def _score(docs: list[GoldDocument], spans: list[list[tuple[int, int, str, float
     pred = [(lab, d.id, s, e) for d, doc in zip(docs, spans) for s, e, lab, _ in doc if lab in labels]
     out: dict[str, Any] = {"scores": {t: prf.as_dict() for t, prf in entity_scores(gold, pred).items()}}
     if any(d.discontinuous for d in docs):
-        contiguous = [(lab, d.id, s, e) for d in docs for s, e, lab in d.spans if (s, e) not in set(d.discontinuous)]
+        contiguous = [(lab, d.id, s, e) for d in docs for s, e, lab in d.spans if (s, e) not in d.discontinuous]
         out["scores_contiguous"] = {t: prf.as_dict() for t, prf in entity_scores(contiguous, pred).items()}
     return out

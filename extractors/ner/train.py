@@ -80,7 +80,7 @@ class NerTrainConfig:
     corpora: tuple[TrainCorpus, ...]
     out_dir: Path
     base: str = PACKAGED_BASE
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 16
     lr: float = 2e-3
     head_lr: float = 5e-3
@@ -88,7 +88,7 @@ class NerTrainConfig:
     warmup: float = 0.06
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_dropout: float = 0.0
     frozen_layers: int = 2
     dropout: float = 0.1
     max_length: int = 256
@@ -219,6 +219,9 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
     network.to(device.torch_device)
     pad_id = tokenizer.pad_token_id or 0
     frozen = config.frozen_layers
+    n_layers = network.encoder.config.num_hidden_layers
+    if not 0 <= frozen < n_layers:
+        raise ValueError(f"frozen_layers must be in 0..{n_layers - 1} for base {config.base!r}, got {frozen}")
     cache: dict[str, list[Any]] = {}
     if frozen:
         for name, feats in features.items():

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from extractors.relations.data import load_sets
 from extractors.relations.model import RelationModel
-from extractors.relations.train import SHARED_DATA, evaluate_re
+from extractors.relations.train import SHARED_DATA, evaluate_re, record_dev_metrics
 from extractors.relations.train import main as train_main
 
 
@@ -23,11 +23,23 @@ def _eval(argv: Sequence[str]) -> int:
     parser.add_argument("--data", default=str(SHARED_DATA), help="shared data folder (holding corpora/)")
     parser.add_argument("--corpora", default="ddi2013,bc5cdr,ade,raredis")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--record", action="store_true", help="store the results in the model's medkg.json and card")
+    parser.add_argument("--no-prior-correction", action="store_true",
+                        help="score the raw posteriors (without the training-prior logit adjustment)")
     args = parser.parse_args(argv)
+    if args.record and args.no_prior_correction:
+        parser.error("--record stores the model's default behaviour; drop --no-prior-correction")
     model = RelationModel.load(args.model_dir, device=args.device)
+    model.prior_correction = not args.no_prior_correction
     corpora = [c.strip() for c in args.corpora.split(",") if c.strip()]
-    for rset in load_sets(args.data, "dev", corpora=corpora):
-        print(json.dumps(evaluate_re(model, rset).as_dict()))
+    sets = load_sets(args.data, "dev", corpora=corpora)
+    results = []
+    for rset in sets:
+        result = evaluate_re(model, rset)
+        results.append(result)
+        print(json.dumps(result.as_dict()))
+    if args.record:
+        record_dev_metrics(args.model_dir, results, sets)
     return 0
 
 

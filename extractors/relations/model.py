@@ -30,7 +30,7 @@ from extractors.relations.candidates import (
     RelationPrediction,
     mark_entities,
 )
-from extractors.transformer import Device, pick_device, read_model_meta, resolve_base
+from extractors.transformer import Device, pick_device, quiet_hf, read_model_meta, resolve_base
 
 __all__ = ["DEFAULT_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "lora_targets", "throughput"]
 
@@ -127,7 +127,8 @@ def build_net(base: str, task_labels: Mapping[str, Sequence[str]], *, head_hidde
     from transformers import AutoModel
 
     try:
-        encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
+        with quiet_hf():
+            encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
     except OSError as exc:
         raise ModelNotFoundError(f"cannot load base encoder {base!r}: {exc}") from exc
 
@@ -192,6 +193,16 @@ class RelationModel:
         self.labels: dict[str, tuple[str, ...]] = {t: tuple(ls) for t, ls in meta["labels"].items()}
         self.max_length = int(meta.get("max_length", MAX_LENGTH))
         self.context: int | None = meta.get("context", CONTEXT)
+        self._adjust = self._logit_adjustment(meta)
+        self.prior_correction = True
+        """Apply the training-prior correction recorded in ``medkg.json`` (switch off to compare)."""
+
+    @staticmethod
+    def _logit_adjustment(meta: Mapping[str, Any]) -> dict[str, Any]:
+        """Per-task prior correction recorded at training (``extractors.relations.train``)."""
+        import torch
+
+        return {t: torch.tensor(v, dtype=torch.float32) for t, v in (meta.get("logit_adjustment") or {}).items()}
 
     @property
     def name(self) -> str:
@@ -253,7 +264,10 @@ class RelationModel:
                 pooled = self.net.pool(**batch)
                 for task in {encoded[i].task for i in idx}:
                     rows = [k for k, i in enumerate(idx) if encoded[i].task == task]
-                    probs = torch.softmax(self.net.heads[task](pooled[rows]).float(), dim=-1).cpu()
+                    logits = self.net.heads[task](pooled[rows]).float()
+                    if self.prior_correction and task in self._adjust:
+                        logits = logits + self._adjust[task].to(logits.device)
+                    probs = torch.softmax(logits, dim=-1).cpu()
                     labels = self.labels[task]
                     for k, p in zip(rows, probs):
                         best = int(p.argmax())

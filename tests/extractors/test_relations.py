@@ -130,6 +130,41 @@ def test_edge_mapping() -> None:
     assert TASKS["has_symptom"].edges["has_symptom"].edge_type == "HAS_SYMPTOM"
 
 
+# --- corpora -> candidates ----------------------------------------------------------------
+
+
+def test_bc5cdr_candidates_are_same_sentence_pairs_scored_per_document() -> None:
+    rset = bc5cdr_set(FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt", "train")
+    assert len(rset.gold) == 6  # every CID pair of the three abstracts, cross-sentence ones included
+    assert 0 < len(rset.reachable_gold()) < len(rset.gold)
+    ex = next(e for e in rset.examples if e.candidate.head_text == "alpha-methyldopa")
+    assert ex.candidate.text == "The hypotensive effect of 100 mg/kg alpha-methyldopa was also partially reversed by naloxone."
+    assert (ex.label, ex.doc_id, ex.keys) == ("adverse_effect", "PMID:227508", (("MESH:D008750", "MESH:D007022"),))
+    from loaders import read_documents
+    from loaders.sentences import sentence_spans
+
+    sentences = {
+        doc.text[a:b]
+        for doc in read_documents(FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt")
+        for a, b in sentence_spans(doc.text, breaks=[len(doc.title or "") + 1])
+    }
+    for e in rset.examples:
+        c = e.candidate
+        assert (c.task, c.head_label, c.tail_label) == ("adverse_effect", "Drug", "Disease")
+        assert c.text in sentences
+
+
+def test_raredis_candidates_pair_diseases_with_symptoms_and_drop_anaphor_heads() -> None:
+    from extractors.relations.data import raredis_set
+    from tests.helpers import shared_data
+
+    rset = raredis_set(shared_data("corpora", "raredis", "dev"))
+    assert rset.split == "dev" and rset.notes["produces_with_anaphor_head_excluded"] > 0
+    assert {(e.candidate.head_label, e.candidate.tail_label) for e in rset.examples} == {("Disease", "Symptom")}
+    positives = sum(e.label == "has_symptom" for e in rset.examples)
+    assert positives == len(rset.reachable_gold()) < len(rset.gold)
+
+
 # --- encoding -----------------------------------------------------------------------------
 
 
@@ -242,16 +277,17 @@ def test_shipped_model_is_small_and_complete() -> None:
     assert (Path(DEFAULT_RE_MODEL) / "README.md").read_text().count("CC BY-NC") >= 1
 
 
-def test_shipped_model_ranks_a_dev_interaction_above_a_non_interacting_pair(shipped: RelationModel) -> None:
-    """DDI-DrugBank.d188 is on the dev side of the split, so the model never trained on it."""
-    doc = ddi_set(DDI, "dev")
-    by_key = {ex.keys[0]: ex for ex in doc.examples}
-    pos = by_key[("DDI-DrugBank.d188.s0.e2", "DDI-DrugBank.d188.s0.e3")]  # cimetidine -> altretamine: mechanism
-    neg = by_key[("DDI-DrugBank.d188.s0.e0", "DDI-DrugBank.d188.s0.e2")]  # HEXALEN / cimetidine: none
-    assert (pos.label, neg.label) == ("mechanism", "none")
-    p_pos, p_neg = shipped.predict([pos.candidate, neg.candidate])
-    assert p_pos.relation_score > p_neg.relation_score
-    assert p_pos.label != "none"
+def test_shipped_model_separates_dev_interactions_from_non_interacting_pairs(shipped: RelationModel) -> None:
+    """Dev-side DDI documents (never trained on): interacting pairs must score clearly higher than
+    non-interacting ones on average (a ranking check, not an F1 threshold; BENCHMARKS.md has F1)."""
+    from tests.helpers import shared_data
+
+    examples = ddi_set(shared_data("corpora", "ddi2013", "Train"), "dev").examples[:400]
+    preds = shipped.predict([e.candidate for e in examples])
+    pos = [p.relation_score for e, p in zip(examples, preds) if e.label != "none"]
+    neg = [p.relation_score for e, p in zip(examples, preds) if e.label == "none"]
+    assert len(pos) >= 20 and len(neg) >= 20
+    assert sum(pos) / len(pos) > sum(neg) / len(neg) + 0.15
 
 
 def test_shipped_model_has_all_three_tasks(shipped: RelationModel) -> None:

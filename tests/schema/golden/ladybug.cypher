@@ -8,6 +8,7 @@ CREATE REL TABLE IF NOT EXISTS INTERACTS_WITH(FROM Drug TO Drug, sources STRING[
 CREATE REL TABLE IF NOT EXISTS TREATS(FROM Drug TO Disease, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[], indication_type STRING);
 CREATE REL TABLE IF NOT EXISTS CAUSES_ADVERSE_EFFECT(FROM Drug TO Disease, FROM Drug TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
 CREATE REL TABLE IF NOT EXISTS HAS_SYMPTOM(FROM Disease TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[], frequency DOUBLE, weight DOUBLE);
+CREATE REL TABLE IF NOT EXISTS LACKS_SYMPTOM(FROM Disease TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
 CREATE REL TABLE IF NOT EXISTS HAS_CONDITION(FROM Patient TO Disease, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
 CREATE REL TABLE IF NOT EXISTS TAKES(FROM Patient TO Drug, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);
 CREATE REL TABLE IF NOT EXISTS HAS_FINDING(FROM Patient TO Symptom, sources STRING[], curated BOOLEAN, evidence_count INT64, best_score DOUBLE, models STRING[]);

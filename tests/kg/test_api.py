@@ -1,0 +1,144 @@
+"""REST API: auth, limits, field errors, read-only Cypher, on both stores (FastAPI TestClient,
+real stores, no mocks)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from kg.api import ApiSettings, create_app
+from kg.build import build_batch
+from kg.errors import ConfigError
+from kg.store.base import GraphStore
+from loaders import read_documents
+from tests.helpers import FIXTURES, REPO
+
+KEY = "test-key-0123456789abcdef"
+OTHER = "other-key-0123456789abcdef"
+HEADERS = {"X-API-Key": KEY}
+
+
+@pytest.fixture
+def client(store: GraphStore) -> Iterator[TestClient]:
+    store.write(build_batch(read_documents(FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt")))
+    settings = ApiSettings(api_keys=(KEY, OTHER), max_body_bytes=4096, max_rows=5)  # type: ignore[arg-type]
+    with TestClient(create_app(settings, store=store)) as c:
+        yield c
+
+
+def test_health_needs_no_key_and_reveals_only_the_store_kind(client: TestClient, store: GraphStore) -> None:
+    r = client.get("/v1/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "store": store.dialect.name, "version": "1"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "wrong-key-0123456789abcdef"}, {"X-API-Key": KEY[:-1]}, {"Authorization": "Bearer nope"}],
+    ids=["missing", "wrong", "prefix", "bearer-wrong"],
+)
+def test_every_data_endpoint_needs_a_valid_key(client: TestClient, headers: dict[str, str]) -> None:
+    for path, body in [
+        ("/v1/query", {"cypher": "MATCH (d:Drug) RETURN count(d) AS n"}),
+        ("/v1/interactions/check", {"drugs": ["warfarin", "aspirin"]}),
+        ("/v1/diagnosis/rank", {"findings": ["HP:0001166"]}),
+    ]:
+        r = client.post(path, json=body, headers=headers)
+        assert r.status_code == 401, (path, r.text)
+
+
+def test_both_keys_and_bearer_form_are_accepted(client: TestClient) -> None:
+    body = {"cypher": "MATCH (d:Drug) RETURN count(d) AS n"}
+    for headers in (HEADERS, {"X-API-Key": OTHER}, {"Authorization": f"Bearer {KEY}"}):
+        r = client.post("/v1/query", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["rows"][0]["n"] > 0
+
+
+def test_query_is_parameterised_read_only_and_row_capped(client: TestClient) -> None:
+    hostile = "x' }) DETACH DELETE n //"
+    r = client.post("/v1/query", headers=HEADERS,
+                    json={"cypher": "MATCH (d:Drug) WHERE d.name = $name RETURN d.id AS id", "params": {"name": hostile}})
+    assert r.status_code == 200 and r.json() == {"rows": [], "truncated": False}
+
+    r = client.post("/v1/query", headers=HEADERS, json={"cypher": "MATCH (d:Drug) RETURN d.id AS id"})
+    assert r.status_code == 200
+    assert len(r.json()["rows"]) == 5 and r.json()["truncated"] is True
+
+    before = client.post("/v1/query", headers=HEADERS, json={"cypher": "MATCH (n) RETURN count(n) AS n"}).json()["rows"][0]["n"]
+    for write in ("CREATE (:Drug {id: 'LOCAL:drug:x'})", "MATCH (n) DETACH DELETE n"):
+        r = client.post("/v1/query", headers=HEADERS, json={"cypher": write})
+        assert r.status_code == 400, r.text
+    after = client.post("/v1/query", headers=HEADERS, json={"cypher": "MATCH (n) RETURN count(n) AS n"}).json()["rows"][0]["n"]
+    assert after == before
+
+
+def test_bad_fields_get_422_naming_the_field(client: TestClient) -> None:
+    cases = [
+        ("/v1/interactions/check", {"drugs": ["ok", ""]}, "drugs"),
+        ("/v1/interactions/check", {"drugs": ["warfarin"], "max_evidence": 99}, "max_evidence"),
+        ("/v1/interactions/check", {"drugs": ["warfarin"], "surprise": 1}, "surprise"),
+        ("/v1/interactions/check", {}, "drugs"),
+        ("/v1/diagnosis/rank", {"findings": ["HP:0001166"], "age": -3}, "age"),
+        ("/v1/diagnosis/rank", {"findings": ["HP:0001166"], "sex": "x"}, "sex"),
+        ("/v1/diagnosis/rank", {"excluded": ["HP:0001166"]}, "findings"),
+        ("/v1/query", {"cypher": ""}, "cypher"),
+    ]
+    for path, body, field in cases:
+        r = client.post(path, json=body, headers=HEADERS)
+        assert r.status_code == 422, (path, body, r.text)
+        locs = [d["loc"] for d in r.json()["detail"]]
+        assert any(field in loc for loc in locs), (field, locs)
+
+
+def test_malformed_json_is_a_4xx_not_a_crash(client: TestClient) -> None:
+    r = client.post("/v1/query", content=b'{"cypher": "MATCH', headers={**HEADERS, "Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_body_limit_by_header_and_by_stream(client: TestClient) -> None:
+    big = {"cypher": "RETURN 1 AS x", "params": {"pad": "x" * 5000}}
+    r = client.post("/v1/query", json=big, headers=HEADERS)
+    assert r.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer
+        yield b'{"cypher": "RETURN 1 AS x", "params": {"pad": "'
+        for _ in range(10):
+            yield b"y" * 1000
+        yield b'"}}'
+
+    r = client.post("/v1/query", content=chunks(), headers={**HEADERS, "Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_access_log_holds_no_bodies(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    secret = "patient reports SECRET-NOTE-TEXT"
+    with caplog.at_level(logging.DEBUG, logger="medkg.api"):
+        client.post("/v1/query", headers=HEADERS, json={"cypher": "RETURN $t AS t", "params": {"t": secret}})
+    assert any("/v1/query" in r.getMessage() for r in caplog.records)
+    assert all(secret not in r.getMessage() and KEY not in r.getMessage() for r in caplog.records)
+
+
+def test_startup_refuses_missing_or_short_keys() -> None:
+    with pytest.raises(ConfigError, match="MEDKG_API_KEYS"):
+        create_app(ApiSettings())
+    with pytest.raises(ConfigError, match="at least 16"):
+        create_app(ApiSettings(api_keys=("short",)))  # type: ignore[arg-type]
+    assert ApiSettings.from_env({"MEDKG_API_KEYS": f" {KEY} ,{OTHER},"}).api_keys[1].get_secret_value() == OTHER
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    r = client.options("/v1/query", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in {k.lower() for k in r.headers}
+
+
+def test_compose_runs_the_api_on_loopback_with_required_keys() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    api = compose["services"]["api"]
+    assert api["depends_on"]["neo4j"]["condition"] == "service_healthy"
+    assert all(p.startswith("127.0.0.1:") for p in api["ports"])
+    assert ":?" in api["environment"]["MEDKG_API_KEYS"]  # no default key
