@@ -12,6 +12,7 @@ turns loader :class:`~kg.records.Document` records into the same records with pr
 """
 
 
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,13 @@ if not Span.has_extension("ner_score"):
     Span.set_extension("ner_score", default=1.0)
 if not Doc.has_extension("relations"):
     Doc.set_extension("relations", default=[])  # list[Relation]
+
+
+# Two harmless warnings that every build would otherwise print: scispacy's abbreviation detector
+# has an empty global matcher until it sees a definition, and scispacy's tokenizer regex trips a
+# Python FutureWarning about a character class. Neither affects results.
+warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher' does not have any patterns", category=UserWarning)
+warnings.filterwarnings("ignore", message="Possible set union", category=FutureWarning)
 
 
 def _resolve(spec: str | None, default: Any) -> str | None:
@@ -164,6 +172,12 @@ def _default_ner() -> Path:
     return Path(DEFAULT_NER_MODEL)
 
 
+def _default_re() -> Path:
+    from extractors.relations.model import DEFAULT_RE_MODEL
+
+    return Path(DEFAULT_RE_MODEL)
+
+
 class ExtractionPipeline:
     """Documents in, Documents with predicted mentions and relations out."""
 
@@ -171,7 +185,7 @@ class ExtractionPipeline:
         self.config = config or PipelineConfig()
         self.nlp = build_nlp(self.config)
         self.relations = None
-        re_dir = _resolve(self.config.re_model, None)
+        re_dir = _resolve(self.config.re_model, _default_re())
         if self.config.re_model is not None and self.config.ner_model is not None:
             from extractors.relate import RelationExtractor
 

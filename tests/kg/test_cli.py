@@ -27,14 +27,25 @@ def db(tmp_path: Path) -> list[str]:
 
 
 def test_build_sample_then_query_stats_and_rerun(db: list[str]) -> None:
+    """The sample: 10 annotated abstracts + a FHIR bundle (no model needed) + 3 raw notes that go
+    through the shipped extraction pipeline (NER, assertion, linking, RE)."""
     code, out = medkg("build", "--sample", "-q", *db)
     assert code == 0, out
-    assert "11 new" in out
+    assert "14 new" in out
     code, out = medkg("stats", "--json", *db)
     stats = json.loads(out)
-    assert stats["Document"] == 11 and stats["Patient"] == 1 and stats["CAUSES_ADVERSE_EFFECT"] > 0
+    assert stats["Document"] == 14 and stats["Patient"] == 4 and stats["CAUSES_ADVERSE_EFFECT"] > 0
+    code, out = medkg(
+        "query", "MATCH (p:Patient {id: $p})-[r]->(x) WHERE x.name IS NOT NULL RETURN label(r) AS rel, x.id AS id, x.name AS name",
+        "--param", "p=pseudo-0001", "--json", *db,
+    )
+    facts = [json.loads(line) for line in out.splitlines()]
+    assert {"rel": "TAKES", "id": "DRUGBANK:DB00682", "name": "Warfarin"} in facts  # linked to DrugBank
+    names = " ".join(f["name"].lower() for f in facts)
+    assert "chest pain" not in names and "breath" not in names  # "Denies chest pain or shortness of breath"
+    assert "breast" not in names  # "Mother had breast cancer": family history, not the patient's
     code, out = medkg("build", "--sample", "-q", *db)
-    assert code == 0 and "11 unchanged" in out
+    assert code == 0 and "14 unchanged" in out
     assert json.loads(medkg("stats", "--json", *db)[1]) == stats
     code, out = medkg(
         "query", "MATCH (d:Drug {id: $id})-[r:CAUSES_ADVERSE_EFFECT]->(x:Disease) RETURN x.id AS disease",
@@ -45,7 +56,7 @@ def test_build_sample_then_query_stats_and_rerun(db: list[str]) -> None:
 
 
 def test_query_is_read_only_unless_asked(db: list[str]) -> None:
-    medkg("build", "--sample", "-q", *db)
+    medkg("build", str(FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt"), "-q", *db)
     code, out = medkg("query", "MATCH (n:Drug) DETACH DELETE n", *db)
     assert code != 0 and "read-only" in out
     assert json.loads(medkg("stats", "--json", *db)[1])["Drug"] > 0

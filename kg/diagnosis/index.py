@@ -1,0 +1,310 @@
+"""The diagnosis index: disease annotations, exclusions, the symptom hierarchy and information
+content, built once from a graph (or from annotation records) and then queried in memory.
+
+Built from the graph, so curated annotations (HPO, Disease Ontology, HSDN) and relations the
+extraction pipeline found in literature all count, each weighted by its provenance (see
+:func:`kg.diagnosis.score.effective_frequency`). Building reads four queries
+(:mod:`kg.diagnosis.queries`); rebuild explicitly (``DiagnosisIndex.from_store``) after loading
+new data: the index is a snapshot.
+
+Query-time work is vectorised over diseases: for every term a, ``posting[a]`` holds the diseases
+annotated at or below a with their largest frequency ``F_D(a)`` (numpy arrays), so scoring one
+finding touches only the postings of its ancestors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kg.diagnosis import queries
+from kg.diagnosis.errors import EmptyIndexError
+from kg.diagnosis.score import effective_frequency
+
+if TYPE_CHECKING:
+    from kg.store.base import GraphStore
+
+MIN_EXTRACTED_SCORE = 0.5
+"""Extracted edges whose best evidence scores below this are left out of the index: the
+relation model's own decision threshold (``PipelineConfig.re_threshold``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """One Disease -> Symptom fact as the index uses it (a HAS_SYMPTOM or LACKS_SYMPTOM edge).
+
+    A slotted dataclass rather than a pydantic model: a full HPO build holds ~250k of them.
+    ``frequency`` is the stored fraction (None when not stated); ``absent`` marks LACKS_SYMPTOM.
+    """
+
+    disease: str
+    symptom: str
+    frequency: float | None = None
+    weight: float | None = None
+    curated: bool = True
+    evidence_count: int = 1
+    best_score: float = 1.0
+    sources: tuple[str, ...] = ()
+    absent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """An annotation as held for one disease: its effective frequency and provenance."""
+
+    frequency: float
+    frequency_known: bool
+    curated: bool
+    evidence_count: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """Diseases (index positions) annotated at or below one term, with ``F_D`` for each."""
+
+    diseases: np.ndarray  # int32
+    freqs: np.ndarray  # float64
+
+
+_EMPTY = Posting(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
+
+
+@dataclass
+class DiagnosisIndex:
+    """Everything ranking needs, in memory. Build with :meth:`from_store` or :meth:`from_annotations`."""
+
+    diseases: tuple[str, ...]
+    disease_names: dict[str, str]
+    symptom_names: dict[str, str]
+    annotations: list[dict[str, Edge]]
+    """Per disease position: symptom id -> edge."""
+    lacks: list[dict[str, Edge]]
+    parents: dict[str, tuple[str, ...]]
+    name_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Normalised symptom name or synonym -> symptom ids (for name lookup and cross-vocabulary equivalence)."""
+    _position: dict[str, int] = field(default_factory=dict, repr=False)
+    _ancestors: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _prop: dict[str, Posting] = field(default_factory=dict, repr=False)
+    _direct: dict[str, Posting] = field(default_factory=dict, repr=False)
+    _lacks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _ic: dict[str, float] = field(default_factory=dict, repr=False)
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_annotations(
+        cls,
+        annotations: Iterable[Annotation],
+        *,
+        is_a: Iterable[tuple[str, str]] = (),
+        disease_names: Mapping[str, str] | None = None,
+        symptom_names: Mapping[str, str] | None = None,
+        symptom_synonyms: Mapping[str, Sequence[str]] | None = None,
+    ) -> DiagnosisIndex:
+        """Build from annotation records and ``(child, parent)`` symptom IS_A pairs.
+
+        Raises :class:`EmptyIndexError` when no disease has a present annotation.
+        """
+        present: dict[str, list[Annotation]] = defaultdict(list)
+        absent: dict[str, list[Annotation]] = defaultdict(list)
+        for a in annotations:
+            # HPO's 'Excluded (0%)' frequency says the same as a NOT annotation.
+            (absent if a.absent or (a.frequency is not None and a.frequency <= 0) else present)[a.disease].append(a)
+        if not present:
+            raise EmptyIndexError("no Disease -[:HAS_SYMPTOM]-> Symptom annotations to rank on; load curated sources first")
+        diseases = tuple(sorted(present))
+        position = {d: i for i, d in enumerate(diseases)}
+        ann_maps: list[dict[str, Edge]] = []
+        for d in diseases:
+            rows = present[d]
+            max_weight = max((r.weight for r in rows if r.weight is not None), default=None)
+            edges: dict[str, Edge] = {}
+            for r in rows:
+                f, known = effective_frequency(
+                    frequency=r.frequency, weight=r.weight, max_weight=max_weight, curated=r.curated,
+                    best_score=r.best_score, evidence_count=r.evidence_count,
+                )
+                old = edges.get(r.symptom)
+                if old is None or f > old.frequency:
+                    edges[r.symptom] = Edge(f, known, r.curated, r.evidence_count, tuple(sorted(r.sources)))
+            ann_maps.append(edges)
+        lack_maps: list[dict[str, Edge]] = [
+            {r.symptom: Edge(0.0, r.frequency is not None, r.curated, r.evidence_count, tuple(sorted(r.sources)))
+             for r in absent.get(d, ())}
+            for d in diseases
+        ]
+        parents: dict[str, set[str]] = defaultdict(set)
+        for child, parent in is_a:
+            if child != parent:
+                parents[child].add(parent)
+        names = dict(symptom_names or {})
+        index = cls(
+            diseases=diseases,
+            disease_names={d: (disease_names or {}).get(d) or d for d in diseases},
+            symptom_names=names,
+            annotations=ann_maps,
+            lacks=lack_maps,
+            parents={c: tuple(sorted(p)) for c, p in parents.items()},
+            _position=position,
+        )
+        index.name_keys = _name_keys(names, symptom_synonyms or {})
+        index._build_postings()
+        return index
+
+    @classmethod
+    def from_store(cls, store: GraphStore, *, min_extracted_score: float = MIN_EXTRACTED_SCORE) -> DiagnosisIndex:
+        """Build from a graph store (embedded or Neo4j) with the four queries of :mod:`kg.diagnosis.queries`."""
+        params = {"min_score": float(min_extracted_score)}
+        disease_names: dict[str, str] = {}
+        rows: list[Annotation] = []
+        for r in store.query(queries.HAS_SYMPTOM, params):
+            if r.get("disease_name"):
+                disease_names[r["disease"]] = r["disease_name"]
+            rows.append(_annotation(r, absent=False))
+        for r in store.query(queries.LACKS_SYMPTOM, params):
+            rows.append(_annotation(r, absent=True))
+        is_a = [(r["child"], r["parent"]) for r in store.query(queries.SYMPTOM_IS_A)]
+        names: dict[str, str] = {}
+        synonyms: dict[str, list[str]] = {}
+        for r in store.query(queries.SYMPTOMS):
+            names[r["id"]] = r["name"] or r["id"]
+            synonyms[r["id"]] = list(r.get("synonyms") or [])
+        return cls.from_annotations(
+            rows, is_a=is_a, disease_names=disease_names, symptom_names=names, symptom_synonyms=synonyms
+        )
+
+    def _build_postings(self) -> None:
+        prop_d: dict[str, list[int]] = defaultdict(list)
+        prop_f: dict[str, list[float]] = defaultdict(list)
+        direct_d: dict[str, list[int]] = defaultdict(list)
+        direct_f: dict[str, list[float]] = defaultdict(list)
+        lacks: dict[str, list[int]] = defaultdict(list)
+        for i, edges in enumerate(self.annotations):
+            best: dict[str, float] = {}
+            for term, edge in edges.items():
+                direct_d[term].append(i)
+                direct_f[term].append(edge.frequency)
+                for a in self.ancestors(term):
+                    if edge.frequency > best.get(a, -1.0):
+                        best[a] = edge.frequency
+            for a, f in best.items():
+                prop_d[a].append(i)
+                prop_f[a].append(f)
+            for term in self.lacks[i]:
+                lacks[term].append(i)
+        self._prop = {t: Posting(np.asarray(prop_d[t], np.int32), np.asarray(prop_f[t], np.float64)) for t in prop_d}
+        self._direct = {t: Posting(np.asarray(direct_d[t], np.int32), np.asarray(direct_f[t], np.float64)) for t in direct_d}
+        self._lacks = {t: np.asarray(v, np.int32) for t, v in lacks.items()}
+        n = len(self.diseases)
+        self._ic = {t: math.log(n / len(p.diseases)) for t, p in self._prop.items()}
+
+    # -- lookups --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.diseases)
+
+    def position(self, disease: str) -> int | None:
+        return self._position.get(disease)
+
+    def ancestors(self, term: str) -> frozenset[str]:
+        """``term`` and every term above it along IS_A (memoised; cycles tolerated)."""
+        hit = self._ancestors.get(term)
+        if hit is not None:
+            return hit
+        out: set[str] = {term}
+        stack = [term]
+        while stack:
+            for p in self.parents.get(stack.pop(), ()):
+                if p not in out:
+                    known = self._ancestors.get(p)
+                    if known is not None:
+                        out |= known
+                    else:
+                        out.add(p)
+                        stack.append(p)
+        result = frozenset(out)
+        self._ancestors[term] = result
+        return result
+
+    def knows(self, term: str) -> bool:
+        """Whether ``term`` can take part in matching (annotated, or in the hierarchy)."""
+        return term in self._prop or term in self.parents or term in self._lacks
+
+    def ic(self, term: str) -> float:
+        """Information content ``-log(fraction of diseases annotated with term or a descendant)``;
+        a term no disease is annotated under gets the IC of a term annotated to one disease."""
+        return self._ic.get(term, math.log(len(self.diseases)))
+
+    def posting(self, term: str) -> Posting:
+        """Diseases annotated at or below ``term`` with ``F_D(term)``."""
+        return self._prop.get(term, _EMPTY)
+
+    def direct_posting(self, term: str) -> Posting:
+        """Diseases annotated with exactly ``term``, with that annotation's frequency."""
+        return self._direct.get(term, _EMPTY)
+
+    def lacking(self, term: str) -> np.ndarray:
+        """Positions of diseases annotated NOT to have ``term``."""
+        return self._lacks.get(term, _EMPTY.diseases)
+
+    def background(self, term: str) -> float:
+        """Mean of ``F_D(term)`` over all diseases: the chance a random disease's patient has it."""
+        p = self.posting(term)
+        return float(p.freqs.sum()) / len(self.diseases) if len(p.freqs) else 0.0
+
+    def symptom_name(self, term: str) -> str:
+        return self.symptom_names.get(term, term)
+
+    def equivalents(self, term: str) -> tuple[str, ...]:
+        """``term`` plus indexed terms of other vocabularies with the same normalised primary name
+        (HP:0001945 'Fever', SYMP:0000613 'fever', MESH:D005334 'Fever'): the graph links a
+        finding to diseases of every source, whichever vocabulary the finding came in."""
+        name = self.symptom_names.get(term)
+        if not name:
+            return (term,)
+        from extractors.linking.normalize import normalize
+
+        same = [t for t in self.name_keys.get(normalize(name), ()) if t != term and normalize(self.symptom_names.get(t, "")) == normalize(name)]
+        return (term, *sorted(same))
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "diseases": len(self.diseases),
+            "annotations": sum(len(a) for a in self.annotations),
+            "absent_annotations": sum(len(a) for a in self.lacks),
+            "symptoms_in_hierarchy": len(self.parents),
+        }
+
+
+def _annotation(row: Mapping[str, object], *, absent: bool) -> Annotation:
+    def num(key: str) -> float | None:
+        v = row.get(key)
+        return None if v is None else float(v)  # type: ignore[arg-type]
+
+    return Annotation(
+        disease=str(row["disease"]),
+        symptom=str(row["symptom"]),
+        frequency=None if absent else num("frequency"),
+        weight=None if absent else num("weight"),
+        curated=bool(row.get("curated")),
+        evidence_count=int(row.get("evidence_count") or 1),  # type: ignore[call-overload]
+        best_score=num("best_score") if row.get("best_score") is not None else 1.0,  # type: ignore[arg-type]
+        sources=tuple(row.get("sources") or ()),  # type: ignore[arg-type]
+        absent=absent,
+    )
+
+
+def _name_keys(names: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    from extractors.linking.normalize import normalize
+
+    keys: dict[str, list[str]] = defaultdict(list)
+    for term, name in names.items():
+        for text in (name, *synonyms.get(term, ())):
+            k = normalize(text) if text else ""
+            if k and term not in keys[k]:
+                keys[k].append(term)
+    return {k: tuple(sorted(v)) for k, v in keys.items()}

