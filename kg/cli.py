@@ -282,6 +282,20 @@ def evaluate(ctx: typer.Context, task: Annotated[str, typer.Argument(help="ner |
     _delegate(task, "eval", list(ctx.args))
 
 
+@app.command("rebuild-edges")
+def rebuild_edges(
+    edge_type: Annotated[Optional[list[str]], typer.Option("--type", help="relation type(s) to rebuild [default: all]")] = None,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """Re-aggregate and verify every relation edge from the stored evidence (repairs a drifted store)."""
+    _, st = _open(store, db, neo4j_uri)
+    with st, _reported():
+        summary = st.rebuild_edges(edge_type or None)
+    typer.echo(f"{summary.edges_written} edges rebuilt and verified, {summary.edges_deleted} deleted")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind (loopback by default)")] = "127.0.0.1",

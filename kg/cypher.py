@@ -161,6 +161,20 @@ def merge_edges(schema: Schema, type_: str, head: str, tail: str, dialect: Diale
     )
 
 
+EVIDENCE_KEYS_OF_TYPE = (
+    "MATCH (e:Evidence) WHERE e.rel_type = $rel_type "
+    "RETURN DISTINCT e.head_label AS head_label, e.head AS head, e.tail_label AS tail_label, e.tail AS tail"
+)
+
+
+def existing_edges(type_: str, head: str, tail: str) -> str:
+    """(head, tail) of the ``$rows`` keys that have a stored ``type_`` edge (write verification)."""
+    return (
+        f"UNWIND $rows AS row MATCH (h:{head} {{id: row.head}})-[r:{type_}]->(t:{tail} {{id: row.tail}}) "
+        "RETURN DISTINCT h.id AS head, t.id AS tail"
+    )
+
+
 def delete_edges(type_: str, head: str, tail: str) -> str:
     return (
         f"UNWIND $rows AS row MATCH (h:{head} {{id: row.head}})-[r:{type_}]->(t:{tail} {{id: row.tail}}) DELETE r"

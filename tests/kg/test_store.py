@@ -198,3 +198,26 @@ def test_malformed_bioc_and_fhir_leave_store_unchanged(
         with pytest.raises(MalformedInputError, match=name.replace(".", r"\.")):
             run_build([bad], store, format=fmt, on_error=mode)  # type: ignore[arg-type]
         assert store.stats() == before
+
+
+def test_rebuild_edges_restores_an_edge_lost_from_its_evidence(store: GraphStore) -> None:
+    """A store whose edge went missing while its evidence stayed (the LadybugDB partial-MERGE
+    drop this guards against) is repaired by rebuild_edges, with the same provenance."""
+    from kg.records import Document, EntityType, Mention, Relation
+
+    doc = Document(
+        id="curated:1", source_format="test", kind="curated",
+        mentions=(Mention(label=EntityType.DRUG, text="Warfarin", concept_id="DRUGBANK:DB00682", source="test"),
+                  Mention(label=EntityType.DRUG, text="Aspirin", concept_id="DRUGBANK:DB00945", source="test")),
+        relations=(Relation(type="INTERACTS_WITH", head_id="DRUGBANK:DB00682", head_label="Drug", tail_id="DRUGBANK:DB00945",
+                            tail_label="Drug", source="test", curated=True, properties={"severity": "Major"}),),
+    )
+    store.write(build_batch([doc]))
+    before = store.iter_edges("INTERACTS_WITH")
+    assert len(before) == 1
+    store.query("MATCH (:Drug)-[r:INTERACTS_WITH]->(:Drug) DELETE r", write=True)
+    assert store.iter_edges("INTERACTS_WITH") == []
+    summary = store.rebuild_edges(["INTERACTS_WITH"])
+    assert summary.edges_written == 1
+    assert store.iter_edges("INTERACTS_WITH") == before
+    assert store.rebuild_edges().edges_written == 1  # idempotent, all types
