@@ -80,6 +80,10 @@ class LadybugStore(GraphStore):
         self._conn.execute("COMMIT")
 
     def query(self, cypher_text: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
+        if self.read_only and not write:
+            # The database itself refuses writes, so the explicit read-only transaction adds
+            # nothing but two round trips (~1 ms per query, a large share of an interaction check).
+            return _LadybugTx(self._conn).run(cypher_text, params)
         with self.transaction(write=write) as tx:
             return tx.run(cypher_text, params)
 

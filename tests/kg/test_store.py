@@ -147,6 +147,22 @@ def test_read_only_query_refuses_writes(store: GraphStore) -> None:
     assert store.stats()["Drug"] == 1
 
 
+def test_store_opened_read_only_refuses_writes_on_its_fast_read_path(tmp_path: Path) -> None:
+    from kg.errors import StoreError
+    from kg.store.ladybug_store import LadybugStore
+
+    with LadybugStore(tmp_path / "g.lbug") as st:
+        run_build([PUBTATOR], st)
+        before = st.stats()
+    with LadybugStore(tmp_path / "g.lbug", read_only=True) as ro:
+        with pytest.raises(QueryError):
+            ro.query("MATCH (n:Drug) DETACH DELETE n")
+        with pytest.raises(StoreError):
+            ro.query("CREATE (n:Drug {id: $id})", {"id": "x"}, write=True)
+        assert ro.stats() == before
+        assert ro.query("MATCH (d:Drug) RETURN count(d) AS n")[0]["n"] == before["Drug"]
+
+
 def test_hostile_parameters_are_just_values(store: GraphStore) -> None:
     run_build([PUBTATOR], store)
     hostile = "x'}) MATCH (n) DETACH DELETE n //"
