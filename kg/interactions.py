@@ -256,25 +256,29 @@ def check_interactions(
     unique, duplicates = _dedupe(resolved)
     owner = {i: k for k, d in enumerate(unique) for i in d.ids}
     ids = sorted(owner)
+    sibling_of = _siblings(unique)
+    # the three lookups are independent (ids absent from the graph simply match nothing), so
+    # they go out together: a server store runs them concurrently
+    queries: list[tuple[str, dict[str, Any]]] = [(cypher.INTERACTION_DRUG_NODES, {"ids": ids})] if ids else []
+    if len(unique) > 1:
+        pairs = cypher.INTERACTION_PAIRS_WITH_EVIDENCE if include_evidence and max_evidence else cypher.INTERACTION_PAIRS
+        queries.append((pairs, {"ids": ids}))
+        if sibling_of:
+            queries.append((cypher.INTERACTION_CLASS_SIBLINGS, {"siblings": sorted(sibling_of), "ids": ids}))
+    answers = store.query_many(queries) + [[], [], []]
     nodes: dict[str, dict[str, Any]] = {}
     graph_classes: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    rows: list[dict[str, Any]] = []
-    if ids:
-        for r in store.query(cypher.INTERACTION_DRUG_NODES, {"ids": ids}):
-            nodes[r["id"]] = r
-            if r["class_id"] is not None:
-                graph_classes[r["id"]].append((r["class_id"], r["class_name"]))
+    for r in answers[0]:
+        nodes[r["id"]] = r
+        if r["class_id"] is not None:
+            graph_classes[r["id"]].append((r["class_id"], r["class_name"]))
     for d in unique:
         if d.ref.name is None:
             name = next((nodes[i]["name"] for i in sorted(d.ids) if i in nodes and nodes[i]["name"]), None)
             d.ref = d.ref.model_copy(update={"name": name})
-    present = sorted(set(nodes))
-    if len(unique) > 1 and present:
-        query = cypher.INTERACTION_PAIRS_WITH_EVIDENCE if include_evidence and max_evidence else cypher.INTERACTION_PAIRS
-        rows = store.query(query, {"ids": present})
-    found = _interactions(rows, unique, owner, max_evidence if include_evidence else 0)
+    found = _interactions(answers[1], unique, owner, max_evidence if include_evidence else 0)
     interactions = list(found.values())
-    alerts = _class_alerts(store, unique, owner, set(found), graph_classes, present)
+    alerts = _class_alerts(answers[2], unique, owner, set(found), graph_classes, sibling_of)
     return InteractionReport(
         patient_id=patient_id,
         resolved=tuple(resolved),
@@ -395,8 +399,27 @@ def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
     return out
 
 
-def _class_alerts(store: GraphStore, unique: list[_Drug], owner: dict[str, int], linked: set[tuple[int, int]],
-                  graph_classes: dict[str, list[tuple[str, str | None]]], present: list[str]) -> list[ClassAlert]:
+def _siblings(unique: list[_Drug]) -> dict[str, set[tuple[int, str]]]:
+    """Vocabulary class members of each checked drug (not itself): sibling id -> {(drug index,
+    class key)}. A checked sibling counts too; its own pair is reported directly."""
+    classes = drug_classes()
+    sibling_of: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    if len(unique) < 2:
+        return sibling_of
+    for k, d in enumerate(unique):
+        for x in d.ids:
+            for key in classes.classes(x):
+                for s in classes.members(key):
+                    if s not in d.ids:
+                        sibling_of[s].add((k, key))
+    return sibling_of
+
+
+def _class_alerts(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[str, int], linked: set[tuple[int, int]],
+                  graph_classes: dict[str, list[tuple[str, str | None]]],
+                  sibling_of: dict[str, set[tuple[int, str]]]) -> list[ClassAlert]:
+    """``same_class`` alerts, and ``class_interaction`` alerts from ``rows``
+    (:data:`kg.cypher.INTERACTION_CLASS_SIBLINGS`) for pairs with no interaction of their own."""
     if len(unique) < 2:
         return []
     classes = drug_classes()
@@ -414,16 +437,8 @@ def _class_alerts(store: GraphStore, unique: list[_Drug], owner: dict[str, int],
                 ))
     # class-level interactions: siblings (vocabulary class members) of one drug with a curated
     # interaction with the other, for pairs that have no interaction of their own
-    sibling_of: dict[str, set[tuple[int, str]]] = defaultdict(set)
-    for k, d in enumerate(unique):
-        for x in d.ids:
-            for key in classes.classes(x):
-                for s in classes.members(key):
-                    if s not in d.ids:  # a checked sibling counts too: its own pair is reported directly
-                        sibling_of[s].add((k, key))
     inferred: dict[tuple[int, int], ClassAlert] = {}
-    if sibling_of and present:
-        rows = store.query(cypher.INTERACTION_CLASS_SIBLINGS, {"siblings": sorted(sibling_of), "ids": present})
+    if sibling_of:
         for r in rows:
             j = owner.get(r["target"])
             for i, key in sorted(sibling_of.get(r["sibling"], ())):

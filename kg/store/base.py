@@ -82,6 +82,11 @@ class GraphStore(ABC):
     def query(self, cypher_text: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
         """Run user Cypher; read-only unless ``write``. Returns rows as plain dicts."""
 
+    def query_many(self, queries: Sequence[tuple[str, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        """Independent read queries, rows per query in order. Run one after the other here; a
+        server store runs them concurrently (latency of the slowest, not of the sum)."""
+        return [self.query(text, params) for text, params in queries]
+
     @abstractmethod
     def ensure_schema(self) -> None:
         """Create constraints/indexes (Neo4j) or tables (Ladybug); idempotent."""

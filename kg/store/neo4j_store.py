@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -71,6 +72,25 @@ class Neo4jStore(GraphStore):
                 if write:
                     return session.execute_write(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
                 return session.execute_read(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
+        except ClientError as exc:
+            raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j query failed: {exc}") from exc
+
+    def query_many(self, queries: Sequence[tuple[str, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        """Read queries concurrently, one session each (the driver's pool is thread-safe): an
+        interaction check's independent lookups cost one round trip's latency, not three."""
+        if len(queries) < 2:
+            return [self.query(text, params) for text, params in queries]
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            return list(pool.map(lambda q: self.query(q[0], q[1]), queries))
+
+    def run_autocommit(self, cypher_text: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one statement in an auto-commit transaction: needed by ``CALL {...} IN TRANSACTIONS``
+        (bulk fix-ups after ``neo4j-admin import``), which managed transactions refuse."""
+        try:
+            with self._session() as session:
+                return [r.data() for r in session.run(cypher_text, params or {})]
         except ClientError as exc:
             raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
         except Neo4jError as exc:
