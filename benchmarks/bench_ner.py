@@ -4,6 +4,7 @@
     python benchmarks/bench_ner.py --train --out DIR    # retrain the default model first (~15 min CPU)
     python benchmarks/bench_ner.py --model DIR          # evaluate another model directory
     python benchmarks/bench_ner.py --skip-spacy --no-write
+    python benchmarks/bench_ner.py --extra-model DIR    # add another model's BC5CDR dev rows
 
 Scores are entity-level exact match (``extractors.evaluate.entity_scores``) on the dev splits
 of BC5CDR (Chemical -> Drug, Disease), NCBI-disease (Disease) and RareDis (SIGN + SYMPTOM ->
@@ -23,6 +24,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from dataclasses import MISSING, fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -87,6 +89,10 @@ def main() -> None:
     parser.add_argument("--skip-spacy", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print, do not write BENCHMARKS.md")
     parser.add_argument("--json", type=Path, default=None, help="also dump all results as JSON here")
+    parser.add_argument(
+        "--extra-model", type=Path, action="append", default=[],
+        help="another model directory (e.g. the extended recipe) to score on BC5CDR dev as extra rows",
+    )
     args = parser.parse_args()
     if not data_root().exists():
         sys.exit(f"shared data not found at {data_root()} (set MEDKG_SHARED_DATA)")
@@ -117,6 +123,14 @@ def main() -> None:
     dev_texts = [d.text for d in load_gold(CORPORA["bc5cdr"], split_path("bc5cdr", "dev"))]
     results["throughput"] = throughput(model, dev_texts)
     print(json.dumps(results["throughput"]), file=sys.stderr)
+
+    results["extra"] = {}
+    for extra_dir in args.extra_model:
+        extra = NerModel.load(extra_dir, device="cpu")
+        res = evaluate_ner(extra, split_path("bc5cdr", "dev"), corpus="bc5cdr", head="bc5cdr")
+        results["extra"][_rel(extra_dir)] = {"result": res, "meta": read_model_meta(extra_dir)}
+        print(res["table"], file=sys.stderr)
+        commands.append(f"python benchmarks/bench_ner.py ... --extra-model {_rel(extra_dir)}")
 
     if not args.skip_spacy:
         spec = CORPORA["bc5cdr"]
@@ -168,6 +182,11 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
             lines.append(_row(f"{name}, raw decoder (no post-processing)", {**res, "scores": res["scores_no_postprocess"]}, labels))
         if "scores_contiguous" in res:
             lines.append(_row(f"{name}, contiguous gold only", {**res, "scores": res["scores_contiguous"]}, labels))
+    for name, extra in results.get("extra", {}).items():
+        res = extra["result"]
+        lines.append(_row(f"bc5cdr: `{name}`", res, labels))
+        if "scores_no_postprocess" in res:
+            lines.append(_row(f"bc5cdr: `{name}`, raw decoder", {**res, "scores": res["scores_no_postprocess"]}, labels))
     if "spacy" in results:
         sp = results["spacy"]
         lines.append(_row("bc5cdr: spaCy CNN baseline", sp, labels))
@@ -179,6 +198,8 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
             f" {info['training_seconds']:.0f} s ({info['entities_not_token_aligned']} entities not token-aligned"
             " and left out of its training).",
         ]
+    for name, extra in results.get("extra", {}).items():
+        lines += ["", _extra_note(name, extra["meta"])]
     tp = results["throughput"]
     lines += [
         "",
@@ -200,6 +221,47 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
         ANCHORS,
     ]
     return "\n".join(lines)
+
+
+_FLAGS = {
+    "epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "head_lr": "--head-lr", "lora_r": "--lora-r",
+    "lora_alpha": "--lora-alpha", "frozen_layers": "--frozen-layers", "max_length": "--max-length",
+    "overlap": "--overlap", "warmup": "--warmup", "max_steps": "--max-steps", "seed": "--seed",
+}
+
+
+def train_command(meta: dict[str, Any], out: str) -> str:
+    """The ``python -m extractors.ner train`` command that reproduces a model, from its ``medkg.json``."""
+    hp = meta["hyperparameters"]
+    defaults = {
+        f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(NerTrainConfig)
+    }
+    parts = ["python -m extractors.ner train", f"--out {out}", "--corpora " + " ".join(c["name"] for c in meta["corpora"])]
+    if hp.get("full_finetune"):
+        parts.append("--full-finetune")
+    if meta.get("context", "sentence") != defaults["context"]:
+        parts.append(f"--context {meta['context']}")
+    for key, flag in _FLAGS.items():
+        if key in hp and hp[key] != defaults[key]:
+            parts.append(f"{flag} {hp[key]}")
+    names = {c["name"] for c in meta["corpora"]}
+    sample = {k: v for k, v in hp.get("sample", {}).items() if k in names}
+    if sample != {k: v for k, v in defaults["sample"].items() if k in names}:
+        parts.append("--sample " + " ".join(f"{k}={v}" for k, v in sample.items()))
+    return " ".join(parts)
+
+
+def _extra_note(name: str, meta: dict[str, Any]) -> str:
+    hp = meta["hyperparameters"]
+    kind = "full fine-tuning" if meta.get("weights") == "full" else f"LoRA r={hp['lora_r']}"
+    size = sum(p.stat().st_size for p in (REPO / name).iterdir()) if (REPO / name).is_dir() else None
+    return (
+        f"`{name}`: {kind} of `{meta['base']}` on encoder blocks {hp['frozen_layers']}+, {meta.get('context', 'sentence')}"
+        f" context (windows of {meta['max_length']} word pieces), heads {', '.join(meta['heads'])}; {hp['epochs']} epochs,"
+        f" {hp['steps']} steps, trained in {meta['training_seconds']:.0f} s on {meta['training_device']}"
+        + (f", directory {size / 1e6:.0f} MB" if size else "")
+        + f". Reproduce: `{train_command(meta, name)}`."
+    )
 
 
 if __name__ == "__main__":

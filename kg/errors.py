@@ -21,3 +21,7 @@ class StoreUnavailableError(StoreError, ConnectionError):
 
 class QueryError(StoreError, ValueError):
     """A Cypher query was rejected (syntax, unknown label, write in a read-only query...)."""
+
+
+class ExportError(MedkgError, ValueError):
+    """A graph cannot be exported as asked (bad output directory, a value the format cannot hold)."""

@@ -14,7 +14,7 @@ from rdflib.namespace import PROV, XSD
 from kg.store.base import GraphStore
 from schema.model import EdgeKind
 
-ExportFormat = Literal["turtle", "graphml", "json"]
+ExportFormat = Literal["turtle", "graphml", "json", "neo4j-import"]
 
 ID_NS = Namespace("https://w3id.org/medkg/id/")
 _PREFIX_IRIS = {
@@ -124,8 +124,15 @@ def to_rdf(store: GraphStore) -> Graph:
 
 
 def export(store: GraphStore, fmt: ExportFormat, out: str | Path) -> Path:
-    """Write the whole graph to ``out`` in ``fmt``; returns the path written."""
+    """Write the whole graph to ``out`` in ``fmt``; returns the path written.
+
+    ``neo4j-import`` writes a directory of ``neo4j-admin database import`` CSVs (:mod:`kg.bulk`).
+    """
     out = Path(out)
+    if fmt == "neo4j-import":
+        from kg.bulk import export_neo4j_import
+
+        return export_neo4j_import(store, out).out_dir
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "turtle":
         to_rdf(store).serialize(destination=str(out), format="turtle")
@@ -135,5 +142,5 @@ def export(store: GraphStore, fmt: ExportFormat, out: str | Path) -> Path:
         data: dict[str, Any] = nx.node_link_data(to_networkx(store), edges="edges")
         out.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
     else:  # pragma: no cover - guarded by the CLI's choices
-        raise ValueError(f"unknown export format {fmt!r}; choose turtle, graphml or json")
+        raise ValueError(f"unknown export format {fmt!r}; choose turtle, graphml, json or neo4j-import")
     return out

@@ -9,7 +9,9 @@ Run ``python -m schema.compile --write-golden`` after editing ``medkg.yaml``.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
@@ -30,6 +32,13 @@ _XSD_TYPES = {
     PropType.STRING_LIST: XSD.string,
 }
 _SDO = Namespace("https://schema.org/")
+_NEO4J_IMPORT_TYPES = {
+    PropType.STRING: "string",
+    PropType.INT: "long",  # what the Bolt driver stores for a Python int
+    PropType.FLOAT: "double",
+    PropType.BOOL: "boolean",
+    PropType.STRING_LIST: "string[]",
+}
 
 
 def ladybug_type(ptype: PropType) -> str:
@@ -149,6 +158,54 @@ def markdown(schema: Schema) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ImportFile:
+    """One ``neo4j-admin database import`` input: a node label, or one endpoint pair of an edge type.
+
+    Edge types with several endpoint pairs (e.g. CAUSES_ADVERSE_EFFECT: Drug -> Disease and
+    Drug -> Symptom) get one file per pair, because the header names the ID space of each end.
+    Every label is its own ID space, since the same CURIE may key nodes of two labels.
+    """
+
+    stem: str
+    kind: Literal["nodes", "relationships"]
+    name: str
+    """Node label or relationship type."""
+    properties: tuple[tuple[str, PropType], ...]
+    """Property columns, in file order."""
+    head: str | None = None
+    tail: str | None = None
+
+    def header(self) -> list[str]:
+        """Typed header columns: ``id:ID(Label)``/``:START_ID(H)``..., ``prop:type``, ``:LABEL``/``:TYPE``."""
+        if self.kind == "nodes":
+            keys = [f"{KEY}:ID({self.name})", ":LABEL"]
+        else:
+            keys = [f":START_ID({self.head})", f":END_ID({self.tail})", ":TYPE"]
+        return keys + [f"{name}:{_NEO4J_IMPORT_TYPES[t]}" for name, t in self.properties]
+
+
+def neo4j_import_files(schema: Schema) -> list[ImportFile]:
+    """The header/data file pairs for a bulk import, in schema order (nodes first)."""
+    files = [
+        ImportFile(stem=node.name, kind="nodes", name=node.name,
+                   properties=tuple((n, p.type) for n, p in node.properties.items()))
+        for node in schema.nodes.values()
+    ]
+    for edge in schema.edges.values():
+        props = tuple((n, p.type) for n, p in schema.edge_properties(edge.name).items())
+        files += [
+            ImportFile(stem=f"{edge.name}.{h}.{t}", kind="relationships", name=edge.name, properties=props, head=h, tail=t)
+            for h, t in edge.endpoints
+        ]
+    return files
+
+
+def neo4j_import_headers(schema: Schema) -> str:
+    """Every bulk-import header, one ``stem: header`` line per file (golden-tested)."""
+    return "".join(f"{f.stem}: {','.join(f.header())}\n" for f in neo4j_import_files(schema))
+
+
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "schema" / "golden"
 
 
@@ -159,6 +216,7 @@ def render_all(schema: Schema) -> dict[str, str]:
         "ladybug.cypher": ";\n".join(ladybug_ddl(schema)) + ";\n",
         "schema.ttl": owl_turtle(schema),
         "SCHEMA.md": markdown(schema),
+        "neo4j-import.headers": neo4j_import_headers(schema),
     }
 
 

@@ -56,7 +56,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many Neo4j-backed tests ran, so a CI log shows they were not all skipped."""
     counts = {}
     for outcome in ("passed", "failed", "skipped", "error"):
-        counts[outcome] = sum(1 for r in terminalreporter.stats.get(outcome, []) if "neo4j-store" in getattr(r, "nodeid", ""))
+        counts[outcome] = sum(
+            1 for r in terminalreporter.stats.get(outcome, [])
+            if "neo4j-store" in getattr(r, "nodeid", "") or "neo4j" in getattr(r, "keywords", {})  # neo4j-marked too
+        )
     terminalreporter.write_line(
         f"Neo4j-backed tests ({NEO4J_URI}): {counts['passed']} passed, {counts['failed'] + counts['error']} failed, "
         f"{counts['skipped']} skipped"

@@ -53,10 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--lora-alpha", type=int, default=defaults["lora_alpha"])
     train.add_argument("--frozen-layers", type=int, default=defaults["frozen_layers"])
     train.add_argument(
+        "--full-finetune", action="store_true", help="train all weights above the frozen blocks instead of LoRA (~90 MB model)"
+    )
+    train.add_argument(
+        "--context", choices=["sentence", "document"], default=defaults["context"],
+        help="train and predict on sentences or on whole documents (windowed at --max-length)",
+    )
+    train.add_argument("--max-length", type=int, default=defaults["max_length"], help="window length in word pieces")
+    train.add_argument("--overlap", type=int, default=defaults["overlap"], help="overlap of consecutive windows")
+    train.add_argument("--warmup", type=float, default=defaults["warmup"], help="fraction of steps with rising lr")
+    train.add_argument(
         "--sample", nargs="*", default=None, help="per-epoch fraction per corpus, e.g. raredis=0.5 (default: the config's)"
     )
     train.add_argument("--max-steps", type=int, default=None)
     train.add_argument("--dev-each-epoch", action="store_true", help="print dev F1 after every epoch")
+    train.add_argument("--dev-every", type=int, default=0, help="print dev F1 every N epochs (a learning curve)")
     train.add_argument("--device", default="auto")
     train.add_argument(
         "--bf16", choices=["auto", "on", "off"], default="auto",
@@ -85,9 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             lora_r=args.lora_r,
             lora_alpha=args.lora_alpha,
             frozen_layers=args.frozen_layers,
+            full_finetune=args.full_finetune,
+            context=args.context,
+            max_length=args.max_length,
+            overlap=args.overlap,
+            warmup=args.warmup,
             **({"sample": _sample(args.sample)} if args.sample is not None else {}),
             max_steps=args.max_steps,
             dev_each_epoch=args.dev_each_epoch,
+            dev_every=args.dev_every,
             device=args.device,
             bf16={"auto": None, "on": True, "off": False}[args.bf16],
             seed=args.seed,

@@ -41,6 +41,27 @@ def _metrics_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def _weights_line(meta: dict[str, Any]) -> str:
+    hp = meta["hyperparameters"]
+    frozen = hp.get("frozen_layers", 0)
+    if meta.get("weights") == "full":
+        below = f"; embeddings and blocks below {frozen} stay frozen" if frozen else ""
+        return f"A fully fine-tuned copy of the base `{meta['base']}` (every weight trained{below}), saved whole\n(`model.safetensors`),"
+    return (
+        f"A LoRA adapter (rank {hp['lora_r']},\nalpha {hp['lora_alpha']}, on every linear layer of encoder blocks {frozen}"
+        f" and up; the\nblocks below stay frozen) over the base `{meta['base']}`"
+    )
+
+
+def _examples_line(meta: dict[str, Any]) -> str:
+    if meta.get("context") == "document":
+        return (
+            f"Document-level examples (title and abstract whole, windows of {meta['max_length']} word pieces"
+            f" overlapping by {meta['overlap']}), and the model predicts on whole texts likewise;"
+        )
+    return "Sentence-level examples (``loaders.sentences.sentence_spans``),"
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """Markdown model card: data, splits, metrics, base, licences, how to retrain."""
     hp = meta["hyperparameters"]
@@ -68,16 +89,14 @@ def model_card(meta: dict[str, Any]) -> str:
         else "No dev evaluation was run for this model."
     )
     return f"""---
-library_name: peft
+library_name: {'pytorch' if meta.get('weights') == 'full' else 'peft'}
 base_model: {meta['base']}
 tags: [token-classification, ner, biomedical, medkg]
 ---
 
 # medkg NER: {', '.join(meta['labels'])}
 
-Token-classification model of the medkg knowledge-graph builder. A LoRA adapter (rank {hp['lora_r']},
-alpha {hp['lora_alpha']}, on every linear layer of encoder blocks {hp.get('frozen_layers', 0)} and up; the
-blocks below stay frozen) over the base `{meta['base']}` shares one
+Token-classification model of the medkg knowledge-graph builder. {_weights_line(meta)} shares one
 encoder between per-corpus BIO heads ({', '.join(f'`{h}`: {", ".join(l)}' for h, l in meta['heads'].items())}),
 so corpora that annotate different types never turn each other's entities into false negatives. At
 inference: {sources}; overlapping spans are resolved by score.
@@ -94,7 +113,7 @@ Load it with `extractors.ner.NerModel.load(path)`; the base is resolved by
 |---|---|---|---|---|
 {data_rows}
 
-Sentence-level examples (``loaders.sentences.sentence_spans``), BIO tags on each word's first
+{_examples_line(meta)} BIO tags on each word's first
 sub-token; nested gold keeps the longest span for training, RareDis discontinuous entities are masked
 from the loss.
 
@@ -104,9 +123,10 @@ from the loss.
 
 ## Training
 
-Reproduce with `python -m extractors.ner train --out DIR` (the defaults are this model's settings).
+Reproduce with `python -m extractors.ner train --out DIR` and the settings below (`medkg.json`
+records them all; the CLI defaults are the shipped model's).
 {meta['training_seconds']:.0f} s on {meta['training_device']} ({hp['steps']} steps, {hp['epochs']} epochs,
-batch {hp['batch_size']}, LoRA lr {hp['lr']}, head lr {hp['head_lr']}, max length {meta['max_length']},
+batch {hp['batch_size']}, {'encoder' if meta.get('weights') == 'full' else 'LoRA'} lr {hp['lr']}, head lr {hp['head_lr']}, max length {meta['max_length']},
 per-epoch sampling {hp['sample'] or 'all sentences'}, seed {hp['seed']}). Versions: {meta['versions']}.
 
 {_STRONGER}

@@ -194,6 +194,21 @@ def to_sentences(doc: GoldDocument, spec: CorpusSpec) -> list[NerSentence]:
     return out
 
 
+def to_document(doc: GoldDocument, spec: CorpusSpec) -> list[NerSentence]:
+    """The whole document as one training unit (``context="document"`` in the trainer).
+
+    Same gold handling as :func:`to_sentences` (longest span of nested gold, discontinuous
+    entities masked), but no sentence split: the encoder sees the title and the neighbouring
+    sentences, which is what tells ``MI`` or ``toxicity`` apart in an abstract. Long documents
+    are windowed by :func:`encode` like long sentences. No entity is dropped at a boundary.
+    """
+    if not doc.text.strip():
+        return []
+    gaps = set(doc.discontinuous)
+    flat = longest_first([s for s in doc.spans if (s[0], s[1]) not in gaps], prefer=spec.prefer)
+    return [NerSentence(doc.id, doc.text, 0, tuple(flat), tuple(doc.discontinuous))]
+
+
 @dataclass(frozen=True, slots=True)
 class Features:
     """One encoder input: token ids with [CLS]/[SEP], labels on first sub-tokens of words."""

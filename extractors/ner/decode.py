@@ -107,6 +107,48 @@ def viterbi_bio(log_probs: np.ndarray) -> list[int]:
     return path[::-1]
 
 
+def viterbi_bio_many(log_probs: Sequence[np.ndarray]) -> list[list[int]]:
+    """:func:`viterbi_bio` of many sequences over one tag set, vectorised across sequences.
+
+    Each sequence goes through exactly the float operations of :func:`viterbi_bio` (element-wise
+    adds, max, argmax), so the paths are identical; what is shared is the Python loop over word
+    positions, which otherwise costs about a millisecond per sentence and, on a GPU, more than the
+    model. Sequences are sorted longest first so the ones still running at a position are a prefix.
+    """
+    if not log_probs:
+        return []
+    n_tags = log_probs[0].shape[1]
+    lengths = np.array([len(lp) for lp in log_probs])
+    order = np.argsort(-lengths, kind="stable")
+    sorted_lengths = lengths[order]
+    width = int(sorted_lengths[0])
+    if width == 0:
+        return [[] for _ in log_probs]
+    lp = np.zeros((len(log_probs), width, n_tags), dtype=np.result_type(*log_probs))
+    for row, i in enumerate(order):
+        lp[row, : lengths[i]] = log_probs[i]
+    running = [int(np.count_nonzero(sorted_lengths > w)) for w in range(width)]  # sequences with a word w
+    penalty = np.where(_transition_mask((n_tags - 1) // 2), 0.0, -np.inf)
+    start_ok = np.array([0.0] + [0.0 if t % 2 == 1 else -np.inf for t in range(1, n_tags)])
+    score = lp[:, 0] + start_ok
+    back = np.zeros((len(log_probs), width, n_tags), dtype=np.int64)
+    for w in range(1, width):
+        k = running[w]
+        cand = score[:k, :, None] + penalty  # (sequence, prev, cur)
+        back[:k, w] = cand.argmax(axis=1)
+        score[:k] = cand.max(axis=1) + lp[:k, w]
+    tags = np.zeros((len(log_probs), width), dtype=np.int64)
+    live = running[0]
+    tags[np.arange(live), sorted_lengths[:live] - 1] = score[:live].argmax(axis=1)
+    for w in range(width - 1, 0, -1):
+        k = running[w]
+        tags[:k, w - 1] = back[np.arange(k), w, tags[:k, w]]
+    paths: list[list[int]] = [[] for _ in log_probs]
+    for row, i in enumerate(order):
+        paths[i] = tags[row, : lengths[i]].tolist()
+    return paths
+
+
 def tag_spans(tags: Sequence[int]) -> list[tuple[int, int, int]]:
     """``(first_word, last_word_exclusive, label_index)`` for each entity of a BIO tag sequence.
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from extractors.errors import CorpusFormatError
 from extractors.ner.card import model_card
@@ -30,9 +30,10 @@ from extractors.ner.data import (
     encode,
     load_gold,
     split_path,
+    to_document,
     to_sentences,
 )
-from extractors.ner.model import TASK, NerModel, build_network, head_module_name, lora_targets
+from extractors.ner.model import FULL_WEIGHTS, TASK, NerModel, build_network, head_module_name, lora_targets
 from extractors.ner.scoring import evaluate_ner
 from extractors.transformer import PACKAGED_BASE, pick_device, resolve_base, write_model_meta
 
@@ -75,6 +76,14 @@ class NerTrainConfig:
     epoch, to balance corpora and fit the CPU budget. ``frozen_layers`` bottom encoder blocks
     get no LoRA weights; their output is computed once and cached (see :func:`_cache_hidden`).
     ``postprocess`` is recorded for inference (:func:`extractors.ner.decode.postprocess`).
+
+    ``full_finetune`` trains every weight above the frozen blocks (embeddings too when
+    ``frozen_layers=0``) instead of LoRA: better for a 6-layer base than a rank-16 adapter, but
+    the directory then holds the whole network (~90 MB), too big to ship in the package.
+    ``context="document"`` trains and predicts on whole documents (windowed at ``max_length``
+    with ``overlap``) instead of sentences, so the encoder sees the title and neighbouring
+    sentences; it is recorded in ``medkg.json`` and inference follows it. ``dev_every`` prints
+    dev F1 every N epochs (a learning curve; ``dev_each_epoch`` is N = 1).
     """
 
     corpora: tuple[TrainCorpus, ...]
@@ -103,6 +112,9 @@ class NerTrainConfig:
     postprocess: bool = True
     evaluate_dev: bool = True
     dev_each_epoch: bool = False
+    dev_every: int = 0
+    full_finetune: bool = False
+    context: Literal["sentence", "document"] = "sentence"
 
     def __post_init__(self) -> None:
         if not self.corpora:
@@ -114,6 +126,10 @@ class NerTrainConfig:
             corpus_spec(name)
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+        if self.context not in ("sentence", "document"):
+            raise ValueError(f"context must be 'sentence' or 'document', got {self.context!r}")
+        if not 0 <= self.overlap < self.max_length - 2:
+            raise ValueError(f"need 0 <= overlap < max_length - 2, got overlap={self.overlap}, max_length={self.max_length}")
 
 
 def _label_sources(config: NerTrainConfig, heads: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -227,18 +243,23 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
         for name, feats in features.items():
             cache[name] = _cache_hidden(network, feats, layer=frozen, pad_id=pad_id, device=device.torch_device)
         say(f"cached the output of the {frozen} frozen bottom blocks: {time.perf_counter() - started:.0f} s")
-    lora = LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=lora_targets(frozen),
-        modules_to_save=[head_module_name(h) for h in heads],
-    )
-    model = get_peft_model(network, lora)
-    model.to(device.torch_device)
-    inner = model.base_model.model
-    head_params = [p for n, p in model.named_parameters() if p.requires_grad and ".head_" in n]
-    lora_params = [p for n, p in model.named_parameters() if p.requires_grad and ".head_" not in n]
+    if config.full_finetune:
+        for name, param in network.named_parameters():
+            param.requires_grad = not _is_frozen(name, frozen)
+        model = inner = network
+    else:
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=lora_targets(frozen),
+            modules_to_save=[head_module_name(h) for h in heads],
+        )
+        model = get_peft_model(network, lora)
+        model.to(device.torch_device)
+        inner = model.base_model.model
+    head_params = [p for n, p in model.named_parameters() if p.requires_grad and _is_head(n)]
+    lora_params = [p for n, p in model.named_parameters() if p.requires_grad and not _is_head(n)]
     optimizer = torch.optim.AdamW(
         [{"params": lora_params, "lr": config.lr}, {"params": head_params, "lr": config.head_lr}],
         weight_decay=config.weight_decay,
@@ -258,6 +279,8 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
         "label_sources": _label_sources(config, heads),
         "max_length": config.max_length,
         "overlap": config.overlap,
+        "context": config.context,
+        "weights": "full" if config.full_finetune else "lora",
         "decode": {"postprocess": config.postprocess},
         "corpora": corpus_meta,
     }
@@ -265,7 +288,7 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
     live = NerModel(
         network=model, tokenizer=tokenizer, meta=meta, device=device, max_length=config.max_length, overlap=config.overlap
     )
-    step = 0
+    step, dev_seconds = 0, 0.0
     for epoch in range(config.epochs):
         model.train()
         running, seen = 0.0, 0
@@ -288,17 +311,35 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
             optimizer.zero_grad(set_to_none=True)
             running, seen, step = running + loss.item(), seen + 1, step + 1
         say(f"epoch {epoch + 1}/{config.epochs}: loss {running / max(1, seen):.4f}, {time.perf_counter() - started:.0f} s")
-        if config.dev_each_epoch:
+        every = 1 if config.dev_each_epoch else config.dev_every
+        if every and (epoch + 1) % every == 0:
             model.eval()
+            dev_started = time.perf_counter()
             say(_dev_line(live, config))
+            dev_seconds += time.perf_counter() - dev_started
         if step >= total:
             break
     model.eval()
     meta["hyperparameters"] = _hyperparameters(config, steps=step, per_epoch=per_epoch)
-    meta["training_seconds"] = round(time.perf_counter() - started, 1)
+    meta["training_seconds"] = round(time.perf_counter() - started - dev_seconds, 1)  # without learning-curve evals
     meta["training_device"] = f"{device.name}{' bf16' if device.bf16 else ''}"
     meta["versions"] = _versions()
     return live
+
+
+def _is_head(name: str) -> bool:
+    """A head parameter (``head_x.weight``, or PEFT's ``...head_x.modules_to_save...``)."""
+    return name.startswith("head_") or ".head_" in name
+
+
+def _is_frozen(name: str, frozen: int) -> bool:
+    """Whether a parameter of :func:`build_network` lies below the first trained block."""
+    if frozen <= 0:
+        return False
+    if name.startswith("encoder.embeddings."):
+        return True
+    parts = name.split(".")
+    return name.startswith("encoder.encoder.layer.") and int(parts[3]) < frozen
 
 
 def _corpus_features(
@@ -306,7 +347,8 @@ def _corpus_features(
 ) -> tuple[list[Features], dict[str, Any]]:
     spec = corpus_spec(corpus.name)
     docs = load_gold(spec, corpus.train)
-    sentences = [s for d in docs for s in to_sentences(d, spec)]
+    split = to_document if config.context == "document" else to_sentences
+    sentences = [s for d in docs for s in split(d, spec)]
     if config.max_sentences is not None:
         sentences = sentences[: config.max_sentences]
     feats = encode(
@@ -328,15 +370,26 @@ def _corpus_features(
 
 
 def save_ner(model: NerModel, out_dir: str | Path) -> None:
-    """Write a model from :func:`fit_ner` as a standard directory (adapter, heads, tokenizer, meta)."""
+    """Write a model from :func:`fit_ner` as a standard directory (adapter, heads, tokenizer, meta).
+
+    A fully fine-tuned model (``meta["weights"] == "full"``) is saved as the whole network's
+    state dict (:data:`extractors.ner.model.FULL_WEIGHTS`) instead of an adapter.
+    """
     from peft import PeftModel
 
-    if not isinstance(model.network, PeftModel):
+    full = model.meta.get("weights") == "full"
+    if not full and not isinstance(model.network, PeftModel):
         raise TypeError("only a model from fit_ner (with unmerged LoRA weights) can be saved")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.network.peft_config["default"].base_model_name_or_path = model.meta["base"]
-    model.network.save_pretrained(str(out), save_embedding_layers=False)
+    if full:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().to("cpu").contiguous() for k, v in model.network.state_dict().items()}
+        save_file(state, str(out / FULL_WEIGHTS), metadata={"format": "pt"})
+    else:
+        model.network.peft_config["default"].base_model_name_or_path = model.meta["base"]
+        model.network.save_pretrained(str(out), save_embedding_layers=False)
     model.tokenizer.save_pretrained(str(out))
     write_model_meta(out, model.meta)
     (out / "README.md").write_text(model_card(model.meta), encoding="utf-8")
@@ -380,10 +433,12 @@ def _f1s(scores: Mapping[str, Mapping[str, float]]) -> str:
 
 def _hyperparameters(config: NerTrainConfig, *, steps: int, per_epoch: int) -> dict[str, Any]:
     raw = asdict(config)
-    for key in ("corpora", "out_dir", "base", "label_sources", "evaluate_dev", "dev_each_epoch", "device", "postprocess"):
+    for key in (
+        "corpora", "out_dir", "base", "label_sources", "evaluate_dev", "dev_each_epoch", "dev_every", "device", "postprocess"
+    ):
         raw.pop(key)
     raw["sample"] = dict(config.sample)
-    raw["lora_targets"] = lora_targets(config.frozen_layers)
+    raw["lora_targets"] = None if config.full_finetune else lora_targets(config.frozen_layers)
     raw["steps"] = steps
     raw["steps_per_epoch"] = per_epoch
     return raw

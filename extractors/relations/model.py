@@ -22,6 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from extractors.batching import (
+    Batch,
+    Batching,
+    Group,
+    GroupDataset,
+    Launched,
+    index_on,
+    launched,
+    length_batches,
+    pipelined,
+    prepared_groups,
+    to_host,
+)
 from extractors.errors import ExtractionError, ModelNotFoundError
 from extractors.relations.candidates import (
     TASKS,
@@ -193,7 +206,9 @@ class RelationModel:
         self.labels: dict[str, tuple[str, ...]] = {t: tuple(ls) for t, ls in meta["labels"].items()}
         self.max_length = int(meta.get("max_length", MAX_LENGTH))
         self.context: int | None = meta.get("context", CONTEXT)
-        self._adjust = self._logit_adjustment(meta)
+        self._adjust = {t: v.to(device.torch_device) for t, v in self._logit_adjustment(meta).items()}
+        self.batching = Batching.for_device(device, batch_size=64)
+        """How :meth:`predict` batches candidates (device default; replace to tune)."""
         self.prior_correction = True
         """Apply the training-prior correction recorded in ``medkg.json`` (switch off to compare)."""
 
@@ -237,44 +252,90 @@ class RelationModel:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         return cls(net=net, tokenizer=tokenizer, meta=meta, device=dev, model_dir=str(path))
 
-    def predict(self, cands: Sequence[RelationCandidate], *, batch_size: int = 64) -> list[RelationPrediction]:
+    def predict(self, cands: Sequence[RelationCandidate], *, batch_size: int | None = None) -> list[RelationPrediction]:
         """Classify candidates; results are in input order.
 
         Candidates are encoded once, sorted by length and batched with dynamic padding (so a
         batch of short sentences is not padded to the longest sentence of the input); one
         encoder pass per batch serves candidates of every task, each then going through its
-        own head.
+        own head. ``batch_size`` caps candidates per pass (default: :attr:`batching`'s; on GPU
+        a token budget applies too and workers encode groups ahead, see :mod:`extractors.batching`).
         """
-        import torch
-
         for c in cands:
             if c.task not in self.labels:
                 raise CandidateError(f"this model has no task {c.task!r}; it has: {', '.join(self.labels)}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not cands:
             return []
-        encoded = encode_candidates(self.tokenizer, cands, max_length=self.max_length, context=self.context)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
+        batching = self.batching.with_batch_size(batch_size)
+        inputs = _RelationInputs(cands, self.tokenizer, max_length=self.max_length, context=self.context, batching=batching)
         out: list[RelationPrediction | None] = [None] * len(cands)
-        pad = self.tokenizer.pad_token_id or 0
         self.net.eval()
-        with torch.inference_mode(), self.device.autocast():
-            for b in range(0, len(order), batch_size):
-                idx = order[b : b + batch_size]
-                batch = collate([encoded[i] for i in idx], pad_id=pad, device=self.device.torch_device)
-                pooled = self.net.pool(**batch)
-                for task in {encoded[i].task for i in idx}:
-                    rows = [k for k, i in enumerate(idx) if encoded[i].task == task]
-                    logits = self.net.heads[task](pooled[rows]).float()
-                    if self.prior_correction and task in self._adjust:
-                        logits = logits + self._adjust[task].to(logits.device)
-                    probs = torch.softmax(logits, dim=-1).cpu()
-                    labels = self.labels[task]
-                    for k, p in zip(rows, probs):
-                        best = int(p.argmax())
-                        out[idx[k]] = RelationPrediction(
-                            task=task, label=labels[best], score=float(p[best]), relation_score=float(1.0 - p[0])
-                        )
+        pad_id = self.tokenizer.pad_token_id or 0
+        groups = prepared_groups(inputs, batching=batching, device=self.device, pad_id=pad_id)
+        for done in pipelined(groups, self._forward):
+            for batch, task, rows, best, score, relation in done.wait():
+                labels = self.labels[task]
+                for k, b, p, r in zip(rows, best.tolist(), score.tolist(), relation.tolist()):
+                    out[done.group.start + batch.index[k]] = RelationPrediction(task=task, label=labels[b], score=p, relation_score=r)
         return [p for p in out if p is not None]
+
+    def _forward(self, group: Group) -> Launched:
+        """Queue the group's encoder passes and heads. Per batch and task: the batch, the task, its
+        rows, and the argmax label, its probability and ``1 - P(none)`` on their way to the host."""
+        import torch
+
+        outputs = []
+        with torch.inference_mode(), self.device.autocast():
+            for batch in group.batches:
+                pooled = self.net.pool(**batch.to(self.device))
+                tasks = [group.meta[i] for i in batch.index]
+                for task in dict.fromkeys(tasks):
+                    rows = [k for k, t in enumerate(tasks) if t == task]
+                    logits = self.net.heads[task](pooled[index_on(rows, self.device)]).float()
+                    if self.prior_correction and task in self._adjust:
+                        logits = logits + self._adjust[task]
+                    probs = torch.softmax(logits, dim=-1)
+                    best = probs.argmax(dim=-1)
+                    picked = probs.gather(1, best[:, None])[:, 0]
+                    host = [to_host(t, self.device) for t in (best, picked, 1.0 - probs[:, 0])]
+                    outputs.append((batch, task, rows, *host))
+        return launched(group, outputs, self.device)
+
+
+class _RelationInputs(GroupDataset):
+    """Candidates -> marked, tokenized rows, length-sorted into batches, one group per item.
+
+    Holds only the candidates, the tokenizer and settings, so DataLoader workers can run it;
+    a group's ``meta`` is the task of each of its candidates.
+    """
+
+    def __init__(
+        self, cands: Sequence[RelationCandidate], tokenizer: Any, *, max_length: int, context: int | None, batching: Batching
+    ) -> None:
+        super().__init__(len(cands), batching.group_size)
+        self.cands = cands
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.context = context
+        self.batching = batching
+
+    def __getitem__(self, g: int) -> Group:
+        start, end = self.bounds(g)
+        encoded = encode_candidates(self.tokenizer, self.cands[start:end], max_length=self.max_length, context=self.context)
+        lengths = [len(e.input_ids) for e in encoded]
+        b = self.batching
+        batches = [
+            Batch(
+                index=idx,
+                lengths=[lengths[i] for i in idx],
+                rows=[list(encoded[i].input_ids) for i in idx],
+                extra={"head_pos": [encoded[i].head_pos for i in idx], "tail_pos": [encoded[i].tail_pos for i in idx]},
+            )
+            for idx in length_batches(lengths, batch_size=b.batch_size, max_tokens=b.max_tokens)
+        ]
+        return Group(start, end - start, batches, meta=[e.task for e in encoded])
 
 
 def throughput(model: RelationModel, cands: Sequence[RelationCandidate], *, batch_size: int = 64) -> float:

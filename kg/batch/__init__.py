@@ -13,6 +13,7 @@ from __future__ import annotations
 from kg.batch.extract import ExtractReport, format_extract_summary, run_extract
 from kg.batch.load import LoadReport, format_load_summary, run_load
 from kg.batch.manifest import BatchError, CorruptShardError, ExtractionDirError, Manifest, ManifestMismatchError, read_manifest
+from kg.batch.ray_engine import RayEngineError, RayOptions
 
 __all__ = [
     "BatchError",
@@ -22,6 +23,8 @@ __all__ = [
     "LoadReport",
     "Manifest",
     "ManifestMismatchError",
+    "RayEngineError",
+    "RayOptions",
     "format_extract_summary",
     "format_load_summary",
     "read_manifest",

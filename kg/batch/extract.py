@@ -14,6 +14,11 @@ resumes at the failing shard. Bad *input* records are skipped (``on_error="skip"
 so one malformed record does not stop a million-document job) and written to the shard's errors
 file, counted in the manifest and the summary; ``on_error="fail"`` validates every input first
 and writes nothing if any record is bad.
+
+Where the model runs is an *engine*: :class:`LocalEngine` (this process) or
+:class:`kg.batch.ray_engine.RayEngine` (a Ray cluster). Engines receive finished shards and return
+them extracted, chunked the same way and in order; everything above stays here, so both engines
+write the same files and the engine is not part of the manifest.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from tqdm import tqdm
 
@@ -53,6 +58,7 @@ from loaders.errors import RecordError
 
 if TYPE_CHECKING:
     from extractors.config import PipelineConfig
+    from kg.batch.ray_engine import RayOptions
 
 Extractor = Callable[[Sequence[Document]], list[Document]]
 
@@ -194,6 +200,15 @@ def _extractor(extract: str, pipeline: "PipelineConfig | None") -> Extractor | N
     return LazyExtractor(pipeline, mode=extract)  # type: ignore[arg-type]
 
 
+def _engine(engine: str, extract: str, pipeline: "PipelineConfig | None", *, batch_docs: int, ray: "RayOptions | None") -> Engine:
+    """``--extract none`` has no model step to distribute, so it never starts Ray."""
+    if engine == "ray" and extract != "none" and pipeline is not None:
+        from kg.batch.ray_engine import RayEngine, RayOptions
+
+        return RayEngine(ray or RayOptions(), pipeline=pipeline, mode=extract, batch_docs=batch_docs)  # type: ignore[arg-type]
+    return LocalEngine(_extractor(extract, pipeline), batch_docs=batch_docs)
+
+
 def run_extract(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
@@ -206,17 +221,25 @@ def run_extract(
     on_error: Literal["fail", "skip"] = "skip",
     restart: bool = False,
     progress: bool = False,
+    engine: Literal["local", "ray"] = "local",
+    ray: "RayOptions | None" = None,
 ) -> ExtractReport:
     """Extract ``inputs`` into sharded files under ``out_dir``; resumable (see module docstring).
 
     ``batch_docs`` is how many documents the extractor gets per call inside a shard (progress is
     reported per call); 64 abstracts is ~1-2k sentences, enough to keep the model's own
     batches full without holding a whole 1000-document shard's activations at once.
+
+    ``engine="ray"`` runs those calls on a Ray cluster (``ray`` says which and how wide, see
+    :class:`kg.batch.ray_engine.RayOptions`); everything else, and the files written, stay the
+    same, so the engine is not part of the manifest and a job may be resumed with the other one.
     """
     if shard_docs <= 0 or batch_docs <= 0:
         raise ValueError(f"shard_docs and batch_docs must be positive, got {shard_docs} and {batch_docs}")
     if extract not in ("auto", "always", "none"):
         raise ValueError(f"extract must be auto, always or none, not {extract!r}")
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be local or ray, not {engine!r}")
     if extract != "none" and pipeline is None:
         from extractors.config import PipelineConfig
 
@@ -232,6 +255,7 @@ def run_extract(
         models=model_fingerprints(pipeline) if pipeline is not None and extract != "none" else {},
     )
     fps = [fingerprint(f) for f in files]
+    eng = _engine(engine, extract, pipeline, batch_docs=batch_docs, ray=ray)  # a Ray that cannot run fails here
     # Strict mode validates before anything is written; otherwise the inputs are only counted
     # (for the ETA) when a progress bar will show it and there is work left.
     total = _count(files, format=format, strict=True, progress=progress) if on_error == "fail" else None
@@ -240,8 +264,7 @@ def run_extract(
         total = _count(files, format=format, strict=False, progress=progress)
     report = ExtractReport(out_dir=str(out), shards_reused=len(manifest.shards))
     if not manifest.complete:
-        manifest = _fill(files, out, manifest, report, extractor=_extractor(extract, pipeline),
-                         batch_docs=batch_docs, total=total, progress=progress)
+        manifest = _fill(files, out, manifest, report, engine=eng, total=total, progress=progress)
     report.shards = len(manifest.shards)
     report.documents = manifest.documents
     report.mentions = sum(s.mentions for s in manifest.shards)
@@ -252,16 +275,75 @@ def run_extract(
     return report
 
 
+@dataclass
+class PendingShard:
+    """A shard read from the inputs and waiting for extraction: its documents and bad records."""
+
+    index: int
+    docs: list[Document]
+    errors: list[RecordError]
+
+
+class ExtractedShard(NamedTuple):
+    """A shard back from an engine: the same documents, with predictions, in the same order."""
+
+    shard: PendingShard
+    docs: list[Document]
+    seconds: float
+    """Extraction wall time attributed to this shard (the manifest's ``seconds``)."""
+
+
+class LocalEngine:
+    """Runs the extractor in this process, one shard at a time, ``batch_docs`` documents per call."""
+
+    window_docs = 0
+    """Shards are handed over one by one (each is written before the next is extracted)."""
+
+    def __init__(self, extractor: Extractor | None, *, batch_docs: int) -> None:
+        self.extractor = extractor
+        self.batch_docs = batch_docs
+
+    def run(self, shards: Sequence[PendingShard], on_chunk: Callable[[int], None]) -> Iterator[ExtractedShard]:
+        for shard in shards:
+            t = time.perf_counter()
+            docs: list[Document] = []
+            for start in range(0, len(shard.docs), self.batch_docs):
+                chunk = shard.docs[start : start + self.batch_docs]
+                docs += self.extractor(chunk) if self.extractor is not None else chunk
+                on_chunk(len(chunk))
+            yield ExtractedShard(shard, docs, time.perf_counter() - t)
+
+    def close(self) -> None:
+        pass
+
+
+class Engine(Protocol):
+    """Where a shard's documents are extracted. Engines get whole shards in input order and must
+    return them in that order, each split into the same ``batch_docs`` chunks, so that every
+    engine writes the same shard files (see :mod:`kg.batch.ray_engine`)."""
+
+    window_docs: int
+    """Queue shards until they hold this many documents, then hand them over together."""
+
+    def run(self, shards: Sequence[PendingShard], on_chunk: Callable[[int], None]) -> Iterator[ExtractedShard]:
+        """Yield every shard, extracted, in order; ``on_chunk(n)`` after each ``n``-document chunk."""
+        ...
+
+    def close(self) -> None: ...
+
+
 def _fill(
     files: Sequence[Path], out: Path, manifest: Manifest, report: ExtractReport, *,
-    extractor: Extractor | None, batch_docs: int, total: int | None, progress: bool,
+    engine: Engine, total: int | None, progress: bool,
 ) -> Manifest:
     """Stream the inputs, skipping finished shards, writing the others; returns the final manifest."""
     size = manifest.options.shard_docs
     done = len(manifest.shards)
     seen = 0
+    queued = done  # index of the shard being filled
     buffer: list[Document] = []
     buffer_errors: list[RecordError] = []
+    pending: list[PendingShard] = []
 
     def sink(err: RecordError) -> None:
         if max(0, (seen - 1) // size) >= done:  # errors of finished shards are already on disk
@@ -269,23 +351,26 @@ def _fill(
 
     bar = tqdm(total=total, initial=manifest.documents, desc="extracting", unit="doc", disable=not progress)
 
-    def finish(index: int) -> None:
+    def flush() -> None:
         nonlocal manifest
-        t = time.perf_counter()
-        docs: list[Document] = []
-        for start in range(0, len(buffer), batch_docs):
-            chunk = buffer[start : start + batch_docs]
-            docs += extractor(chunk) if extractor is not None else chunk
-            bar.update(len(chunk))
-        entry = _write_shard(out, index, docs, buffer_errors, seconds=time.perf_counter() - t)
-        test_pause()
-        manifest = manifest.model_copy(update={"shards": (*manifest.shards, entry)})
-        write_json(out / MANIFEST, manifest)
-        report.shards_written += 1
-        report.documents_this_run += entry.docs
-        report.errors += buffer_errors
+        for shard, docs, seconds in engine.run(pending, bar.update):
+            entry = _write_shard(out, shard.index, docs, shard.errors, seconds=seconds)
+            test_pause()
+            manifest = manifest.model_copy(update={"shards": (*manifest.shards, entry)})
+            write_json(out / MANIFEST, manifest)
+            report.shards_written += 1
+            report.documents_this_run += entry.docs
+            report.errors += shard.errors
+        pending.clear()
+
+    def finish() -> None:
+        nonlocal queued
+        pending.append(PendingShard(queued, list(buffer), list(buffer_errors)))
+        queued += 1
         buffer.clear()
         buffer_errors.clear()
+        if sum(len(p.docs) for p in pending) >= engine.window_docs:
+            flush()
 
     try:
         on_error = sink if manifest.options.on_error == "skip" else None
@@ -294,13 +379,15 @@ def _fill(
             seen += 1
             if index < done:
                 continue
-            if buffer and index != len(manifest.shards):
-                finish(len(manifest.shards))
+            if buffer and index != queued:
+                finish()
             buffer.append(doc)
         if buffer or buffer_errors:
-            finish(len(manifest.shards))
+            finish()
+        flush()
     finally:
         bar.close()
+        engine.close()
     manifest = manifest.model_copy(update={"complete": True})
     write_json(out / MANIFEST, manifest)
     return manifest

@@ -31,7 +31,7 @@ from extractors.ner.decode import (
     windows,
     word_tags,
 )
-from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan
+from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan, build_network, text_segments
 from extractors.ner.scoring import evaluate_ner
 from extractors.ner.train import NerTrainConfig, TrainCorpus, fit_ner, save_ner
 from tests.helpers import FIXTURES, shared_data
@@ -262,6 +262,51 @@ def test_bad_inputs(tiny: tuple[NerModel, Path], tmp_path: Path) -> None:
         NerModel.load(tmp_path / "missing")
     with pytest.raises(CorpusFormatError, match="unknown NER corpus 'i2b2'"):
         NerTrainConfig(corpora=(TrainCorpus("i2b2", train=tmp_path),), out_dir=tmp_path)
+
+
+def test_full_finetune_with_document_context_saves_and_reloads(tmp_path: Path) -> None:
+    """The extended recipe's options: whole documents as windowed examples, every weight above
+    the frozen blocks trained, the network saved whole; the reload predicts what was trained,
+    and the frozen blocks keep the base's weights."""
+    out = tmp_path / "full"
+    config = NerTrainConfig(
+        corpora=(TrainCorpus("bc5cdr", train=BC5CDR_FIXTURE),),
+        out_dir=out,
+        epochs=2,
+        batch_size=2,
+        lr=5e-4,
+        head_lr=1e-2,
+        frozen_layers=4,
+        full_finetune=True,
+        context="document",
+        max_length=96,
+        overlap=24,
+        device="cpu",
+    )
+    live = fit_ner(config)
+    save_ner(live, out)
+    meta = json.loads((out / "medkg.json").read_text())
+    assert meta["weights"] == "full" and meta["context"] == "document" and meta["max_length"] == 96
+    docs = load_gold(CORPORA["bc5cdr"], BC5CDR_FIXTURE)
+    assert meta["corpora"][0]["train_sentences"] == len(docs)  # one example per document
+    assert (out / "model.safetensors").exists() and not (out / "adapter_config.json").exists()
+    assert "fully fine-tuned" in (out / "README.md").read_text()
+    loaded = NerModel.load(out, device="cpu")
+    assert loaded.context == "document"
+    text = docs[0].text
+    assert text_segments(text, "document") == [(0, len(text))] and len(text_segments(text)) > 1
+    assert text_segments(" \n", "document") == []
+    texts = [d.text for d in docs]
+    before, after = live.predict(texts), loaded.predict(texts)
+    assert sum(map(len, after)) > 0
+    assert [[(s.start, s.end, s.label) for s in d] for d in before] == [[(s.start, s.end, s.label) for s in d] for d in after]
+    for d0, d1 in zip(before, after):
+        for s0, s1 in zip(d0, d1):
+            assert s1.score == pytest.approx(s0.score, abs=1e-4)
+    base, trained = build_network(meta["base"], {}).encoder, loaded.network.encoder
+    assert trained.embeddings.word_embeddings.weight.equal(base.embeddings.word_embeddings.weight)
+    assert trained.encoder.layer[3].output.dense.weight.equal(base.encoder.layer[3].output.dense.weight)
+    assert not trained.encoder.layer[4].output.dense.weight.equal(base.encoder.layer[4].output.dense.weight)
 
 
 # --- the shipped model -----------------------------------------------------------------------

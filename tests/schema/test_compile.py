@@ -15,7 +15,7 @@ from schema.model import SchemaError, load_schema, parse_schema
 RAW = yaml.safe_load((Path(__file__).resolve().parents[2] / "schema" / "medkg.yaml").read_text())
 
 
-@pytest.mark.parametrize("name", ["neo4j.cypher", "ladybug.cypher", "schema.ttl", "SCHEMA.md"])
+@pytest.mark.parametrize("name", ["neo4j.cypher", "ladybug.cypher", "schema.ttl", "SCHEMA.md", "neo4j-import.headers"])
 def test_compiled_output_matches_golden(name: str) -> None:
     expected = (GOLDEN_DIR / name).read_text(encoding="utf-8")
     assert render_all(load_schema())[name] == expected, (
