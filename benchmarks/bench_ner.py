@@ -4,7 +4,8 @@
     python benchmarks/bench_ner.py --train --out DIR    # retrain the default model first (~15 min CPU)
     python benchmarks/bench_ner.py --model DIR          # evaluate another model directory
     python benchmarks/bench_ner.py --skip-spacy --no-write
-    python benchmarks/bench_ner.py --extra-model DIR    # add another model's BC5CDR dev rows
+    python benchmarks/bench_ner.py --extra-model DIR    # add another model's dev rows (its own heads)
+    python benchmarks/bench_ner.py --extra-ensemble A B C   # add a majority-vote ensemble's rows
 
 Scores are entity-level exact match (``extractors.evaluate.entity_scores``) on the dev splits
 of BC5CDR (Chemical -> Drug, Disease), NCBI-disease (Disease) and RareDis (SIGN + SYMPTOM ->
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section  # noqa: E402
 from extractors.ner.data import CORPORA, data_root, load_gold, split_path  # noqa: E402
+from extractors.ner.ensemble import NerEnsemble  # noqa: E402
 from extractors.ner.model import DEFAULT_NER_MODEL, NerModel  # noqa: E402
 from extractors.ner.scoring import evaluate_ner  # noqa: E402
 from extractors.ner.spacy_baseline import SpacyBaselineConfig, evaluate_spacy_ner, train_spacy_ner  # noqa: E402
@@ -91,7 +93,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also dump all results as JSON here")
     parser.add_argument(
         "--extra-model", type=Path, action="append", default=[],
-        help="another model directory (e.g. the extended recipe) to score on BC5CDR dev as extra rows",
+        help="another model directory (e.g. the extended recipe) to score on the dev splits of its own heads",
+    )
+    parser.add_argument(
+        "--extra-ensemble", type=Path, nargs="+", action="append", default=[],
+        help="model directories whose majority vote (extractors.ner.ensemble) is scored as extra rows",
     )
     args = parser.parse_args()
     if not data_root().exists():
@@ -127,10 +133,31 @@ def main() -> None:
     results["extra"] = {}
     for extra_dir in args.extra_model:
         extra = NerModel.load(extra_dir, device="cpu")
-        res = evaluate_ner(extra, split_path("bc5cdr", "dev"), corpus="bc5cdr", head="bc5cdr")
-        results["extra"][_rel(extra_dir)] = {"result": res, "meta": read_model_meta(extra_dir)}
-        print(res["table"], file=sys.stderr)
+        # each corpus the extra model has its own head for (no cross-corpus rows)
+        evaluations = {
+            name: evaluate_ner(extra, split_path(name, "dev"), corpus=name, head=name)
+            for name in EVAL_CORPORA
+            if name in extra.heads
+        }
+        results["extra"][_rel(extra_dir)] = {"evaluations": evaluations, "meta": read_model_meta(extra_dir)}
+        for res in evaluations.values():
+            print(res["table"], file=sys.stderr)
         commands.append(f"python benchmarks/bench_ner.py ... --extra-model {_rel(extra_dir)}")
+
+    results["ensembles"] = []
+    for member_dirs in args.extra_ensemble:
+        ensemble = NerEnsemble.load(member_dirs, device="cpu")
+        evaluations = {
+            name: evaluate_ner(ensemble, split_path(name, "dev"), corpus=name, head=name)
+            for name in EVAL_CORPORA
+            if name in ensemble.heads
+        }
+        results["ensembles"].append(
+            {"members": [_rel(d) for d in member_dirs], "min_votes": ensemble.min_votes, "evaluations": evaluations}
+        )
+        for res in evaluations.values():
+            print(res["table"], file=sys.stderr)
+        commands.append("python benchmarks/bench_ner.py ... --extra-ensemble " + " ".join(_rel(d) for d in member_dirs))
 
     if not args.skip_spacy:
         spec = CORPORA["bc5cdr"]
@@ -183,10 +210,14 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
         if "scores_contiguous" in res:
             lines.append(_row(f"{name}, contiguous gold only", {**res, "scores": res["scores_contiguous"]}, labels))
     for name, extra in results.get("extra", {}).items():
-        res = extra["result"]
-        lines.append(_row(f"bc5cdr: `{name}`", res, labels))
-        if "scores_no_postprocess" in res:
-            lines.append(_row(f"bc5cdr: `{name}`, raw decoder", {**res, "scores": res["scores_no_postprocess"]}, labels))
+        for corpus, res in extra["evaluations"].items():
+            lines.append(_row(f"{corpus}: `{name}`", res, labels))
+            if corpus == "bc5cdr" and "scores_no_postprocess" in res:
+                lines.append(_row(f"{corpus}: `{name}`, raw decoder", {**res, "scores": res["scores_no_postprocess"]}, labels))
+    for ens in results.get("ensembles", []):
+        for corpus, res in ens["evaluations"].items():
+            label = f"{corpus}: vote (>= {ens['min_votes']} of {len(ens['members'])}) of " + ", ".join(f"`{m}`" for m in ens["members"])
+            lines.append(_row(label, res, labels))
     if "spacy" in results:
         sp = results["spacy"]
         lines.append(_row("bc5cdr: spaCy CNN baseline", sp, labels))
@@ -200,6 +231,15 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
         ]
     for name, extra in results.get("extra", {}).items():
         lines += ["", _extra_note(name, extra["meta"])]
+    for ens in results.get("ensembles", []):
+        members = " ".join(ens["members"])
+        lines += [
+            "",
+            f"Ensemble (`extractors.ner.ensemble`): a span (exact offsets and label) is kept when at least"
+            f" {ens['min_votes']} of the {len(ens['members'])} models predict it, each model with its own context and"
+            " post-processing; inference costs the sum of the members. Reproduce: train each member (commands above),"
+            f" then `python -m extractors.ner eval {members} --corpus bc5cdr`.",
+        ]
     tp = results["throughput"]
     lines += [
         "",

@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_NER_MODEL",
+    "NerEnsemble",
     "NerModel",
     "NerSpan",
     "NerTrainConfig",
@@ -30,6 +31,7 @@ __all__ = [
 
 _HOME = {
     "DEFAULT_NER_MODEL": "extractors.ner.model",
+    "NerEnsemble": "extractors.ner.ensemble",
     "NerModel": "extractors.ner.model",
     "NerSpan": "extractors.ner.model",
     "NerTrainConfig": "extractors.ner.train",

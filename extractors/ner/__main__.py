@@ -2,6 +2,7 @@
 
     python -m extractors.ner train --out extractors/models/ner-minilm
     python -m extractors.ner eval extractors/models/ner-minilm --corpus bc5cdr
+    python -m extractors.ner eval MODEL_A MODEL_B MODEL_C --corpus bc5cdr   # majority-vote ensemble
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from extractors.ner.data import CORPORA, split_path  # noqa: E402
-from extractors.ner.model import DEFAULT_NER_MODEL  # noqa: E402
+from extractors.ner.ensemble import NerEnsemble  # noqa: E402
+from extractors.ner.model import DEFAULT_NER_MODEL, NerModel  # noqa: E402
 from extractors.ner.scoring import evaluate_ner  # noqa: E402
 from extractors.ner.train import NerTrainConfig, shared_corpora, train_ner  # noqa: E402
 from extractors.transformer import PACKAGED_BASE  # noqa: E402
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     train.add_argument("--seed", type=int, default=defaults["seed"])
     ev = sub.add_parser("eval", help="evaluate a model directory on a corpus split")
-    ev.add_argument("model", type=Path, nargs="?", default=DEFAULT_NER_MODEL)
+    ev.add_argument("model", type=Path, nargs="*", default=[DEFAULT_NER_MODEL], help="one model, or several to vote")
+    ev.add_argument("--min-votes", type=int, default=None, help="ensemble: votes a span needs (default: a majority)")
     ev.add_argument("--corpus", required=True, choices=list(CORPORA))
     ev.add_argument("--split", default="dev")
     ev.add_argument("--path", type=Path, default=None, help="corpus file/folder (default: the shared split)")
@@ -113,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"dev_metrics": meta.get("dev_metrics"), "training_seconds": meta["training_seconds"]}, indent=2))
         return 0
     path = args.path or split_path(args.corpus, args.split, root=args.data_root)
-    result = evaluate_ner(args.model, path, corpus=args.corpus, head=args.head, device=args.device)
+    if len(args.model) > 1:
+        model = NerEnsemble.load(args.model, device=args.device, min_votes=args.min_votes)
+    else:
+        model = NerModel.load(args.model[0], device=args.device)
+    result = evaluate_ner(model, path, corpus=args.corpus, head=args.head, device=args.device)
     print(result.pop("table"))
     print(json.dumps(result, indent=2))
     return 0

@@ -10,6 +10,7 @@ from extractors.errors import CorpusFormatError
 from extractors.evaluate import PRF, entity_scores, format_table
 from extractors.ner.data import GoldDocument, corpus_spec, display_path, load_gold
 from extractors.ner.decode import postprocess
+from extractors.ner.ensemble import NerEnsemble
 from extractors.ner.model import NerModel
 
 
@@ -22,7 +23,7 @@ def _guess_corpus(path: Path) -> str:
 
 
 def evaluate_ner(
-    model: NerModel | str | Path,
+    model: NerModel | NerEnsemble | str | Path,
     corpus_path: str | Path,
     *,
     corpus: str | None = None,
@@ -37,11 +38,12 @@ def evaluate_ner(
     if the model has one (what that head learned), else -- or with ``merged=True`` -- from the
     merged output (:meth:`NerModel.predict`) restricted to the corpus's types (cross-corpus).
     Discontinuous gold entities count by their extent; ``scores_contiguous`` leaves them out.
-    With post-processing on, ``scores_no_postprocess`` is the ablation (raw decoder output).
+    With post-processing on, ``scores_no_postprocess`` is the ablation (raw decoder output);
+    an ensemble's members post-process before their vote, so it has no such ablation.
     """
     corpus_path = Path(corpus_path)
     spec = corpus_spec(corpus or _guess_corpus(corpus_path))
-    loaded = model if isinstance(model, NerModel) else NerModel.load(model, device=device)
+    loaded = model if isinstance(model, (NerModel, NerEnsemble)) else NerModel.load(model, device=device)
     docs = load_gold(spec, corpus_path)
     texts = [d.text for d in docs]
     chosen = head if head is not None else (spec.name if spec.name in loaded.heads and not merged else None)
@@ -50,7 +52,8 @@ def evaluate_ner(
     if chosen is None:
         spans = [[(s.start, s.end, s.label, s.score) for s in doc] for doc in loaded.predict(texts, batch_size=batch_size)]
     else:
-        raw = loaded.predict_heads(texts, batch_size=batch_size, heads=(chosen,), postprocess=False)
+        # post-processing is applied below when the model does it (with the raw output as ablation)
+        raw = loaded.predict_heads(texts, batch_size=batch_size, heads=(chosen,), postprocess=False if loaded.postprocess else None)
         spans = [[(s.start, s.end, s.label, s.score) for s in r[chosen]] for r in raw]
         if loaded.postprocess:
             ablation, spans = spans, [postprocess(t, doc) for t, doc in zip(texts, spans)]

@@ -31,6 +31,7 @@ from extractors.ner.decode import (
     windows,
     word_tags,
 )
+from extractors.ner.ensemble import NerEnsemble, vote_spans
 from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan, build_network, text_segments
 from extractors.ner.scoring import evaluate_ner
 from extractors.ner.train import NerTrainConfig, TrainCorpus, fit_ner, save_ner
@@ -307,6 +308,44 @@ def test_full_finetune_with_document_context_saves_and_reloads(tmp_path: Path) -
     assert trained.embeddings.word_embeddings.weight.equal(base.embeddings.word_embeddings.weight)
     assert trained.encoder.layer[3].output.dense.weight.equal(base.encoder.layer[3].output.dense.weight)
     assert not trained.encoder.layer[4].output.dense.weight.equal(base.encoder.layer[4].output.dense.weight)
+
+
+def test_vote_spans_keeps_the_majority() -> None:
+    a = [(0, 5, "Drug", 0.9), (10, 20, "Disease", 0.8)]
+    b = [(0, 5, "Drug", 0.6), (10, 15, "Disease", 0.7), (0, 5, "Drug", 0.5)]  # a duplicate votes once
+    c = [(10, 20, "Drug", 0.9)]
+    assert vote_spans([a, b, c], min_votes=2) == [(0, 5, "Drug", pytest.approx(0.5))]  # (0.9 + 0.6) / 3
+    # one vote suffices: overlapping candidates are resolved by score
+    assert vote_spans([a, b, c], min_votes=1) == [(0, 5, "Drug", pytest.approx(0.5)), (10, 20, "Drug", pytest.approx(0.3))]
+    assert vote_spans([a, a], min_votes=2) == [(0, 5, "Drug", pytest.approx(0.9)), (10, 20, "Disease", pytest.approx(0.8))]
+    with pytest.raises(ValueError, match="min_votes"):
+        vote_spans([a, b], min_votes=3)
+
+
+def test_ensemble_votes_on_shared_heads(tiny: tuple[NerModel, Path]) -> None:
+    live, out = tiny
+    loaded = NerModel.load(out, device="cpu")
+    texts = _texts()
+    same = NerEnsemble([live, loaded])
+    assert same.min_votes == 2 and set(same.heads) == {"bc5cdr", "raredis"} and same.labels == ("Drug", "Disease", "Symptom")
+    # two copies of one model agree on everything: the vote is that model's output
+    assert [[(s.start, s.end, s.label) for s in d] for d in same.predict(texts)] == [
+        [(s.start, s.end, s.label) for s in d] for d in loaded.predict(texts)
+    ]
+    scored = evaluate_ner(same, BC5CDR_FIXTURE, corpus="bc5cdr")
+    alone = evaluate_ner(loaded, BC5CDR_FIXTURE, corpus="bc5cdr")
+    assert scored["head"] == "bc5cdr" and scored["scores"] == alone["scores"]
+    # a member with only the BC5CDR head: the ensemble votes on that head alone
+    meta = {**loaded.meta, "heads": {"bc5cdr": ["Drug", "Disease"]}, "label_sources": {"Drug": ["bc5cdr"], "Disease": ["bc5cdr"]}}
+    narrow = NerModel(
+        network=loaded.network, tokenizer=loaded.tokenizer, meta=meta, device=loaded.device, max_length=64, overlap=8
+    )
+    mixed = NerEnsemble([loaded, narrow, live])
+    assert list(mixed.heads) == ["bc5cdr"] and mixed.labels == ("Drug", "Disease")
+    with pytest.raises(ValueError, match="unknown head"):
+        mixed.predict_heads(texts, heads=("raredis",))
+    with pytest.raises(ValueError, match="at least 2"):
+        NerEnsemble([loaded])
 
 
 # --- the shipped model -----------------------------------------------------------------------
