@@ -65,6 +65,10 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: tuple[str, ...] = ()
     max_rows: int = Field(default=1000, ge=1, le=100_000)
+    warm: bool = False
+    """Build the drug resolver and the diagnosis index in a background thread at start-up, so the
+    first requests do not pay for them (seconds to a minute on a curated graph); ``/v1/health``
+    reports ``ready`` once done. Requests arriving earlier wait for the build, as without warming."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> ApiSettings:
@@ -74,6 +78,8 @@ class ApiSettings(BaseModel):
         values: dict[str, Any] = {"api_keys": keys, "cors_origins": origins}
         if env.get("MEDKG_API_MAX_BODY"):
             values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
+        if env.get("MEDKG_API_WARM"):
+            values["warm"] = env["MEDKG_API_WARM"].strip().lower() in ("1", "true", "yes", "on")
         values.update(overrides)
         return cls(**values)
 
@@ -143,6 +149,8 @@ class Health(BaseModel):
     status: Literal["ok"]
     store: str
     version: str
+    ready: bool
+    """Resolver and diagnosis index built (see ``ApiSettings.warm``); requests work either way."""
 
 
 # -- the service: store + cached indexes ------------------------------------------------------------
@@ -155,7 +163,9 @@ class Service:
     def __init__(self, store: GraphStore, *, serialize: bool) -> None:
         self.store = store
         self._lock = threading.Lock() if serialize else None
-        self._init_lock = threading.Lock()
+        # one lock per cached part: a request for the resolver never waits for the index build
+        self._resolver_lock = threading.Lock()
+        self._index_lock = threading.Lock()
         self._resolver: Any = None
         self._index: Any = None
 
@@ -167,7 +177,7 @@ class Service:
     def resolver(self) -> Any:
         from kg.interactions import DrugResolver
 
-        with self._init_lock:
+        with self._resolver_lock:
             if self._resolver is None:
                 self._resolver = DrugResolver()
             return self._resolver
@@ -175,11 +185,33 @@ class Service:
     def index(self) -> Any:
         from kg.diagnosis import DiagnosisIndex
 
-        with self._init_lock:
+        with self._index_lock:
             if self._index is None:
                 with self.locked():
                     self._index = DiagnosisIndex.from_store(self.store)
             return self._index
+
+    @property
+    def ready(self) -> bool:
+        return self._resolver is not None and self._index is not None
+
+    def warm(self) -> threading.Thread:
+        """Build the resolver and the diagnosis index in a daemon thread (errors are logged, and
+        the request that needs the part retries the build and reports the error)."""
+
+        def build() -> None:
+            started = time.perf_counter()
+            try:
+                self.resolver()
+                self.index()
+            except Exception as exc:  # noqa: BLE001 -- surfaced again by the first request that needs it
+                log.warning("warm-up failed after %.1fs: %s: %s", time.perf_counter() - started, type(exc).__name__, exc)
+                return
+            log.info("warm-up done in %.1fs: resolver and diagnosis index ready", time.perf_counter() - started)
+
+        thread = threading.Thread(target=build, name="medkg-api-warm", daemon=True)
+        thread.start()
+        return thread
 
 
 # -- app factory -----------------------------------------------------------------------------------
@@ -203,6 +235,8 @@ def create_app(
             cfg = store_config or StoreConfig.resolve()
             st = open_store(cfg, read_only=cfg.kind == "ladybug")
         app.state.service = Service(st, serialize=st.dialect.name == "ladybug")
+        if settings.warm:
+            app.state.warm_thread = app.state.service.warm()
         try:
             yield
         finally:
@@ -245,7 +279,8 @@ def create_app(
     @app.get("/v1/health", response_model=Health, tags=["meta"])
     def health(request: Request) -> Health:
         """Liveness (no key needed): the store kind only, nothing about its content."""
-        return Health(status="ok", store=request.app.state.service.store.dialect.name, version=API_VERSION)
+        service: Service = request.app.state.service
+        return Health(status="ok", store=service.store.dialect.name, version=API_VERSION, ready=service.ready)
 
     @app.post("/v1/interactions/check", dependencies=[Depends(auth)], tags=["interactions"])
     def interactions_check(body: InteractionRequest, request: Request) -> Any:

@@ -17,6 +17,7 @@ relationships via separate ``MATCH`` clauses (the comma-joined pattern is ~1000x
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from schema.compile import ladybug_type
@@ -234,3 +235,49 @@ INTERACTION_DRUGS_BY_NAME = (
 )
 """Drug nodes named exactly (case-insensitively) like ``$names`` (lower-cased): the fallback for
 names the linker's vocabulary lacks but a curated source put in the graph (unmapped DDInter drugs)."""
+
+
+# -- several independent reads as one statement (Neo4j) ---------------------------------------
+
+_SIMPLE_COLUMN = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)\s+AS\s+([A-Za-z_]\w*)\s*$", re.IGNORECASE)
+_RETURN = re.compile(r"\bRETURN\b", re.IGNORECASE)
+_NOT_COMBINABLE = re.compile(r"\b(UNION|ORDER\s+BY|SKIP|LIMIT|DISTINCT|CALL|USE|CREATE|MERGE|SET|DELETE|REMOVE|FOREACH|LOAD)\b",
+                             re.IGNORECASE)
+
+
+def _collected_columns(query: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """``(body, [(expr, alias)])`` for a query ``body RETURN v.p AS a, ...`` whose columns are plain
+    variables or properties; ``None`` for anything else (aggregates, ORDER BY, writes...)."""
+    if _NOT_COMBINABLE.search(query):
+        return None
+    parts = _RETURN.split(query)
+    if len(parts) != 2:
+        return None
+    columns = []
+    for column in parts[1].split(","):
+        match = _SIMPLE_COLUMN.match(column)
+        if match is None:
+            return None
+        columns.append((match.group(1), match.group(2)))
+    return parts[0].strip(), columns
+
+
+def combine_reads(queries: list[str]) -> str | None:
+    """One Neo4j statement running each read query in its own subquery, returning one row whose
+    column ``r<i>`` holds query ``i``'s rows as a list of maps (same keys as its columns).
+
+    Saves the per-statement round trip and transaction of each extra query (~3-5 ms each on the
+    curated graph, ``benchmarks/bench_interactions.py``). Only for small lookups (the rows are
+    collected in one list) whose ``RETURN`` is plain ``var.prop AS alias`` columns; returns
+    ``None`` when a query does not have that shape, and callers then run the queries one by one.
+    Subqueries import nothing, so each matches exactly as it would alone (an empty result is []).
+    """
+    blocks = []
+    for i, query in enumerate(queries):
+        shape = _collected_columns(query)
+        if shape is None:
+            return None
+        body, columns = shape
+        fields = ", ".join(f"{alias}: {expr}" for expr, alias in columns)
+        blocks.append(f"CALL {{ {body} RETURN collect({{{fields}}}) AS r{i} }}")
+    return "\n".join(blocks) + "\nRETURN " + ", ".join(f"r{i}" for i in range(len(queries)))

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import neo4j
-from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable
 
 from kg import cypher
 from kg.errors import QueryError, StoreError, StoreUnavailableError
 from kg.store.base import GraphStore
 from schema.compile import neo4j_ddl
 from schema.model import Schema
+
+_READ_ATTEMPTS = 3
+"""Tries of a read statement on retryable errors (as the driver's managed transactions do)."""
 
 
 class _Neo4jTx:
@@ -68,20 +72,49 @@ class Neo4jStore(GraphStore):
 
     def query(self, cypher_text: str, params: dict[str, Any] | None = None, *, write: bool = False) -> list[dict[str, Any]]:
         try:
-            with self._session(write=write) as session:
-                if write:
+            if write:
+                with self._session(write=True) as session:
                     return session.execute_write(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
-                return session.execute_read(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
+            return self._read_autocommit(cypher_text, params or {})
         except ClientError as exc:
             raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j query failed: {exc}") from exc
+        except ServiceUnavailable as exc:
+            raise StoreUnavailableError(f"Neo4j at {self.uri} went away: {exc}") from exc
+
+    def _read_autocommit(self, cypher_text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """A read as an auto-commit statement in a READ_ACCESS session (the server refuses writes
+        there, tests/kg/test_store.py): one round trip less than a managed transaction (~1 ms per
+        query here). Retried like a managed transaction would be, on errors the driver marks
+        retryable (leader switch, transient lock/memory errors), a bounded number of times."""
+        for attempt in range(_READ_ATTEMPTS):
+            try:
+                with self._session(write=False) as session:
+                    # Record.data() turns nodes/relationships into property dicts (JSON-able)
+                    return [r.data() for r in session.run(cypher_text, params)]
+            except (Neo4jError, DriverError) as exc:
+                if attempt + 1 == _READ_ATTEMPTS or not exc.is_retryable():
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def query_many(self, queries: Sequence[tuple[str, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
-        """Read queries concurrently, one session each (the driver's pool is thread-safe): an
-        interaction check's independent lookups cost one round trip's latency, not three."""
+        """Independent small read lookups in one statement (:func:`kg.cypher.combine_reads`): one
+        round trip for all of them. Queries that cannot be combined, or whose parameters clash,
+        run concurrently in their own sessions instead (the driver's pool is thread-safe)."""
         if len(queries) < 2:
             return [self.query(text, params) for text, params in queries]
+        merged: dict[str, Any] = {}
+        clash = False
+        for _, params in queries:
+            for key, value in params.items():
+                clash = clash or (key in merged and merged[key] != value)
+                merged[key] = value
+        combined = None if clash else cypher.combine_reads([text for text, _ in queries])
+        if combined is not None:
+            (row,) = self.query(combined, merged)
+            return [row[f"r{i}"] for i in range(len(queries))]
         with ThreadPoolExecutor(max_workers=len(queries)) as pool:
             return list(pool.map(lambda q: self.query(q[0], q[1]), queries))
 

@@ -33,7 +33,7 @@ def client(store: GraphStore) -> Iterator[TestClient]:
 def test_health_needs_no_key_and_reveals_only_the_store_kind(client: TestClient, store: GraphStore) -> None:
     r = client.get("/v1/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "store": store.dialect.name, "version": "1"}
+    assert r.json() == {"status": "ok", "store": store.dialect.name, "version": "1", "ready": False}  # nothing built yet
 
 
 @pytest.mark.parametrize(
@@ -155,6 +155,25 @@ def answering_client(store: GraphStore) -> Iterator[TestClient]:
     store.write(build_batch([*ddinter_documents(), *hpo.read(FIXTURES / "diagnosis")], schema=store.schema))
     with TestClient(create_app(ApiSettings(api_keys=(KEY,)), store=store)) as c:  # type: ignore[arg-type]
         yield c
+
+
+def test_warm_start_builds_resolver_and_index_in_the_background(store: GraphStore) -> None:
+    from loaders.curated import hpo
+
+    store.write(build_batch(list(hpo.read(FIXTURES / "diagnosis")), schema=store.schema))
+    settings = ApiSettings.from_env({"MEDKG_API_KEYS": KEY, "MEDKG_API_WARM": "1"})
+    assert settings.warm
+    app = create_app(settings, store=store)
+    with TestClient(app) as c:
+        app.state.warm_thread.join(timeout=300)
+        assert not app.state.warm_thread.is_alive()
+        assert c.get("/v1/health").json()["ready"] is True
+        index = app.state.service.index()
+        r = c.post("/v1/diagnosis/rank", headers=HEADERS, json={"findings": ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0001519"], "top_k": 1})
+        assert r.status_code == 200, r.text
+        assert r.json()["candidates"][0]["disease_id"] == "OMIM:154700"
+        assert app.state.service.index() is index  # the warm build is the one requests use
+    assert not ApiSettings.from_env({"MEDKG_API_KEYS": KEY}).warm
 
 
 def test_interaction_check_over_http(answering_client: TestClient) -> None:

@@ -139,6 +139,47 @@ def test_malformed_input_leaves_store_unchanged(store: GraphStore, tmp_path: Pat
     assert good  # fixture untouched
 
 
+def test_query_many_answers_like_separate_queries(store: GraphStore) -> None:
+    """Neo4j runs these as one statement (kg.cypher.combine_reads), the embedded store one by
+    one: rows, null columns, list properties and empty answers must not differ."""
+    from kg import cypher
+
+    store.write(build_batch(read_documents(PUBTATOR)))
+    ids = sorted(r["id"] for r in store.query("MATCH (d:Drug) RETURN d.id AS id"))[:6] + ["DRUGBANK:DB99999"]
+    queries = [
+        (cypher.INTERACTION_DRUG_NODES, {"ids": ids}),
+        ("MATCH (d:Disease)<-[r:CAUSES_ADVERSE_EFFECT]-(x:Drug) WHERE x.id IN $ids RETURN x.id AS drug, d.id AS disease, "
+         "r.sources AS sources, r.best_score AS score", {"ids": ids}),
+        ("MATCH (d:Drug) WHERE d.id IN $absent RETURN d.id AS id", {"absent": ["nothing:here"]}),
+    ]
+    alone = [store.query(text, params) for text, params in queries]
+    assert alone[0] and alone[1] and not alone[2]
+    assert any(r["class_id"] is None for r in alone[0]) and all(isinstance(r["sources"], list) for r in alone[1])
+
+    def canon(rows: list[dict]) -> list[str]:
+        return sorted(repr(sorted(r.items())) for r in rows)
+
+    assert [canon(rows) for rows in store.query_many(queries)] == [canon(rows) for rows in alone]
+    # clashing parameter names (same name, other value) and uncombinable shapes still answer right
+    clash = [(queries[0][0], {"ids": ids[:2]}), (queries[0][0], {"ids": ids[2:]}),
+             ("MATCH (d:Drug) RETURN count(d) AS n", {})]
+    assert [canon(rows) for rows in store.query_many(clash)] == [canon(store.query(t, p)) for t, p in clash]
+
+
+def test_combine_reads_only_takes_plain_lookups() -> None:
+    from kg.cypher import combine_reads
+
+    text = combine_reads(["MATCH (d:Drug) WHERE d.id IN $ids RETURN d.id AS id, d.name AS name",
+                          "MATCH (a)-[r:X]->(b) RETURN r.w AS w"])
+    assert text is not None and text.count("CALL {") == 2 and text.endswith("RETURN r0, r1")
+    assert "collect({id: d.id, name: d.name}) AS r0" in text
+    for shape in ["MATCH (d) RETURN count(d) AS n", "MATCH (d) RETURN d.id AS id ORDER BY id",
+                  "MATCH (d) RETURN d.id AS id LIMIT 3", "MATCH (d) RETURN DISTINCT d.id AS id",
+                  "MATCH (d) RETURN d", "MATCH (d) SET d.x = 1 RETURN d.id AS id",
+                  "MATCH (d) RETURN d.id AS id UNION MATCH (e) RETURN e.id AS id"]:
+        assert combine_reads(["MATCH (d) RETURN d.id AS id", shape]) is None, shape
+
+
 def test_read_only_query_refuses_writes(store: GraphStore) -> None:
     with pytest.raises(QueryError):
         store.query("CREATE (n:Drug {id: 'x'})")
