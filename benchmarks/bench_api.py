@@ -5,8 +5,8 @@
 
 Starts ``medkg serve`` as a separate process (uvicorn, one worker, a fresh random API key) on a
 free loopback port against an existing graph (load it first, e.g. ``medkg load-curated --all``
-plus ``ddinter --accept-noncommercial``), waits for ``/v1/health``, warms the resolver and the
-diagnosis index with one request each, then sends a bounded number of requests (``--requests``
+plus ``ddinter --accept-noncommercial``), waits for ``/v1/health`` to say ``ready`` (the server builds the
+resolver and the diagnosis index in the background at start-up), times one request each, then sends a bounded number of requests (``--requests``
 per endpoint, stopping early at ``--max-seconds``) from ``--concurrency`` concurrent clients:
 
 * ``POST /v1/interactions/check`` with seeded random 10-drug lists drawn from drug names in the graph;
@@ -120,16 +120,25 @@ def main() -> None:
         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    up_s = ready_s = None
     try:
-        for _ in range(240):
+        # `medkg serve` answers at once and builds the resolver + diagnosis index in the background
+        for _ in range(1200):
             try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
+                health = httpx.get(f"{base}/v1/health", timeout=1)
+                if health.status_code == 200:
+                    up_s = up_s or time.perf_counter() - started
+                    if health.json().get("ready"):
+                        ready_s = time.perf_counter() - started
+                        break
             except httpx.HTTPError:
                 pass
             if server.poll() is not None:
                 raise SystemExit(f"server exited: {server.stderr.read().decode(errors='replace')[-2000:] if server.stderr else ''}")
-            time.sleep(0.5)
+            time.sleep(0.25)
+        if ready_s is None:
+            raise SystemExit("the server did not report ready (resolver + diagnosis index) within 5 minutes")
         headers = {"X-API-Key": key}
         t = time.perf_counter()
         httpx.post(f"{base}/v1/interactions/check", json=inter[0], headers=headers, timeout=300).raise_for_status()
@@ -161,7 +170,8 @@ def main() -> None:
         "serialises queries on its single connection).",
         "Requests: interaction check of random 10-drug lists drawn from drugs that have interactions "
         "(names, resolved by the linker), evidence included; diagnosis ranking of random 5-term HPO lists.",
-        f"First requests (cold: linker KB / diagnosis index load): interactions {warm_inter:.1f} s, diagnosis {warm_diag:.1f} s.",
+        f"Start-up: health answers after {up_s:.1f} s; background warm-up (linker KB + diagnosis index) ready after "
+        f"{ready_s:.1f} s; first requests after that: interactions {warm_inter:.2f} s, diagnosis {warm_diag:.2f} s.",
         "",
         "| endpoint | requests | concurrency | requests/s | p50 ms | p99 ms | non-200 |",
         "|---|---|---|---|---|---|---|",

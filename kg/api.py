@@ -71,11 +71,13 @@ class ApiSettings(BaseModel):
     reports ``ready`` once done. Requests arriving earlier wait for the build, as without warming."""
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> ApiSettings:
+    def from_env(cls, env: dict[str, str] | None = None, *, warm_default: bool = False, **overrides: Any) -> ApiSettings:
+        """Settings from ``MEDKG_API_*`` variables; ``overrides`` (command-line flags) win over
+        the environment, which wins over ``warm_default`` (on for ``medkg serve``)."""
         env = dict(os.environ) if env is None else env
         keys = tuple(SecretStr(k.strip()) for k in env.get("MEDKG_API_KEYS", "").split(",") if k.strip())
         origins = tuple(o.strip() for o in env.get("MEDKG_API_CORS_ORIGINS", "").split(",") if o.strip())
-        values: dict[str, Any] = {"api_keys": keys, "cors_origins": origins}
+        values: dict[str, Any] = {"api_keys": keys, "cors_origins": origins, "warm": warm_default}
         if env.get("MEDKG_API_MAX_BODY"):
             values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
         if env.get("MEDKG_API_WARM"):
@@ -196,13 +198,18 @@ class Service:
         return self._resolver is not None and self._index is not None
 
     def warm(self) -> threading.Thread:
-        """Build the resolver and the diagnosis index in a daemon thread (errors are logged, and
-        the request that needs the part retries the build and reports the error)."""
+        """Build the resolver and the diagnosis index in a daemon thread, and run one small
+        interaction check (errors are logged; the request that needs a part retries its build
+        and reports the error)."""
 
         def build() -> None:
             started = time.perf_counter()
             try:
-                self.resolver()
+                from kg.interactions import check_interactions
+
+                resolver = self.resolver().warm()
+                with self.locked():  # plans the check's statement (Neo4j caches it), fills the pool
+                    check_interactions(self.store, ["aspirin", "warfarin"], resolver=resolver)
                 self.index()
             except Exception as exc:  # noqa: BLE001 -- surfaced again by the first request that needs it
                 log.warning("warm-up failed after %.1fs: %s: %s", time.perf_counter() - started, type(exc).__name__, exc)

@@ -333,7 +333,7 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to bind (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="run without API keys (local experiments only)")] = False,
-    warm: Annotated[bool, typer.Option("--warm/--no-warm", help="build the drug resolver and diagnosis index at start-up, in the background (/v1/health says ready)")] = True,
+    warm: Annotated[Optional[bool], typer.Option("--warm/--no-warm", help="build the drug resolver and diagnosis index at start-up, in the background (/v1/health says ready) [default: on, or MEDKG_API_WARM]")] = None,
     store: StoreOpt = None,
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,
@@ -345,7 +345,8 @@ def serve(
 
     with _reported():
         cfg = StoreConfig.resolve(kind=store, path=db, uri=neo4j_uri)
-        settings = ApiSettings.from_env(allow_no_auth=no_auth, warm=warm)
+        # the server warms unless told not to (--no-warm, or MEDKG_API_WARM=0)
+        settings = ApiSettings.from_env(allow_no_auth=no_auth, warm_default=True, **({} if warm is None else {"warm": warm}))
         api = create_app(settings, store_config=cfg)
     logging.getLogger("medkg.api").setLevel(logging.INFO)
     uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")

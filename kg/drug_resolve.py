@@ -283,8 +283,9 @@ class DrugResolver:
         return self._linker
 
     def warm(self) -> "DrugResolver":
-        """Load the linker now (API start-up) instead of on the first request."""
-        _ = self.linker
+        """Load the linker now (API start-up) instead of on the first request: the KB, and the
+        exact and approximate matchers' lazily built parts (one exact and one misspelled name)."""
+        self.resolve(["aspirin", "asprin"])
         return self
 
     def resolve(self, inputs: Sequence[str]) -> list[ResolvedDrug | UnresolvedDrug]:

@@ -174,6 +174,10 @@ def test_warm_start_builds_resolver_and_index_in_the_background(store: GraphStor
         assert r.json()["candidates"][0]["disease_id"] == "OMIM:154700"
         assert app.state.service.index() is index  # the warm build is the one requests use
     assert not ApiSettings.from_env({"MEDKG_API_KEYS": KEY}).warm
+    # `medkg serve` warms by default; the environment can turn it off, a flag beats both
+    assert ApiSettings.from_env({"MEDKG_API_KEYS": KEY}, warm_default=True).warm
+    assert not ApiSettings.from_env({"MEDKG_API_KEYS": KEY, "MEDKG_API_WARM": "0"}, warm_default=True).warm
+    assert ApiSettings.from_env({"MEDKG_API_KEYS": KEY, "MEDKG_API_WARM": "0"}, warm_default=True, warm=True).warm
 
 
 def test_interaction_check_over_http(answering_client: TestClient) -> None:
