@@ -113,14 +113,16 @@ def length_batches(
 class Batch:
     """One forward pass: ``index`` says which of the group's rows it holds, in which order.
 
-    ``rows`` (token ids) and ``extra`` (one integer per row, e.g. marker positions) are filled
-    by the dataset; :func:`pad_group` turns them into ``tensors`` and drops ``rows``.
+    ``rows`` (token ids), ``extra`` (one integer per row, e.g. marker positions) and
+    ``token_extra`` (one integer per token, e.g. word-shape ids, padded with 0 like the rows) are
+    filled by the dataset; :func:`pad_group` turns them into ``tensors`` and drops ``rows``.
     """
 
     index: list[int]
     lengths: list[int]
     rows: list[list[int]] | None = None
     extra: dict[str, list[int]] = field(default_factory=dict)
+    token_extra: dict[str, list[list[int]]] = field(default_factory=dict)
     tensors: dict[str, Any] = field(default_factory=dict)
 
     def pin_memory(self) -> Batch:
@@ -158,8 +160,10 @@ def pad_group(group: Group, *, pad_id: int) -> Group:
             "input_ids": torch.tensor([r + [pad_id] * (width - len(r)) for r in rows], dtype=torch.long),
             "attention_mask": torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.long),
             **{k: torch.tensor(v, dtype=torch.long) for k, v in batch.extra.items()},
+            **{k: torch.tensor([r + [0] * (width - len(r)) for r in v], dtype=torch.long) for k, v in batch.token_extra.items()},
         }
         batch.rows = None
+        batch.token_extra = {}
     return group
 
 

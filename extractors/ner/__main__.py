@@ -22,6 +22,7 @@ from pathlib import Path  # noqa: E402
 
 from extractors.ner.data import CORPORA, split_path  # noqa: E402
 from extractors.ner.ensemble import NerEnsemble  # noqa: E402
+from extractors.ner.gazetteer import default_disease_ontology  # noqa: E402
 from extractors.ner.model import DEFAULT_NER_MODEL, NerModel  # noqa: E402
 from extractors.ner.scoring import evaluate_ner  # noqa: E402
 from extractors.ner.train import NerTrainConfig, shared_corpora, train_ner  # noqa: E402
@@ -76,6 +77,20 @@ def main(argv: list[str] | None = None) -> int:
         help="bf16 autocast: auto = on CUDA with bf16 support only (CPUs without AVX512-BF16/AMX emulate it slowly)",
     )
     train.add_argument("--seed", type=int, default=defaults["seed"])
+    train.add_argument(
+        "--features", nargs="+", default=list(defaults["features"]), choices=["shape", "gazetteer", "none"],
+        help="per-token input features before the heads: word shape (case), gazetteer matches; 'none' for neither"
+        " (default: both, as the shipped model)",
+    )
+    train.add_argument(
+        "--disease-ontology", type=Path, default=None,
+        help="Disease Ontology folder (HumanDO.tsv) added to the gazetteer (default: knowledge/disease_ontology"
+        " of the shared data folder)",
+    )
+    train.add_argument(
+        "--gazetteer-folds", type=int, default=defaults["gazetteer_folds"],
+        help="add train-split gold mentions to the gazetteer, k-fold so no training document sees its own (0: off)",
+    )
     ev = sub.add_parser("eval", help="evaluate a model directory on a corpus split")
     ev.add_argument("model", type=Path, nargs="*", default=[DEFAULT_NER_MODEL], help="one model, or several to vote")
     ev.add_argument("--min-votes", type=int, default=None, help="ensemble: votes a span needs (default: a majority)")
@@ -111,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             bf16={"auto": None, "on": True, "off": False}[args.bf16],
             seed=args.seed,
+            features=tuple(f for f in args.features if f != "none"),
+            disease_ontology=args.disease_ontology or default_disease_ontology(args.data_root),
+            gazetteer_folds=args.gazetteer_folds,
         )
         meta = train_ner(config, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
         print(json.dumps({"dev_metrics": meta.get("dev_metrics"), "training_seconds": meta["training_seconds"]}, indent=2))

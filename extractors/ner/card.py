@@ -44,13 +44,45 @@ def _metrics_table(metrics: dict[str, dict[str, dict[str, Any]]]) -> str:
 def _weights_line(meta: dict[str, Any]) -> str:
     hp = meta["hyperparameters"]
     frozen = hp.get("frozen_layers", 0)
+    feats = meta.get("features")
+    extra = f" (with {' and '.join(feats)} input features before the heads, `extractors.ner.features`)" if feats else ""
     if meta.get("weights") == "full":
         below = f"; embeddings and blocks below {frozen} stay frozen" if frozen else ""
-        return f"A fully fine-tuned copy of the base `{meta['base']}` (every weight trained{below}), saved whole\n(`model.safetensors`),"
+        return f"A fully fine-tuned copy of the base `{meta['base']}` (every weight trained{below}), saved whole\n(`model.safetensors`){extra},"
     return (
         f"A LoRA adapter (rank {hp['lora_r']},\nalpha {hp['lora_alpha']}, on every linear layer of encoder blocks {frozen}"
-        f" and up; the\nblocks below stay frozen) over the base `{meta['base']}`"
+        f" and up; the\nblocks below stay frozen) over the base `{meta['base']}`{extra}"
     )
+
+
+def _gazetteer_section(meta: dict[str, Any]) -> str:
+    """What the gazetteer feature holds and which part ships here (licences differ)."""
+    gaz = meta.get("gazetteer")
+    if "gazetteer" not in meta.get("features", []) or not gaz:
+        return ""
+    if not gaz.get("kb_sha256"):
+        return f"""
+## Gazetteer
+
+`gazetteer.tsv.gz` holds the model's {gaz['terms']} gazetteer terms ({gaz.get('sources', 'given')}).
+"""
+    return f"""
+## Gazetteer
+
+The gazetteer feature tags each word with the longest drug / condition term matching there
+(`extractors.ner.gazetteer`). Its {gaz['terms']} terms come in two parts:
+
+* `gazetteer.tsv.gz` (shipped here, {gaz['shipped_terms']} terms): {gaz['shipped_sources']}. The Disease
+  Ontology is CC0; the mentions are from the train splits of the corpora above (BC5CDR public with
+  citation, RareDis BSD-3), added fold by fold ({gaz['train_mention_folds']} folds) in training so that
+  no training document saw its own mentions as dictionary terms.
+* {gaz['kb_terms']} names of the linking KB (drug dictionary, HPO, OMIM/ORPHA): **not shipped**, because
+  the drug names include Wikipedia-derived synonyms (CC BY-SA) and HPO asks that redistributed content
+  be attributed, versioned and unmodified. They are computed from the installed packages (versions
+  pinned in `pyproject.toml`) at first load and cached under `$MEDKG_CACHE_DIR` or `~/.cache/medkg`;
+  `medkg.json` records the sha256 of the list used in training (`{gaz['kb_sha256'][:16]}...`), and a
+  load with a different list logs a warning, since predictions may then shift.
+"""
 
 
 def _examples_line(meta: dict[str, Any]) -> str:
@@ -129,9 +161,19 @@ records them all; the CLI defaults are the shipped model's).
 batch {hp['batch_size']}, {'encoder' if meta.get('weights') == 'full' else 'LoRA'} lr {hp['lr']}, head lr {hp['head_lr']}, max length {meta['max_length']},
 per-epoch sampling {hp['sample'] or 'all sentences'}, seed {hp['seed']}). Versions: {meta['versions']}.
 
+{_gazetteer_section(meta)}
 {_STRONGER}
 ## Licence notes
 
 The adapter weights are derived from the corpora above (BC5CDR public with citation; NCBI-disease
-public domain; RareDis BSD-3) and the Apache-2.0 base. Cite the corpora when you use the model.
+public domain; RareDis BSD-3) and the Apache-2.0 base. Cite the corpora when you use the model.{_gazetteer_licence(meta)}
 """
+
+
+def _gazetteer_licence(meta: dict[str, Any]) -> str:
+    if not meta.get("gazetteer", {}).get("kb_sha256"):
+        return ""
+    return (
+        "\n`gazetteer.tsv.gz` holds Disease Ontology names (CC0) and train-split mentions of those corpora only;"
+        "\nthe linking-KB names the model also uses are not redistributed here (see Gazetteer above)."
+    )

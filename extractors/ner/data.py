@@ -211,11 +211,13 @@ def to_document(doc: GoldDocument, spec: CorpusSpec) -> list[NerSentence]:
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """One encoder input: token ids with [CLS]/[SEP], labels on first sub-tokens of words."""
+    """One encoder input: token ids with [CLS]/[SEP], labels on first sub-tokens of words,
+    and per-token ids of the model's input features (0 on [CLS]/[SEP])."""
 
     input_ids: tuple[int, ...]
     labels: tuple[int, ...]
     head: str
+    features: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def encode(
@@ -226,11 +228,13 @@ def encode(
     labels: Sequence[str],
     max_length: int,
     overlap: int,
+    featurizer: Any = None,
 ) -> list[Features]:
     """Tokenize sentences and attach word-level BIO labels for ``head`` (long ones windowed).
 
     Only a word's first sub-token carries its tag; the rest get :data:`IGNORE_INDEX`, as do
     words in masked (discontinuous) regions not covered by a contiguous entity.
+    ``featurizer`` (a :class:`extractors.ner.features.TokenFeaturizer`) adds input features.
     """
     sents = list(sentences)
     if not sents:
@@ -250,12 +254,14 @@ def encode(
         for (first, _), tag, (ws, we) in zip(firsts, tags, word_spans):
             hidden = tag == 0 and any(ws < me and ms < we for ms, me in sent.masked)
             token_labels[first] = IGNORE_INDEX if hidden else tag
+        extra = featurizer(sent.text, offsets, word_ids) if featurizer else {}
         for win in windows(len(ids), size=max_length - 2, overlap=overlap):
             out.append(
                 Features(
                     input_ids=(tokenizer.cls_token_id, *ids[win.start : win.end], tokenizer.sep_token_id),
                     labels=(IGNORE_INDEX, *token_labels[win.start : win.end], IGNORE_INDEX),
                     head=head,
+                    features={k: (0, *v[win.start : win.end], 0) for k, v in extra.items()},
                 )
             )
     return out

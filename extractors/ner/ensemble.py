@@ -3,9 +3,9 @@
 Each member predicts with its own settings (sentence or document context, post-processing as
 its ``medkg.json`` says); a span (exact offsets and label) is kept when at least ``min_votes``
 members predict it. Members trained differently (LoRA or full fine-tuning, sentence or
-document context, other auxiliary heads) make different errors, which is what a vote removes:
-on BC5CDR dev the majority of three such models scored above each of them (BENCHMARKS.md,
-section ``ner``). Inference costs the sum of the members.
+document context, other auxiliary heads) make different errors, which is what a vote removes
+(score one with ``python -m extractors.ner eval DIR_A DIR_B DIR_C --corpus bc5cdr`` or
+``benchmarks/bench_ner.py --extra-ensemble``). Inference costs the sum of the members.
 """
 
 from __future__ import annotations

@@ -45,9 +45,9 @@ from extractors.batching import (
 )
 from extractors.errors import ModelNotFoundError
 from extractors.ner.data import first_subtokens
+from extractors.ner.features import TokenFeaturizer, load_featurizer
 from extractors.ner.decode import (
     Window,
-    bio_tags,
     owner_window,
     postprocess as postprocess_spans,
     resolve_overlaps,
@@ -55,7 +55,14 @@ from extractors.ner.decode import (
     viterbi_bio_many,
     windows,
 )
-from extractors.transformer import Device, pick_device, quiet_hf, read_model_meta, resolve_base
+from extractors.ner.network import (  # noqa: F401 (re-exported: the trainer and tests import them from here)
+    LORA_TARGETS,
+    build_network,
+    feature_module_name,
+    head_module_name,
+    lora_targets,
+)
+from extractors.transformer import Device, pick_device, read_model_meta
 from loaders.sentences import sentence_spans
 
 DEFAULT_NER_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner-minilm"
@@ -64,15 +71,6 @@ DEFAULT_NER_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner-minilm
 TASK = "ner"
 FULL_WEIGHTS = "model.safetensors"
 """File of a fully fine-tuned network's state dict (``medkg.json["weights"] == "full"``)."""
-LORA_TARGETS = r".*encoder\.layer\.\d+\..*(query|key|value|dense)"
-"""Every linear layer of every encoder block (attention q/k/v/output, feed-forward in/out)."""
-
-
-def lora_targets(first_layer: int = 0) -> str:
-    """:data:`LORA_TARGETS` restricted to encoder blocks ``first_layer`` and above."""
-    if first_layer <= 0:
-        return LORA_TARGETS
-    return rf".*encoder\.layer\.(?!(?:{'|'.join(str(i) for i in range(first_layer))})\.)\d+\..*(query|key|value|dense)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,58 +86,6 @@ class NerSpan:
     score: float
 
 
-def head_module_name(head: str) -> str:
-    """Attribute name of a head (corpus names may contain ``-``, attribute names may not)."""
-    return "head_" + head.replace("-", "_")
-
-
-def build_network(base: str, heads: Mapping[str, Sequence[str]], *, dropout: float = 0.1) -> Any:
-    """The encoder (resolved from ``base``) with one ``Linear`` BIO head per entry of ``heads``."""
-    import torch
-    from transformers import AutoModel
-
-    try:
-        with quiet_hf():
-            encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
-    except OSError as exc:
-        raise ModelNotFoundError(f"cannot load base model {base!r}: {exc}") from exc
-
-    class TokenHeads(torch.nn.Module):
-        """Shared encoder + per-corpus token-classification heads."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = encoder
-            self.dropout = torch.nn.Dropout(dropout)
-            for name, labels in heads.items():
-                setattr(self, head_module_name(name), torch.nn.Linear(encoder.config.hidden_size, len(bio_tags(labels))))
-
-        def forward(self, input_ids: Any, attention_mask: Any, heads: Sequence[str]) -> dict[str, Any]:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            hidden = self.dropout(hidden)
-            return {h: getattr(self, head_module_name(h))(hidden) for h in heads}
-
-        def hidden_after(self, input_ids: Any, attention_mask: Any, layer: int) -> Any:
-            """Hidden states after the embeddings and the first ``layer`` encoder blocks."""
-            hidden = self.encoder.embeddings(input_ids=input_ids)
-            return self._blocks(hidden, attention_mask, 0, layer)
-
-        def _blocks(self, hidden: Any, attention_mask: Any, first: int, last: int | None) -> Any:
-            from transformers.masking_utils import create_bidirectional_mask
-
-            mask = create_bidirectional_mask(config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask)
-            for block in self.encoder.encoder.layer[first:last]:
-                hidden = block(hidden, mask)
-            return hidden
-
-        def forward_from(self, hidden: Any, attention_mask: Any, heads: Sequence[str], layer: int) -> dict[str, Any]:
-            """:meth:`forward` resumed from :meth:`hidden_after` ``(..., layer)``."""
-            hidden = self.dropout(self._blocks(hidden, attention_mask, layer, None))
-            return {h: getattr(self, head_module_name(h))(hidden) for h in heads}
-
-    return TokenHeads()
-
-
 @dataclass(frozen=True, slots=True)
 class _Chunk:
     segment: int
@@ -151,9 +97,19 @@ class NerModel:
     """A loaded NER model. Build with :meth:`load`; call :meth:`predict`."""
 
     def __init__(
-        self, *, network: Any, tokenizer: Any, meta: dict[str, Any], device: Device, max_length: int, overlap: int
+        self,
+        *,
+        network: Any,
+        tokenizer: Any,
+        meta: dict[str, Any],
+        device: Device,
+        max_length: int,
+        overlap: int,
+        featurizer: TokenFeaturizer | None = None,
     ) -> None:
         self.network = network
+        self.featurizer = featurizer or TokenFeaturizer(meta.get("features", []))
+        """Per-token input features (``medkg.json["features"]``; none for older models)."""
         self.tokenizer = tokenizer
         self.meta = meta
         self.device = device
@@ -194,7 +150,11 @@ class NerModel:
             raise ModelNotFoundError(f"{model_dir} holds a {meta.get('task')!r} model, not an NER model")
         from transformers import AutoTokenizer
 
-        network = build_network(meta["base"], meta["heads"])
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        if not tokenizer.is_fast:
+            raise ModelNotFoundError(f"{model_dir}: a fast tokenizer (tokenizer.json) is needed for offsets")
+        featurizer = load_featurizer(meta, model_dir, tokenizer)
+        network = build_network(meta["base"], meta["heads"], features=featurizer.names)
         if meta.get("weights") == "full":
             if not (model_dir / FULL_WEIGHTS).exists():
                 raise ModelNotFoundError(f"{model_dir} has no {FULL_WEIGHTS} (medkg.json says full weights)")
@@ -209,12 +169,11 @@ class NerModel:
             network = PeftModel.from_pretrained(network, str(model_dir)).merge_and_unload()
         dev = pick_device(device, bf16=bf16)
         network.to(dev.torch_device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        if not tokenizer.is_fast:
-            raise ModelNotFoundError(f"{model_dir}: a fast tokenizer (tokenizer.json) is needed for offsets")
         length = int(max_length or meta.get("max_length", 256))
         overlap = min(int(meta.get("overlap", 32)), (length - 2) // 2)
-        model = cls(network=network, tokenizer=tokenizer, meta=meta, device=dev, max_length=length, overlap=overlap)
+        model = cls(
+            network=network, tokenizer=tokenizer, meta=meta, device=dev, max_length=length, overlap=overlap, featurizer=featurizer
+        )
         if postprocess is not None:
             model.postprocess = postprocess
         return model
@@ -267,7 +226,13 @@ class NerModel:
         batching = self.batching.with_batch_size(batch_size)
         results: list[dict[str, list[NerSpan]]] = [{h: [] for h in heads} for _ in texts]
         inputs = _NerInputs(
-            texts, self.tokenizer, max_length=self.max_length, overlap=self.overlap, batching=batching, context=self.context
+            texts,
+            self.tokenizer,
+            max_length=self.max_length,
+            overlap=self.overlap,
+            batching=batching,
+            context=self.context,
+            featurizer=self.featurizer,
         )
         pad_id = self.tokenizer.pad_token_id or 0
         groups = prepared_groups(inputs, batching=batching, device=self.device, pad_id=pad_id)
@@ -338,7 +303,10 @@ class NerModel:
         with torch.inference_mode(), self.device.autocast():
             for batch in group.batches:
                 tensors = batch.to(self.device)
-                logits = self.network(input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"], heads=heads)
+                feats = {f: tensors["feature_" + f] for f in self.featurizer.names} or None
+                logits = self.network(
+                    input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"], heads=heads, features=feats
+                )
                 outputs.append({h: to_host(torch.log_softmax(v.float(), dim=-1), self.device) for h, v in logits.items()})
         return launched(group, outputs, self.device)
 
@@ -380,9 +348,18 @@ class _NerInputs(GroupDataset):
     """
 
     def __init__(
-        self, texts: Sequence[str], tokenizer: Any, *, max_length: int, overlap: int, batching: Batching, context: str = "sentence"
+        self,
+        texts: Sequence[str],
+        tokenizer: Any,
+        *,
+        max_length: int,
+        overlap: int,
+        batching: Batching,
+        context: str = "sentence",
+        featurizer: TokenFeaturizer | None = None,
     ) -> None:
         super().__init__(len(texts), batching.group_size)
+        self.featurizer = featurizer
         self.texts = texts
         self.context = context
         self.tokenizer = tokenizer
@@ -410,9 +387,24 @@ class _NerInputs(GroupDataset):
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         rows = [[cls_id, *enc["input_ids"][c.segment][c.start : c.end], sep_id] for c in chunks]
         lengths = [len(r) for r in rows]
+        feature_rows: dict[str, list[list[int]]] = {}
+        if self.featurizer:
+            per_segment = [
+                self.featurizer(self.texts[t][s:e], enc["offset_mapping"][i], enc.word_ids(i))
+                for i, (t, s, e) in enumerate(segments)
+            ]
+            feature_rows = {
+                "feature_" + f: [[0, *per_segment[c.segment][f][c.start : c.end], 0] for c in chunks]
+                for f in self.featurizer.names
+            }
         b = self.batching
         batches = [
-            Batch(index=idx, lengths=[lengths[i] for i in idx], rows=[rows[i] for i in idx])
+            Batch(
+                index=idx,
+                lengths=[lengths[i] for i in idx],
+                rows=[rows[i] for i in idx],
+                token_extra={k: [v[i] for i in idx] for k, v in feature_rows.items()},
+            )
             for idx in length_batches(lengths, batch_size=b.batch_size, max_tokens=b.max_tokens, descending=True)
         ]
         meta = _NerMeta(

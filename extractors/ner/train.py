@@ -20,20 +20,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from extractors.errors import CorpusFormatError
 from extractors.ner.card import model_card
-from extractors.ner.data import (
-    IGNORE_INDEX,
-    Features,
-    corpus_spec,
-    display_path,
-    encode,
-    load_gold,
-    split_path,
-    to_document,
-    to_sentences,
+from extractors.ner.data import IGNORE_INDEX, Features, corpus_spec, load_gold, split_path
+from extractors.ner.examples import cache_hidden, corpus_features, pad_hidden, tensors_features
+from extractors.ner.features import TokenFeaturizer, feature_sizes
+from extractors.ner.gazetteer import (
+    GAZETTEER_FILE,
+    Gazetteer,
+    default_disease_ontology,
+    kb_terms,
+    shipped_part,
+    training_gazetteer,
 )
-from extractors.ner.model import FULL_WEIGHTS, TASK, NerModel, build_network, head_module_name, lora_targets
+from extractors.ner.model import (
+    FULL_WEIGHTS,
+    TASK,
+    NerModel,
+    build_network,
+    feature_module_name,
+    head_module_name,
+    lora_targets,
+)
 from extractors.ner.scoring import evaluate_ner
 from extractors.transformer import PACKAGED_BASE, pick_device, resolve_base, write_model_meta
 
@@ -74,7 +81,7 @@ class NerTrainConfig:
     initialised heads learn fastest with a higher one still; both decay linearly after a short
     warm-up. ``sample`` gives the fraction of a corpus's training sentences drawn (anew) in each
     epoch, to balance corpora and fit the CPU budget. ``frozen_layers`` bottom encoder blocks
-    get no LoRA weights; their output is computed once and cached (see :func:`_cache_hidden`).
+    get no LoRA weights; their output is computed once and cached (see :func:`extractors.ner.examples.cache_hidden`).
     ``postprocess`` is recorded for inference (:func:`extractors.ner.decode.postprocess`).
 
     ``full_finetune`` trains every weight above the frozen blocks (embeddings too when
@@ -83,7 +90,16 @@ class NerTrainConfig:
     ``context="document"`` trains and predicts on whole documents (windowed at ``max_length``
     with ``overlap``) instead of sentences, so the encoder sees the title and neighbouring
     sentences; it is recorded in ``medkg.json`` and inference follows it. ``dev_every`` prints
-    dev F1 every N epochs (a learning curve; ``dev_each_epoch`` is N = 1).
+    dev F1 every N epochs (a learning curve; ``dev_each_epoch`` is N = 1). ``features`` adds
+    per-token input features before the heads (:mod:`extractors.ner.features`: ``shape``,
+    ``gazetteer``; ``()`` for none). The gazetteer holds the linking KB's names, the Disease
+    Ontology folder ``disease_ontology`` (default: the shared data folder's; ``None`` leaves it
+    out) and, with ``gazetteer_folds`` = k >= 2, the gold mentions of the training corpora's
+    *train* splits; the training features of a document in fold ``i % k`` are computed without
+    the mentions of its own fold, so the heads learn how far the gazetteer can be trusted on
+    text whose mentions it has not memorised (as at inference). See
+    :mod:`extractors.ner.gazetteer` for which part ships with the model. A given ``gazetteer``
+    replaces all of that and ships whole.
     """
 
     corpora: tuple[TrainCorpus, ...]
@@ -115,6 +131,10 @@ class NerTrainConfig:
     dev_every: int = 0
     full_finetune: bool = False
     context: Literal["sentence", "document"] = "sentence"
+    features: tuple[str, ...] = ("shape", "gazetteer")
+    disease_ontology: Path | None = field(default_factory=default_disease_ontology)
+    gazetteer: Gazetteer | None = None
+    gazetteer_folds: int = 5
 
     def __post_init__(self) -> None:
         if not self.corpora:
@@ -128,6 +148,9 @@ class NerTrainConfig:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if self.context not in ("sentence", "document"):
             raise ValueError(f"context must be 'sentence' or 'document', got {self.context!r}")
+        feature_sizes(self.features)
+        if self.gazetteer_folds == 1 or self.gazetteer_folds < 0:
+            raise ValueError(f"gazetteer_folds must be 0 (no train mentions) or >= 2, got {self.gazetteer_folds}")
         if not 0 <= self.overlap < self.max_length - 2:
             raise ValueError(f"need 0 <= overlap < max_length - 2, got overlap={self.overlap}, max_length={self.max_length}")
 
@@ -158,54 +181,6 @@ def _batches(features: Mapping[str, list[Features]], config: NerTrainConfig, rng
     return batches
 
 
-def _tensors(batch: Sequence[Features], pad_id: int) -> tuple[Any, Any, Any]:
-    import torch
-
-    width = max(len(f.input_ids) for f in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
-    for r, f in enumerate(batch):
-        n = len(f.input_ids)
-        ids[r, :n] = torch.tensor(f.input_ids)
-        mask[r, :n] = 1
-        labels[r, :n] = torch.tensor(f.labels)
-    return ids, mask, labels
-
-
-def _cache_hidden(network: Any, feats: Sequence[Features], *, layer: int, pad_id: int, device: Any) -> list[Any]:
-    """Hidden states after the frozen bottom ``layer`` blocks, per feature, as float16 on CPU.
-
-    The frozen blocks get no LoRA weights, so their output never changes during training:
-    computing it once instead of every epoch is what makes several epochs fit the CPU budget.
-    Dropout is off for these blocks (eval mode), as at inference. float16 keeps 3 significant
-    digits of LayerNorm-scale values and halves the memory (~0.8 kB per token).
-    """
-    import torch
-
-    out: list[Any] = [None] * len(feats)
-    order = sorted(range(len(feats)), key=lambda i: len(feats[i].input_ids))
-    network.eval()
-    with torch.inference_mode():
-        for b in range(0, len(order), 64):
-            idx = order[b : b + 64]
-            ids, mask, _ = _tensors([feats[i] for i in idx], pad_id)
-            hidden = network.hidden_after(ids.to(device), mask.to(device), layer).to("cpu", torch.float16)
-            for r, i in enumerate(idx):
-                out[i] = hidden[r, : len(feats[i].input_ids)].clone()
-    return out
-
-
-def _pad_hidden(rows: Sequence[Any]) -> Any:
-    import torch
-
-    width = max(r.shape[0] for r in rows)
-    hidden = torch.zeros((len(rows), width, rows[0].shape[1]), dtype=torch.float32)
-    for i, r in enumerate(rows):
-        hidden[i, : r.shape[0]] = r.float()
-    return hidden
-
-
 def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = None) -> NerModel:
     """Train in memory; the returned model predicts with the live (unmerged) LoRA weights.
 
@@ -222,16 +197,27 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
     torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(resolve_base(config.base))
     heads = {c.name: list(corpus_spec(c.name).labels) for c in config.corpora}
+    docs = {c.name: load_gold(corpus_spec(c.name), c.train) for c in config.corpora}
+    gazetteer = config.gazetteer
+    folds: list[TokenFeaturizer] | None = None
+    gazetteer_meta: dict[str, Any] = {"terms": len(gazetteer), "sources": "given"} if gazetteer is not None else {}
+    if "gazetteer" in config.features and gazetteer is None:
+        gazetteer, per_fold, gazetteer_meta = training_gazetteer(
+            tokenizer, disease_ontology=config.disease_ontology, docs=docs.values(), folds=config.gazetteer_folds
+        )
+        folds = [TokenFeaturizer(config.features, g) for g in per_fold] if per_fold else None
+        say(f"gazetteer: {len(gazetteer)} terms ({gazetteer_meta['shipped_terms']} shipped)")
+    featurizer = TokenFeaturizer(config.features, gazetteer)
     features: dict[str, list[Features]] = {}
     corpus_meta: list[dict[str, Any]] = []
     for corpus in config.corpora:
-        feats, info = _corpus_features(corpus, tokenizer, config)
+        feats, info = corpus_features(corpus, tokenizer, config, featurizer, docs[corpus.name], folds)
         features[corpus.name] = feats
         corpus_meta.append(info)
         say(f"{corpus.name}: {info['train_documents']} documents, {info['train_sentences']} sentences")
 
     device = pick_device(config.device, bf16=config.bf16)
-    network = build_network(config.base, heads, dropout=config.dropout)
+    network = build_network(config.base, heads, dropout=config.dropout, features=featurizer.names)
     network.to(device.torch_device)
     pad_id = tokenizer.pad_token_id or 0
     frozen = config.frozen_layers
@@ -241,7 +227,7 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
     cache: dict[str, list[Any]] = {}
     if frozen:
         for name, feats in features.items():
-            cache[name] = _cache_hidden(network, feats, layer=frozen, pad_id=pad_id, device=device.torch_device)
+            cache[name] = cache_hidden(network, feats, layer=frozen, pad_id=pad_id, device=device.torch_device)
         say(f"cached the output of the {frozen} frozen bottom blocks: {time.perf_counter() - started:.0f} s")
     if config.full_finetune:
         for name, param in network.named_parameters():
@@ -253,7 +239,7 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
             lora_alpha=config.lora_alpha,
             lora_dropout=config.lora_dropout,
             target_modules=lora_targets(frozen),
-            modules_to_save=[head_module_name(h) for h in heads],
+            modules_to_save=[head_module_name(h) for h in heads] + [feature_module_name(f) for f in featurizer.names],
         )
         model = get_peft_model(network, lora)
         model.to(device.torch_device)
@@ -284,9 +270,19 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
         "decode": {"postprocess": config.postprocess},
         "corpora": corpus_meta,
     }
+    if featurizer.names:
+        meta["features"] = list(featurizer.names)
+    if "gazetteer" in featurizer.names:
+        meta["gazetteer"] = gazetteer_meta
     meta["labels"] = list(meta["label_sources"])
     live = NerModel(
-        network=model, tokenizer=tokenizer, meta=meta, device=device, max_length=config.max_length, overlap=config.overlap
+        network=model,
+        tokenizer=tokenizer,
+        meta=meta,
+        device=device,
+        max_length=config.max_length,
+        overlap=config.overlap,
+        featurizer=featurizer,
     )
     step, dev_seconds = 0, 0.0
     for epoch in range(config.epochs):
@@ -296,13 +292,15 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
             if step >= total:
                 break
             batch = [features[head][i] for i in indices]
-            ids, mask, labels = (t.to(device.torch_device) for t in _tensors(batch, pad_id))
+            ids, mask, labels, feats = tensors_features(batch, pad_id)
+            ids, mask, labels = (t.to(device.torch_device) for t in (ids, mask, labels))
+            feats = {k: v.to(device.torch_device) for k, v in feats.items()} or None
             with device.autocast():
                 if frozen:
-                    hidden = _pad_hidden([cache[head][i] for i in indices]).to(device.torch_device)
-                    logits = inner.forward_from(hidden, mask, (head,), frozen)[head]
+                    hidden = pad_hidden([cache[head][i] for i in indices]).to(device.torch_device)
+                    logits = inner.forward_from(hidden, mask, (head,), frozen, features=feats)[head]
                 else:
-                    logits = model(input_ids=ids, attention_mask=mask, heads=(head,))[head]
+                    logits = model(input_ids=ids, attention_mask=mask, heads=(head,), features=feats)[head]
             loss = loss_fn(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
@@ -328,8 +326,9 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
 
 
 def _is_head(name: str) -> bool:
-    """A head parameter (``head_x.weight``, or PEFT's ``...head_x.modules_to_save...``)."""
-    return name.startswith("head_") or ".head_" in name
+    """A head or input-feature parameter (``head_x.weight``, ``feat_shape.weight``, or PEFT's
+    ``...head_x.modules_to_save...``): trained at the heads' learning rate."""
+    return name.startswith(("head_", "feat_")) or ".head_" in name or ".feat_" in name
 
 
 def _is_frozen(name: str, frozen: int) -> bool:
@@ -340,33 +339,6 @@ def _is_frozen(name: str, frozen: int) -> bool:
         return True
     parts = name.split(".")
     return name.startswith("encoder.encoder.layer.") and int(parts[3]) < frozen
-
-
-def _corpus_features(
-    corpus: TrainCorpus, tokenizer: Any, config: NerTrainConfig
-) -> tuple[list[Features], dict[str, Any]]:
-    spec = corpus_spec(corpus.name)
-    docs = load_gold(spec, corpus.train)
-    split = to_document if config.context == "document" else to_sentences
-    sentences = [s for d in docs for s in split(d, spec)]
-    if config.max_sentences is not None:
-        sentences = sentences[: config.max_sentences]
-    feats = encode(
-        sentences, tokenizer, head=spec.name, labels=spec.labels, max_length=config.max_length, overlap=config.overlap
-    )
-    if not feats:
-        raise CorpusFormatError(f"{corpus.train}: no training sentences for corpus {corpus.name!r}")
-    info = {
-        "name": spec.name,
-        "labels": list(spec.labels),
-        "train": display_path(corpus.train),
-        "dev": display_path(corpus.dev) if corpus.dev else None,
-        "train_documents": len(docs),
-        "train_sentences": len(sentences),
-        "train_entities": sum(len(s.spans) for s in sentences),
-        "licence": spec.licence,
-    }
-    return feats, info
 
 
 def save_ner(model: NerModel, out_dir: str | Path) -> None:
@@ -391,6 +363,15 @@ def save_ner(model: NerModel, out_dir: str | Path) -> None:
         model.network.peft_config["default"].base_model_name_or_path = model.meta["base"]
         model.network.save_pretrained(str(out), save_embedding_layers=False)
     model.tokenizer.save_pretrained(str(out))
+    gazetteer = model.featurizer.gazetteer
+    if gazetteer is not None:
+        expected = model.meta.get("gazetteer", {}).get("kb_sha256")
+        if expected:  # the linking-KB part is not shipped (licences): it is added back at load time
+            kb = kb_terms(model.tokenizer)
+            if kb.sha256() != expected:
+                raise RuntimeError(f"the gazetteer's KB terms changed since training (sha256 {kb.sha256()}, trained {expected})")
+            gazetteer = shipped_part(gazetteer, kb)
+        gazetteer.save(out / GAZETTEER_FILE)
     write_model_meta(out, model.meta)
     (out / "README.md").write_text(model_card(model.meta), encoding="utf-8")
 
@@ -434,7 +415,8 @@ def _f1s(scores: Mapping[str, Mapping[str, float]]) -> str:
 def _hyperparameters(config: NerTrainConfig, *, steps: int, per_epoch: int) -> dict[str, Any]:
     raw = asdict(config)
     for key in (
-        "corpora", "out_dir", "base", "label_sources", "evaluate_dev", "dev_each_epoch", "dev_every", "device", "postprocess"
+        "corpora", "out_dir", "base", "label_sources", "evaluate_dev", "dev_each_epoch", "dev_every", "device", "postprocess",
+        "features", "disease_ontology", "gazetteer", "gazetteer_folds",
     ):
         raw.pop(key)
     raw["sample"] = dict(config.sample)

@@ -32,6 +32,7 @@ from extractors.ner.decode import (
     word_tags,
 )
 from extractors.ner.ensemble import NerEnsemble, vote_spans
+from extractors.ner.features import SHAPE, Gazetteer, TokenFeaturizer, word_shape
 from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan, build_network, text_segments
 from extractors.ner.scoring import evaluate_ner
 from extractors.ner.train import NerTrainConfig, TrainCorpus, fit_ner, save_ner
@@ -198,6 +199,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[NerModel, Path]:
         frozen_layers=4,
         sample={},
         device="cpu",
+        features=(),  # the pre-features recipe: these tests check what it saves and predicts
     )
     live = fit_ner(config)
     save_ner(live, out)
@@ -283,6 +285,7 @@ def test_full_finetune_with_document_context_saves_and_reloads(tmp_path: Path) -
         max_length=96,
         overlap=24,
         device="cpu",
+        features=(),
     )
     live = fit_ner(config)
     save_ner(live, out)
@@ -308,6 +311,169 @@ def test_full_finetune_with_document_context_saves_and_reloads(tmp_path: Path) -
     assert trained.embeddings.word_embeddings.weight.equal(base.embeddings.word_embeddings.weight)
     assert trained.encoder.layer[3].output.dense.weight.equal(base.encoder.layer[3].output.dense.weight)
     assert not trained.encoder.layer[4].output.dense.weight.equal(base.encoder.layer[4].output.dense.weight)
+
+
+def test_word_shape_and_gazetteer_tags() -> None:
+    from transformers import AutoTokenizer
+
+    from extractors.transformer import PACKAGED_BASE, resolve_base
+
+    shapes = {w: word_shape(w) for w in ["heparin", "Heparin", "OAB", "HEPARINS", "mRNA", "CD4", "h2o", "12", "(", "A", "x", "α", "½"]}
+    assert shapes == {
+        "heparin": SHAPE["lower"], "Heparin": SHAPE["title"], "OAB": SHAPE["caps_short"], "HEPARINS": SHAPE["caps_long"],
+        "mRNA": SHAPE["mixed"], "CD4": SHAPE["caps_digit"], "h2o": SHAPE["alnum_digit"], "12": SHAPE["digits"],
+        "(": SHAPE["punct"], "A": SHAPE["upper_letter"], "x": SHAPE["lower_letter"], "α": SHAPE["lower_letter"], "½": SHAPE["other"],
+    }
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(PACKAGED_BASE))
+    gaz = Gazetteer.from_names(
+        [("Disease", "Cardiac hypertrophy"), ("Disease", "cardiac"), ("Disease", "ALL"), ("Drug", "can"), ("Drug", "heparin")],
+        tokenizer,
+    )
+    assert len(gaz) == 4  # "can": a short lower-case one-word term is dropped
+    # longest match first, lower-cased except short upper-case terms, which need their case
+    assert gaz.tags(["In", "ALL", "and", "all", "cardiac", "Hypertrophy", ",", "cardiac", "heparin"]) == [1, 4, 1, 1, 4, 5, 1, 4, 2]
+    featurizer = TokenFeaturizer(["gazetteer", "shape"], gaz)
+    assert featurizer.names == ("shape", "gazetteer")  # fixed order, whatever the caller's
+    text = "Heparin-induced ALL"
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    feats = featurizer(text, enc["offset_mapping"], enc.word_ids())
+    pieces = [w for w in enc.word_ids() if w == 0]
+    assert len(pieces) > 1  # "Heparin" is several wordpieces; each carries the whole word's shape
+    assert feats["shape"][: len(pieces)] == [SHAPE["title"]] * len(pieces) and feats["shape"][-1] == SHAPE["caps_short"]
+    assert feats["gazetteer"][0] == 2 and feats["gazetteer"][-1] == 4
+    with pytest.raises(ValueError, match="unknown NER feature"):
+        TokenFeaturizer(["pos"])
+
+
+def test_gazetteer_ships_only_open_terms_and_adds_the_kb_part_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The linking-KB names (CC BY-SA drug synonyms, HPO) are left out of the model directory and
+    added back from the installed packages at load time, giving exactly the training term set;
+    a KB that changed since training is reported. Mentions join fold by fold."""
+    from transformers import AutoTokenizer
+
+    from extractors.ner.gazetteer import (
+        GAZETTEER_FILE,
+        disease_ontology_terms,
+        kb_terms,
+        load_model_gazetteer,
+        read_terms,
+        shipped_part,
+        training_gazetteer,
+    )
+    from extractors.transformer import PACKAGED_BASE, resolve_base
+
+    monkeypatch.setenv("MEDKG_CACHE_DIR", str(tmp_path / "cache"))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(PACKAGED_BASE))
+    docs = load_gold(CORPORA["bc5cdr"], BC5CDR_FIXTURE)
+    do_folder = FIXTURES / "curated" / "do"
+    full, per_fold, meta = training_gazetteer(tokenizer, disease_ontology=do_folder, docs=[docs], folds=2)
+    kb = kb_terms(tokenizer)
+    assert list((tmp_path / "cache").glob("ner-gazetteer-kb-*.tsv.gz"))  # cached: later loads only read it
+    assert ("Drug", False, ("aspirin",)) in kb.items() and len(kb) > 50_000
+    do = disease_ontology_terms(do_folder, tokenizer)
+    assert do and meta["kb_sha256"] == kb.sha256() and meta["terms"] == len(full) == meta["kb_terms"] + meta["shipped_terms"]
+    # fold 0 (documents 0, 2, ...) is featurized without its own mentions, with fold 1's
+    do_keys = {(ex, w) for _, ex, w in do}
+    words = {w for _, ex, w in full.items() if (ex, w) not in kb.terms and (ex, w) not in do_keys}
+    fold0 = {w for i, d in enumerate(docs) for _, _, w in _mention_terms(d, tokenizer) if i % 2 == 0} & words
+    fold1 = {w for i, d in enumerate(docs) for _, _, w in _mention_terms(d, tokenizer) if i % 2 == 1} & words
+    only0 = fold0 - fold1
+    assert only0 and per_fold is not None
+    assert not any((False, w) in per_fold[0].terms or (True, w) in per_fold[0].terms for w in only0)
+    assert all((False, w) in per_fold[1].terms or (True, w) in per_fold[1].terms for w in only0)
+    # the model directory holds the DO names and mentions only
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    shipped = shipped_part(full, kb)
+    shipped.save(model_dir / GAZETTEER_FILE)
+    on_disk = read_terms(model_dir / GAZETTEER_FILE)
+    assert len(on_disk) == meta["shipped_terms"] and not any((ex, w) in kb.terms for _, ex, w in on_disk)
+    loaded = load_model_gazetteer({"gazetteer": meta}, model_dir, tokenizer)
+    assert loaded.terms == full.terms and not [r for r in caplog.records if r.name == "extractors.ner.gazetteer"]
+    with caplog.at_level("WARNING", logger="extractors.ner.gazetteer"):
+        load_model_gazetteer({"gazetteer": {**meta, "kb_sha256": "0" * 64}}, model_dir, tokenizer)
+    assert "0" * 64 in caplog.text and kb.sha256() in caplog.text
+    # models from before the split ship every term and load them as they are
+    assert load_model_gazetteer({"gazetteer": {"terms": len(shipped)}}, model_dir, tokenizer).terms == shipped.terms
+    with pytest.raises(CorpusFormatError, match=re.escape(str(tmp_path / "no-do"))):
+        disease_ontology_terms(tmp_path / "no-do", tokenizer)
+
+
+def _mention_terms(doc, tokenizer):  # type: ignore[no-untyped-def]
+    from extractors.ner.gazetteer import gazetteer_terms, mention_names
+
+    return gazetteer_terms(mention_names(doc.text, doc.spans, doc.discontinuous), tokenizer)
+
+
+def test_training_defaults_are_the_shipped_recipe() -> None:
+    from extractors.ner.data import data_root
+
+    config = NerTrainConfig(corpora=(TrainCorpus("bc5cdr", train=BC5CDR_FIXTURE),), out_dir=Path("unused"))
+    assert config.features == ("shape", "gazetteer") and config.gazetteer_folds == 5
+    assert config.disease_ontology == data_root() / "knowledge" / "disease_ontology"
+    shipped_meta = json.loads((DEFAULT_NER_MODEL / "medkg.json").read_text()) if (DEFAULT_NER_MODEL / "medkg.json").exists() else None
+    if shipped_meta is not None:
+        assert shipped_meta["features"] == list(config.features)
+        assert shipped_meta["gazetteer"]["train_mention_folds"] == config.gazetteer_folds
+    with pytest.raises(ValueError, match="gazetteer_folds"):
+        NerTrainConfig(corpora=(TrainCorpus("bc5cdr", train=BC5CDR_FIXTURE),), out_dir=Path("unused"), gazetteer_folds=1)
+
+
+def test_features_model_saves_and_reloads_identically(tmp_path: Path) -> None:
+    """A model with the shape and gazetteer features records them in medkg.json, ships its
+    gazetteer, and predicts the same after reloading, also one window per batch and windowed."""
+    from transformers import AutoTokenizer
+
+    from extractors.transformer import PACKAGED_BASE, resolve_base
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(PACKAGED_BASE))
+    gaz = Gazetteer.from_names([("Drug", "naloxone"), ("Drug", "clonidine"), ("Disease", "hypotension")], tokenizer)
+    out = tmp_path / "feat"
+    config = NerTrainConfig(
+        corpora=(TrainCorpus("bc5cdr", train=BC5CDR_FIXTURE),),
+        out_dir=out,
+        epochs=3,
+        batch_size=8,
+        lr=3e-3,
+        head_lr=1e-2,
+        frozen_layers=4,
+        device="cpu",
+        features=("shape", "gazetteer"),
+        gazetteer=gaz,
+    )
+    live = fit_ner(config)
+    save_ner(live, out)
+    meta = json.loads((out / "medkg.json").read_text())
+    assert meta["features"] == ["shape", "gazetteer"] and meta["gazetteer"]["terms"] == 3
+    assert "features" not in meta["hyperparameters"]
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert {"feat_shape", "feat_gazetteer", "head_bc5cdr"} == set(adapter["modules_to_save"])
+    loaded = NerModel.load(out, device="cpu")
+    assert loaded.featurizer.names == ("shape", "gazetteer") and len(loaded.featurizer.gazetteer) == 3
+
+    def key(result: list[list[NerSpan]]) -> list[list[tuple[int, int, str]]]:
+        return [[(s.start, s.end, s.label) for s in d] for d in result]
+
+    texts = _texts() + ["NALOXONE and Clonidine caused HYPOTENSION in rats."]
+    before, after = live.predict(texts), loaded.predict(texts)
+    assert sum(map(len, after)) > 0
+    assert key(before) == key(after) == key(loaded.predict(texts, batch_size=1))
+    for d0, d1 in zip(before, after):
+        for s0, s1 in zip(d0, d1):
+            assert s1.score == pytest.approx(s0.score, abs=1e-4)
+    # windows: features are cut with the tokens, so a long text still decodes at exact offsets
+    short = NerModel.load(out, device="cpu", max_length=24)
+    long_text = " ".join(texts[:2])
+    assert all(long_text[s.start : s.end].strip() for s in short.predict([long_text])[0])
+    # the network refuses to run without the features it was trained with
+    ids = tokenizer(["naloxone"], return_tensors="pt")
+    with pytest.raises(ValueError, match="input features"):
+        loaded.network(input_ids=ids["input_ids"], attention_mask=ids["attention_mask"], heads=("bc5cdr",))
+    (out / "gazetteer.tsv.gz").unlink()
+    with pytest.raises(ModelNotFoundError, match="gazetteer"):
+        NerModel.load(out, device="cpu")
 
 
 def test_vote_spans_keeps_the_majority() -> None:

@@ -31,7 +31,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             TrainCorpus("bc5cdr", train=BC5CDR, dev=BC5CDR),
             TrainCorpus("raredis", train=FIXTURES / "raredis" / "dev", dev=FIXTURES / "raredis" / "dev"),
         ),
-        out_dir=ner_dir, epochs=6, batch_size=12, lr=3e-3, head_lr=1e-2, device="cpu",
+        out_dir=ner_dir, epochs=6, batch_size=12, lr=3e-3, head_lr=1e-2, device="cpu", features=(),
     )
     save_ner(fit_ner(cfg), ner_dir)
     sets = [ddi_set(FIXTURES / "ddi2013" / "Train", None), ade_set(FIXTURES / "ade" / "DRUG-AE_excerpt.rel", None),
