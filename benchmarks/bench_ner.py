@@ -192,7 +192,11 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
         "",
         f"Machine: {machine()}. Command: `{'`; `'.join(commands)}`. Model: `{results['model']}` "
         f"(base `{meta['base']}`, LoRA r={hp['lora_r']} on encoder blocks {hp['frozen_layers']}+, heads "
-        f"{', '.join(meta['heads'])}; trained in {meta['training_seconds']:.0f} s on {meta['training_device']}"
+        f"{', '.join(meta['heads'])}"
+        + (f"; input features {' + '.join(meta['features'])}" if meta.get("features") else "")
+        + (f" (gazetteer: {meta['gazetteer']['terms']:,} terms, train mentions in {meta['gazetteer']['train_mention_folds']}"
+           " folds)" if meta.get("gazetteer") else "")
+        + f"; trained in {meta['training_seconds']:.0f} s on {meta['training_device']}"
         + (f"; directory {size / 1e6:.1f} MB" if size else "")
         + ").",
         "",
