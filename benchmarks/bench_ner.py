@@ -83,6 +83,18 @@ def throughput(model: NerModel, texts: list[str], *, batch_size: int = 32) -> di
     }
 
 
+def _own_head_evaluations(model: NerModel | NerEnsemble) -> dict[str, dict[str, Any]]:
+    """Dev scores on each corpus the model has its own head for (no cross-corpus rows), printed."""
+    evaluations = {
+        name: evaluate_ner(model, split_path(name, "dev"), corpus=name, head=name)
+        for name in EVAL_CORPORA
+        if name in model.heads
+    }
+    for res in evaluations.values():
+        print(res["table"], file=sys.stderr)
+    return evaluations
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_NER_MODEL, help="model directory to evaluate")
@@ -132,31 +144,17 @@ def main() -> None:
 
     results["extra"] = {}
     for extra_dir in args.extra_model:
-        extra = NerModel.load(extra_dir, device="cpu")
-        # each corpus the extra model has its own head for (no cross-corpus rows)
-        evaluations = {
-            name: evaluate_ner(extra, split_path(name, "dev"), corpus=name, head=name)
-            for name in EVAL_CORPORA
-            if name in extra.heads
-        }
+        evaluations = _own_head_evaluations(NerModel.load(extra_dir, device="cpu"))
         results["extra"][_rel(extra_dir)] = {"evaluations": evaluations, "meta": read_model_meta(extra_dir)}
-        for res in evaluations.values():
-            print(res["table"], file=sys.stderr)
         commands.append(f"python benchmarks/bench_ner.py ... --extra-model {_rel(extra_dir)}")
 
     results["ensembles"] = []
     for member_dirs in args.extra_ensemble:
         ensemble = NerEnsemble.load(member_dirs, device="cpu")
-        evaluations = {
-            name: evaluate_ner(ensemble, split_path(name, "dev"), corpus=name, head=name)
-            for name in EVAL_CORPORA
-            if name in ensemble.heads
-        }
+        evaluations = _own_head_evaluations(ensemble)
         results["ensembles"].append(
             {"members": [_rel(d) for d in member_dirs], "min_votes": ensemble.min_votes, "evaluations": evaluations}
         )
-        for res in evaluations.values():
-            print(res["table"], file=sys.stderr)
         commands.append("python benchmarks/bench_ner.py ... --extra-ensemble " + " ".join(_rel(d) for d in member_dirs))
 
     if not args.skip_spacy:
