@@ -25,6 +25,7 @@ thread at a time (its connection is not thread-safe); Neo4j sessions are per req
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -34,13 +35,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from kg.config import StoreConfig
-from kg.errors import ConfigError, MedkgError, QueryError, StoreUnavailableError
+from kg.config import QueryLimits, StoreConfig
+from kg.errors import ConfigError, MedkgError, QueryBusyError, StoreUnavailableError
 from kg.store import GraphStore, open_store
 
 log = logging.getLogger("medkg.api")
@@ -64,7 +67,8 @@ class ApiSettings(BaseModel):
     allow_no_auth: bool = False
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_origins: tuple[str, ...] = ()
-    max_rows: int = Field(default=1000, ge=1, le=100_000)
+    query: QueryLimits = QueryLimits()
+    """Limits of ``/v1/query`` (time, memory, rows, response size, workers): ``MEDKG_QUERY_*``."""
     warm: bool = False
     """Build the drug resolver and the diagnosis index in a background thread at start-up, so the
     first requests do not pay for them (seconds to a minute on a curated graph); ``/v1/health``
@@ -77,9 +81,13 @@ class ApiSettings(BaseModel):
         env = dict(os.environ) if env is None else env
         keys = tuple(SecretStr(k.strip()) for k in env.get("MEDKG_API_KEYS", "").split(",") if k.strip())
         origins = tuple(o.strip() for o in env.get("MEDKG_API_CORS_ORIGINS", "").split(",") if o.strip())
-        values: dict[str, Any] = {"api_keys": keys, "cors_origins": origins, "warm": warm_default}
+        values: dict[str, Any] = {"api_keys": keys, "cors_origins": origins, "warm": warm_default,
+                                  "query": QueryLimits.from_env(env)}
         if env.get("MEDKG_API_MAX_BODY"):
-            values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
+            try:
+                values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
+            except ValueError:
+                raise ConfigError("MEDKG_API_MAX_BODY must be a number of bytes") from None
         if env.get("MEDKG_API_WARM"):
             values["warm"] = env["MEDKG_API_WARM"].strip().lower() in ("1", "true", "yes", "on")
         values.update(overrides)
@@ -138,13 +146,16 @@ class DiagnosisRequest(_Request):
 
 
 class QueryRequest(_Request):
-    cypher: str = Field(min_length=1, max_length=10_000)
-    params: dict[str, Any] = Field(default_factory=dict)
+    cypher: str = Field(min_length=1, max_length=100_000, description="one read-only Cypher statement")
+    params: dict[str, Any] = Field(default_factory=dict, description="query parameters ($name in the text)")
 
 
 class QueryResponse(BaseModel):
+    columns: list[str]
     rows: list[dict[str, Any]]
     truncated: bool
+    """True when a cap stopped the reading; ``truncated_by`` says which (``rows`` or ``bytes``)."""
+    truncated_by: Literal["rows", "bytes"] | None = None
 
 
 class Health(BaseModel):
@@ -152,24 +163,37 @@ class Health(BaseModel):
     store: str
     version: str
     ready: bool
-    """Resolver and diagnosis index built (see ``ApiSettings.warm``); requests work either way."""
+    """Warm-up finished (see ``ApiSettings.warm``): the drug resolver is built and the diagnosis
+    index is built or known to be empty (diagnosis then answers 404 per request). Requests work
+    either way; before this they wait for the part they need."""
+    diagnosis: Literal["pending", "ready", "empty", "failed"] = "pending"
 
 
 # -- the service: store + cached indexes ------------------------------------------------------------
 
 
 class Service:
-    """Holds the store and the lazily built resolver / diagnosis index, serialising store access
-    where the backend needs it."""
+    """Holds the store, the user-query runner and the lazily built resolver / diagnosis index,
+    serialising store access where the backend needs it (the embedded connection is not
+    thread-safe). User Cypher never takes that lock: on the embedded store it runs in isolated
+    worker processes (:class:`kg.store.sandbox.QuerySandbox`), on Neo4j in its own session."""
 
-    def __init__(self, store: GraphStore, *, serialize: bool) -> None:
+    def __init__(self, store: GraphStore, *, limits: QueryLimits) -> None:
         self.store = store
-        self._lock = threading.Lock() if serialize else None
+        self.limits = limits
+        embedded = store.dialect.name == "ladybug"
+        self._lock = threading.Lock() if embedded else None
+        self.sandbox: Any = None
+        if embedded:
+            from kg.store.sandbox import QuerySandbox
+
+            self.sandbox = QuerySandbox(store.path, limits=limits)  # type: ignore[attr-defined]
         # one lock per cached part: a request for the resolver never waits for the index build
         self._resolver_lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._resolver: Any = None
         self._index: Any = None
+        self.diagnosis_state: Literal["pending", "ready", "empty", "failed"] = "pending"
 
     def locked(self) -> Any:
         from contextlib import nullcontext
@@ -185,17 +209,39 @@ class Service:
             return self._resolver
 
     def index(self) -> Any:
-        from kg.diagnosis import DiagnosisIndex
+        """The diagnosis index; :class:`EmptyIndexError` (404 per request) on a graph without
+        HAS_SYMPTOM annotations. The empty state is remembered: the API's embedded store is
+        read-only, and on Neo4j a restart picks up newly loaded knowledge."""
+        from kg.diagnosis import DiagnosisIndex, EmptyIndexError
 
         with self._index_lock:
             if self._index is None:
-                with self.locked():
-                    self._index = DiagnosisIndex.from_store(self.store)
+                if self.diagnosis_state == "empty":
+                    raise EmptyIndexError("no Disease -[:HAS_SYMPTOM]-> Symptom annotations to rank on; load curated sources first")
+                try:
+                    with self.locked():
+                        self._index = DiagnosisIndex.from_store(self.store)
+                except EmptyIndexError:
+                    self.diagnosis_state = "empty"
+                    raise
+                except Exception:
+                    self.diagnosis_state = "failed"
+                    raise
+                self.diagnosis_state = "ready"
             return self._index
 
     @property
     def ready(self) -> bool:
-        return self._resolver is not None and self._index is not None
+        return self._resolver is not None and self.diagnosis_state in ("ready", "empty")
+
+    def run_query(self, cypher_text: str, params: dict[str, Any], cancel: threading.Event) -> Any:
+        if self.sandbox is not None:
+            return self.sandbox.run(cypher_text, params, cancel=cancel)
+        return self.store.run_user_query(cypher_text, params, limits=self.limits, cancel=cancel)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
 
     def warm(self) -> threading.Thread:
         """Build the resolver and the diagnosis index in a daemon thread, and run one small
@@ -203,18 +249,22 @@ class Service:
         and reports the error)."""
 
         def build() -> None:
+            from kg.diagnosis import EmptyIndexError
+            from kg.interactions import check_interactions
+
             started = time.perf_counter()
             try:
-                from kg.interactions import check_interactions
-
                 resolver = self.resolver().warm()
                 with self.locked():  # plans the check's statement (Neo4j caches it), fills the pool
                     check_interactions(self.store, ["aspirin", "warfarin"], resolver=resolver)
-                self.index()
+                try:
+                    self.index()
+                except EmptyIndexError:
+                    log.info("diagnosis index empty (no HAS_SYMPTOM annotations): diagnosis answers 404")
             except Exception as exc:  # noqa: BLE001 -- surfaced again by the first request that needs it
-                log.warning("warm-up failed after %.1fs: %s: %s", time.perf_counter() - started, type(exc).__name__, exc)
+                log.warning("warm-up failed after %.1fs: %s", time.perf_counter() - started, type(exc).__name__)
                 return
-            log.info("warm-up done in %.1fs: resolver and diagnosis index ready", time.perf_counter() - started)
+            log.info("warm-up done in %.1fs", time.perf_counter() - started)
 
         thread = threading.Thread(target=build, name="medkg-api-warm", daemon=True)
         thread.start()
@@ -240,13 +290,17 @@ def create_app(
         st = store
         if st is None:
             cfg = store_config or StoreConfig.resolve()
-            st = open_store(cfg, read_only=cfg.kind == "ladybug")
-        app.state.service = Service(st, serialize=st.dialect.name == "ladybug")
+            st = open_store(cfg, read_only=cfg.kind == "ladybug", must_exist=True)
+        elif st.dialect.name == "ladybug" and not getattr(st, "read_only", False):
+            raise ConfigError("the API needs the embedded store opened read-only (pass store_config, or open it with read_only=True)")
+        service = Service(st, limits=settings.query)
+        app.state.service = service
         if settings.warm:
-            app.state.warm_thread = app.state.service.warm()
+            app.state.warm_thread = service.warm()
         try:
             yield
         finally:
+            service.close()
             if owned:
                 st.close()
 
@@ -263,20 +317,23 @@ def create_app(
                            allow_headers=["X-API-Key", "Authorization", "Content-Type"])
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # method, path, status, time: never bodies, query strings or headers (they can hold keys or text)
-        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code, 1000 * (time.perf_counter() - started))
-        return response
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default body echoes the rejected input (a whole clinical note): keep only
+        # where the problem is and what it is
+        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200], "type": e.get("type", "")}
+                  for e in exc.errors()[:20]]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.exception_handler(MedkgError)
     async def medkg_error(_request: Request, exc: MedkgError) -> JSONResponse:
         if isinstance(exc, StoreUnavailableError):
             log.error("store unavailable: %s", type(exc).__name__)
             return _error(503, "graph store unavailable")
+        if isinstance(exc, QueryBusyError):
+            return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "1"})
         if isinstance(exc, LookupError):  # unknown patient, nothing to rank against
             return _error(404, str(exc))
         return _error(400, str(exc))
@@ -284,10 +341,12 @@ def create_app(
     auth = _auth_dependency(settings)
 
     @app.get("/v1/health", response_model=Health, tags=["meta"])
-    def health(request: Request) -> Health:
-        """Liveness (no key needed): the store kind only, nothing about its content."""
+    async def health(request: Request) -> Health:
+        """Liveness (no key needed): the store kind only, nothing about its content. Runs on the
+        event loop, so it answers while every worker thread is busy."""
         service: Service = request.app.state.service
-        return Health(status="ok", store=service.store.dialect.name, version=API_VERSION, ready=service.ready)
+        return Health(status="ok", store=service.store.dialect.name, version=API_VERSION, ready=service.ready,
+                      diagnosis=service.diagnosis_state)
 
     @app.post("/v1/interactions/check", dependencies=[Depends(auth)], tags=["interactions"])
     def interactions_check(body: InteractionRequest, request: Request) -> Any:
@@ -320,17 +379,55 @@ def create_app(
         return report.model_dump(mode="json")
 
     @app.post("/v1/query", response_model=QueryResponse, dependencies=[Depends(auth)], tags=["cypher"])
-    def query(body: QueryRequest, request: Request) -> QueryResponse:
-        """Run read-only Cypher with parameters; write clauses are refused by the engine (400)."""
+    async def query(body: QueryRequest, request: Request) -> QueryResponse:
+        """Run one read-only Cypher statement with parameters, within the query limits.
+
+        Refused before it runs (400): writes, file access (LOAD/COPY/EXPORT/IMPORT), extensions,
+        settings, transaction control, several statements, procedures outside a small schema
+        allow-list, over-long or over-nested text. Stopped while it runs (400): past the time or
+        memory limit. Rows are capped while read (``truncated``). A client that disconnects
+        cancels its query."""
         service: Service = request.app.state.service
-        try:
-            with service.locked():
-                rows = service.store.query(body.cypher, body.params, write=False)
-        except QueryError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return QueryResponse(rows=rows[: settings.max_rows], truncated=len(rows) > settings.max_rows)
+        cancel = threading.Event()
+        job = asyncio.ensure_future(run_in_threadpool(service.run_query, body.cypher, body.params, cancel))
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=0.25)
+            if done:
+                break
+            if await request.is_disconnected():
+                cancel.set()
+        result = job.result()
+        return QueryResponse(columns=result.columns, rows=result.rows, truncated=result.truncated,
+                             truncated_by=result.truncated_by)
 
     return app
+
+
+class AccessLog:
+    """ASGI middleware: one line per request (method, path, status, milliseconds) on the
+    ``medkg.api`` logger; never bodies, query strings or headers (they hold keys and note text)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            path = "".join(ch if ch.isprintable() else "?" for ch in str(scope.get("path", "")))[:120]
+            log.info("%s %s %d %.1fms", scope.get("method", "?"), path, status, 1000 * (time.perf_counter() - started))
 
 
 class BodyLimit:

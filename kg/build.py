@@ -117,6 +117,9 @@ def build_batch(
     """
     options = options or BuildOptions()
     schema = schema or load_schema()
+    # one document per id, the last one given: a later revision of a document (PubMed update
+    # files re-issue revised citations) replaces the earlier one instead of merging into it
+    documents = list({doc.id: doc for doc in documents}.values())
     docs: dict[str, DocumentRecord] = {}
     names: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     preferred: dict[tuple[str, str], str] = {}

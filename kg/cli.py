@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 from collections.abc import Iterator
@@ -18,12 +19,30 @@ from kg.build import BuildOptions
 from kg.config import StoreConfig
 from kg.errors import MedkgError
 from kg.store import GraphStore, open_store
-from loaders.errors import LoaderError
+from loaders.errors import LoaderError, LoaderWarning
 from schema.compile import ladybug_ddl, markdown, neo4j_ddl, owl_turtle
 from schema.model import SchemaError, load_schema
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Medical knowledge-graph builder.")
 log = logging.getLogger("medkg")
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Loader warnings (skipped links, dropped duplicates) as one line naming the input."""
+    if issubclass(category, LoaderWarning):
+        typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+@app.callback()
+def _setup() -> None:
+    """Medical knowledge-graph builder."""
+    warnings.showwarning = _show_warning
+
 
 StoreOpt = Annotated[Optional[str], typer.Option("--store", help="ladybug (embedded, default) or neo4j; env MEDKG_STORE")]
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="embedded store path; env MEDKG_DB_PATH [default: medkg-data/graph.lbug]")]
@@ -48,10 +67,14 @@ def _reported() -> Iterator[None]:
         _fail(exc)
 
 
-def _open(store: str | None, db: Path | None, uri: str | None) -> tuple[StoreConfig, GraphStore]:
+def _open(
+    store: str | None, db: Path | None, uri: str | None, *, create: bool = False, read_only: bool = False,
+) -> tuple[StoreConfig, GraphStore]:
+    """Resolve and open the store. Only commands that write a graph (``create``) may create an
+    embedded store; every other command refuses a path that does not exist."""
     with _reported():
         cfg = StoreConfig.resolve(kind=store, path=db, uri=uri)
-        return cfg, open_store(cfg)
+        return cfg, open_store(cfg, must_exist=not create, read_only=read_only and cfg.kind == "ladybug")
 
 
 def sample_inputs() -> list[Path]:
@@ -79,11 +102,13 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
 ) -> None:
     """Load documents and their annotations into the graph (idempotent: re-running changes nothing)."""
-    from kg.jobs import LazyExtractor, run_build
+    from kg.jobs import LazyExtractor, check_inputs, run_build
 
     paths = list(inputs or []) + (sample_inputs() if sample else [])
     if not paths:
         _fail(ValueError("give input files/directories or --sample"))
+    with _reported():  # before any store is opened (or created)
+        check_inputs(paths)
     if on_error not in ("fail", "skip"):
         _fail(ValueError(f"--on-error must be 'fail' or 'skip', not {on_error!r}"))
     if extract not in ("auto", "always", "none"):
@@ -100,7 +125,7 @@ def build(
                 device=device,
             )
         extractor = LazyExtractor(pconf, mode=extract)  # type: ignore[arg-type]
-    cfg, st = _open(store, db, neo4j_uri)
+    cfg, st = _open(store, db, neo4j_uri, create=True)
     with st, _reported():
         report = run_build(
             paths, st, options=BuildOptions(evidence_text=evidence_text), format=fmt,
@@ -137,33 +162,39 @@ def query(
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="name=value (value parsed as JSON if it parses, else a string)")] = None,
     write: Annotated[bool, typer.Option("--write", help="allow write clauses (read-only by default)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
+    timeout: Annotated[float, typer.Option(help="stop the query after this many seconds (0: no limit)")] = 0.0,
+    max_rows: Annotated[int, typer.Option(help="print at most this many rows (0: all)")] = 0,
     store: StoreOpt = None,
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,
 ) -> None:
-    """Run a parameterised Cypher query (read-only unless --write)."""
+    """Run one parameterised Cypher statement (read-only unless --write). File access (LOAD/COPY),
+    settings, extensions and transaction control are refused in both modes (docs/SECURITY.md)."""
+    from kg.config import QueryLimits
+
     with _reported():
         params = dict(_parse_param(p) for p in param or [])
-    _, st = _open(store, db, neo4j_uri)
+        limits = QueryLimits.cli().model_copy(update={"timeout_s": timeout, "max_rows": max_rows})
+    _, st = _open(store, db, neo4j_uri, read_only=not write)
     with st, _reported():
-        rows = st.query(cypher_text, params, write=write)
+        result = st.run_user_query(cypher_text, params, limits=limits, write=write)
     if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row, default=str, sort_keys=False))
-        return
-    if not rows:
+        for row in result.rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+    elif not result.rows:
         typer.echo("(no rows)")
-        return
-    cols = list(rows[0])
-    typer.echo("\t".join(cols))
-    for row in rows:
-        typer.echo("\t".join(json.dumps(row[c], default=str) if not isinstance(row[c], str) else row[c] for c in cols))
+    else:
+        typer.echo("\t".join(result.columns))
+        for row in result.rows:
+            typer.echo("\t".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in row.values()))
+    if result.truncated:
+        typer.secho(f"(stopped at --max-rows {max_rows})", err=True)
 
 
 @app.command()
 def stats(store: StoreOpt = None, db: DbOpt = None, neo4j_uri: UriOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Node and edge counts per label / type."""
-    _, st = _open(store, db, neo4j_uri)
+    _, st = _open(store, db, neo4j_uri, read_only=True)
     with st, _reported():
         counts = st.stats()
     if as_json:
@@ -188,7 +219,7 @@ def export(
 
     if fmt not in ("turtle", "graphml", "json", "neo4j-import"):
         _fail(ValueError(f"--format must be turtle, graphml, json or neo4j-import, not {fmt!r}"))
-    _, st = _open(store, db, neo4j_uri)
+    _, st = _open(store, db, neo4j_uri, read_only=True)
     if fmt == "neo4j-import":
         from kg.bulk import export_neo4j_import
 
@@ -255,7 +286,7 @@ def interactions(
     from extractors.errors import ExtractionError
     from kg.interactions import DrugResolver, check_interactions, format_report, report_json
 
-    _, st = _open(store, db, neo4j_uri)
+    _, st = _open(store, db, neo4j_uri, read_only=True)
     with st, _reported():
         try:
             report = check_interactions(st, drugs or [], patient_id=patient, resolver=DrugResolver(kb_path=kb),
@@ -282,7 +313,7 @@ def diagnose(
     from kg.diagnosis import rank_diagnoses
     from kg.diagnosis.report import format_report
 
-    _, st = _open(store, db, neo4j_uri)
+    _, st = _open(store, db, neo4j_uri, read_only=True)
     with st, _reported():
         report = rank_diagnoses(st, text=text, findings=finding or [], excluded=exclude or [], age=age, sex=sex, top_k=top)
     typer.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
@@ -348,8 +379,16 @@ def serve(
         # the server warms unless told not to (--no-warm, or MEDKG_API_WARM=0)
         settings = ApiSettings.from_env(allow_no_auth=no_auth, warm_default=True, **({} if warm is None else {"warm": warm}))
         api = create_app(settings, store_config=cfg)
-    logging.getLogger("medkg.api").setLevel(logging.INFO)
-    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")
+    api_log = logging.getLogger("medkg.api")
+    api_log.setLevel(logging.INFO)
+    if not api_log.handlers:  # the access log README promises: one line per request on stderr
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        api_log.addHandler(handler)
+        api_log.propagate = False
+    # SIGTERM: stop accepting, give running requests a few seconds, then close (query workers are
+    # killed in the app's shutdown, so a long user query cannot hold the server up)
+    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info", timeout_graceful_shutdown=3)
 
 
 @app.command("extract")
@@ -412,7 +451,7 @@ def load_cmd(
     """Write an extraction directory into the store; killing and re-running finishes with the same graph."""
     from kg.batch import format_load_summary, run_load
 
-    _, st = _open(store, db, neo4j_uri)
+    _, st = _open(store, db, neo4j_uri, create=True)
     with st, _reported():
         report = run_load(directory, st, options=BuildOptions(evidence_text=evidence_text), batch_docs=batch_docs,
                           allow_partial=partial, progress=not quiet)
@@ -444,7 +483,7 @@ def load_curated_cmd(
     with _reported():
         paths = parse_paths(path or [])
         check_sources([*names, *paths], accept_noncommercial=accept_noncommercial)
-    cfg, st = _open(store, db, neo4j_uri)
+    cfg, st = _open(store, db, neo4j_uri, create=True)
     with st, _reported():
         run = load_curated(st, names, paths=paths, accept_noncommercial=accept_noncommercial,
                            on_error=on_error, progress=not quiet)  # type: ignore[arg-type]

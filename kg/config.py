@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from kg.errors import ConfigError
 
@@ -61,3 +61,50 @@ class StoreConfig(BaseModel):
             password=SecretStr(pw) if pw else None,
             database=database or env.get("MEDKG_NEO4J_DATABASE") or None,
         )
+
+
+class QueryLimits(BaseModel):
+    """Bounds on one user Cypher query (``POST /v1/query``, ``medkg query``), built once at the edge.
+
+    The API's defaults assume a caller with a valid key may be hostile: a query gets 10 s of
+    engine time (interactive Cypher over this graph answers in milliseconds; a 10 s query is a
+    mistake or an attack), 1 GiB of worker memory (the curated graph's working set is ~300 MB),
+    1,000 rows and 5 MiB of JSON. ``0`` means "no limit" for ``timeout_s``, ``max_rows``,
+    ``max_response_bytes`` and ``memory_mb`` (the CLI's defaults: a local user owns the machine).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_chars: int = Field(default=10_000, ge=1)
+    max_depth: int = Field(default=40, ge=1, le=200)
+    max_tokens: int = Field(default=20_000, ge=1)
+    timeout_s: float = Field(default=10.0, ge=0)
+    max_rows: int = Field(default=1000, ge=0)
+    max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
+    memory_mb: int = Field(default=1024, ge=0)
+    workers: int = Field(default=2, ge=1, le=64)
+    """Embedded store: isolated worker processes, i.e. user queries that can run at once."""
+    queue_timeout_s: float = Field(default=5.0, ge=0)
+    """How long a query waits for a free worker before the API answers 503."""
+
+    @classmethod
+    def cli(cls) -> "QueryLimits":
+        """The CLI's limits: static checks as everywhere, no time/row/size/memory caps."""
+        return cls(max_chars=1_000_000, timeout_s=0, max_rows=0, max_response_bytes=0, memory_mb=0)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "QueryLimits":
+        """``MEDKG_QUERY_TIMEOUT_S``, ``MEDKG_QUERY_MAX_ROWS``, ``MEDKG_QUERY_MAX_BYTES``,
+        ``MEDKG_QUERY_MEMORY_MB``, ``MEDKG_QUERY_WORKERS``, ``MEDKG_QUERY_MAX_CHARS`` over the defaults."""
+        env = dict(os.environ) if env is None else env
+        names = {
+            "MEDKG_QUERY_TIMEOUT_S": "timeout_s", "MEDKG_QUERY_MAX_ROWS": "max_rows",
+            "MEDKG_QUERY_MAX_BYTES": "max_response_bytes", "MEDKG_QUERY_MEMORY_MB": "memory_mb",
+            "MEDKG_QUERY_WORKERS": "workers", "MEDKG_QUERY_MAX_CHARS": "max_chars",
+        }
+        values: dict[str, str] = {field: env[var] for var, field in names.items() if env.get(var, "").strip()}
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            bad = ", ".join(next(v for v, f in names.items() if f == e["loc"][0]) for e in exc.errors())
+            raise ConfigError(f"invalid query limit in {bad}: give a non-negative number") from None

@@ -25,3 +25,15 @@ class QueryError(StoreError, ValueError):
 
 class ExportError(MedkgError, ValueError):
     """A graph cannot be exported as asked (bad output directory, a value the format cannot hold)."""
+
+
+class QueryRefusedError(QueryError):
+    """User Cypher refused before it ran: not read-only, file access, settings, too long or too deep."""
+
+
+class QueryLimitError(QueryError):
+    """User Cypher stopped by a resource limit: time, memory, or a crash of its isolated worker."""
+
+
+class QueryBusyError(QueryLimitError):
+    """Every isolated query worker is busy: try again shortly (the API answers 503)."""

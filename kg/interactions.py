@@ -106,7 +106,7 @@ class InteractionInputError(InteractionError, ValueError):
     """The request itself is unusable (no drugs, too many, bad option); names the input."""
 
 
-class UnknownPatientError(InteractionInputError):
+class UnknownPatientError(InteractionInputError, LookupError):
     """No Patient node has the given pseudonym."""
 
 
@@ -235,7 +235,7 @@ def check_interactions(
     Raises :class:`UnknownPatientError` / :class:`InteractionInputError` for unusable requests.
     """
     if isinstance(drugs, str):
-        raise InteractionInputError(f"drugs must be a list of names or CURIEs, not one string ({drugs[:60]!r})")
+        raise InteractionInputError("drugs must be a list of names or CURIEs, not one string")
     drugs = list(drugs)
     if len(drugs) > MAX_DRUGS:
         raise InteractionInputError(f"{len(drugs)} drugs given; at most {MAX_DRUGS} per check")
@@ -294,12 +294,12 @@ def _patient_drugs(store: GraphStore, patient_id: str, resolver: DrugResolver) -
     """The patient's TAKES drugs, each with the DrugBank ids its name links to (a FHIR record
     codes medications in RxNorm, curated interactions use DrugBank ids)."""
     if not isinstance(patient_id, str) or not patient_id.strip():
-        raise InteractionInputError(f"patient id must be a non-empty string, got {patient_id!r}")
+        raise InteractionInputError(f"patient id must be a non-empty string, got {type(patient_id).__name__}")
     if len(patient_id) > MAX_PATIENT_ID_CHARS:
         raise InteractionInputError(f"patient id is {len(patient_id)} characters long; at most {MAX_PATIENT_ID_CHARS}")
     rows = store.query(cypher.INTERACTION_PATIENT_DRUGS, {"patient_id": patient_id})
     if not rows:
-        raise UnknownPatientError(f"unknown patient id {patient_id!r}: no Patient node has this pseudonym")
+        raise UnknownPatientError("unknown patient id: no Patient node has this pseudonym")
     takes = sorted({(r["id"], r["name"]) for r in rows if r["id"] is not None})
     # ingredients of each drug not coded in DrugBank/DDInter ("A 5 MG / B 10 MG Oral Tablet"), linked in one batch
     parts: list[tuple[int, str]] = []

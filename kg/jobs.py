@@ -14,8 +14,14 @@ from tqdm import tqdm
 from kg.build import BuildOptions, build_batch
 from kg.records import Document
 from kg.store.base import GraphStore, WriteSummary
-from loaders import read_documents
-from loaders.errors import MalformedInputError, RecordError
+from loaders import SeenIds, _files, read_documents
+from loaders.errors import (
+    InputNotFoundError,
+    MalformedInputError,
+    RecordError,
+    UnreadableInputError,
+    printable,
+)
 
 if TYPE_CHECKING:
     from extractors.config import PipelineConfig
@@ -62,11 +68,47 @@ class LazyExtractor:
         return self._pipeline.process(docs, mode=self.mode)
 
 
+def check_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """The inputs as paths, each checked to exist and be readable: call before opening a store.
+
+    Raises :class:`~loaders.errors.InputNotFoundError` for a missing path or a folder without
+    data files, and :class:`~loaders.errors.UnreadableInputError` for one that cannot be opened
+    or listed, or is neither a regular file nor a folder (a fifo would block the build). Checking
+    all of them first means a typo in the last input fails the job before anything is created
+    or written, instead of after an empty store was made or half the inputs were loaded.
+    """
+    paths = [Path(p) for p in inputs]
+    for path in paths:
+        shown = printable(str(path))
+        if not path.exists():
+            raise InputNotFoundError(f"input not found: {shown}")
+        try:
+            if path.is_dir():
+                if next(_files(path, quiet=True), None) is None:
+                    raise InputNotFoundError(f"no data files in input folder {shown}")
+            elif path.is_file():
+                with open(path, "rb"):
+                    pass
+            else:
+                raise UnreadableInputError(f"input is not a regular file or folder: {shown}")
+        except (InputNotFoundError, UnreadableInputError):
+            raise
+        except OSError as exc:
+            raise UnreadableInputError(
+                f"cannot read input {shown}: {exc.strerror or exc}"
+            ) from None
+    return paths
+
+
 def _documents(
     inputs: Sequence[Path], *, format: str | None, on_error: Callable[[RecordError], None] | None
 ) -> Iterator[Document]:
+    """Documents of all inputs, with one :class:`SeenIds` across them: an id read from an
+    earlier input file is refused (or, if identical, dropped with a warning), never merged
+    into or silently replacing the earlier document (see :mod:`loaders._seen`)."""
+    seen = SeenIds()
     for path in inputs:
-        yield from read_documents(path, format=format, on_error=on_error)
+        yield from read_documents(path, format=format, on_error=on_error, seen=seen)
 
 
 def _batched(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -103,12 +145,11 @@ def run_build(
 
     ``on_error="fail"`` validates all inputs first and writes nothing if any record is bad;
     ``"skip"`` writes the good records and reports the bad ones in :attr:`BuildReport.errors`.
-    Fatal errors (a file that cannot be parsed past some point) always raise.
+    Fatal errors (a file that cannot be parsed past some point) always raise. Inputs are
+    checked with :func:`check_inputs` first; a document id repeated across the inputs is a
+    record error like any other (see :func:`_documents`).
     """
-    paths = [Path(p) for p in inputs]
-    for p in paths:
-        if not p.exists():
-            raise FileNotFoundError(f"input not found: {p}")
+    paths = check_inputs(inputs)
     report = BuildReport(inputs=[str(p) for p in paths])
     t0 = time.perf_counter()
     total = validate_inputs(paths, format=format, progress=progress) if on_error == "fail" else None
@@ -127,4 +168,4 @@ def run_build(
     return report
 
 
-__all__ = ["BuildReport", "MalformedInputError", "run_build", "validate_inputs"]
+__all__ = ["BuildReport", "MalformedInputError", "check_inputs", "run_build", "validate_inputs"]

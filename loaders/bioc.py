@@ -21,7 +21,10 @@ infons (BC5CDR CID), ``entity1``/``entity2`` infons, or two ``<node refid=...>``
 
 Positions: a bad document is reported as ``entry N`` (1-based index of the ``<document>`` in
 the file) with its PMID as record id; XML syntax errors are fatal and report the line and
-(1-based) column.
+(1-based) column. A passage placed beyond ``DEFAULT_MAX_CHARS`` is a record error (the gap
+before it would be padded with that many spaces). A PMID already read (in this file, or in the
+build: see :mod:`loaders._seen`) is refused, or dropped with a warning if identical. The XML
+guards (entity declarations refused, records bounded, damaged gzip) are in :mod:`loaders._xml`.
 """
 
 from __future__ import annotations
@@ -30,8 +33,17 @@ import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
+from pydantic import ValidationError
+
 from kg.records import Document, Mention
-from loaders._common import OnError, RecordProblem, guess_corpus, report
+from loaders._common import (
+    DEFAULT_MAX_CHARS,
+    OnError,
+    RecordProblem,
+    guess_corpus,
+    report,
+    validation_problem,
+)
 from loaders._gold import (
     ENTITY_TYPES,
     RelationSpec,
@@ -40,6 +52,7 @@ from loaders._gold import (
     gold_relations,
     gold_source,
 )
+from loaders._seen import SeenIds
 from loaders._xml import iter_records
 
 SOURCE_FORMAT = "bioc"
@@ -75,6 +88,11 @@ def _layout(document: ET.Element) -> tuple[str, str | None, list[int], list[ET.E
                 f"(which ends at {length})"
             )
         passage_text = passage.findtext("text") or ""
+        if offset + len(passage_text) > DEFAULT_MAX_CHARS:
+            raise RecordProblem(
+                f"passage {number} ends at offset {offset + len(passage_text):,}, beyond the "
+                f"{DEFAULT_MAX_CHARS:,} characters a document may hold"
+            )
         parts.append(" " * (offset - length))
         parts.append(passage_text)
         length = offset + len(passage_text)
@@ -166,12 +184,17 @@ def _build(document: ET.Element, pmid: str, *, corpus: str | None, source: str) 
 
 
 def read(
-    path: str | os.PathLike[str], *, on_error: OnError = None, corpus: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    on_error: OnError = None,
+    corpus: str | None = None,
+    seen: SeenIds | None = None,
 ) -> Iterator[Document]:
     """Stream the documents of a BioC XML collection (plain or ``.gz``).
 
     ``corpus`` is as for :func:`loaders.pubtator.read` (guessed from the path by default).
     """
+    seen = SeenIds() if seen is None else seen
     corpus = corpus if corpus is not None else guess_corpus(path)
     source = gold_source(corpus, SOURCE_FORMAT)
     records = iter_records(
@@ -182,9 +205,13 @@ def read(
         try:
             if not pmid:
                 raise RecordProblem("document has no <id>")
-            doc = _build(element, pmid, corpus=corpus, source=source)
+            try:
+                doc = _build(element, pmid, corpus=corpus, source=source)
+            except ValidationError as exc:
+                raise validation_problem(exc) from None
         except RecordProblem as problem:
             record_id = f"PMID:{pmid}" if pmid else None
             report(path, f"entry {index}", problem.message, record_id, on_error)
             continue
-        yield doc
+        if seen.admit(doc, path, f"entry {index}", on_error):
+            yield doc

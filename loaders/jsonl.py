@@ -11,8 +11,13 @@ Fields:
 * every other key goes to ``Document.metadata`` unchanged.
 
 Each line is its own record: a bad line (invalid JSON, not an object, bad or missing field,
-invalid UTF-8) is reported as ``line N`` (``line N, column M`` for JSON syntax) and skipped in
-skip mode; blank lines are ignored. Messages name the field, never the note's text.
+invalid UTF-8, longer than :func:`max_line_bytes`, nested deeper than
+:data:`~loaders._json.MAX_JSON_DEPTH`, holding ``NaN``/``Infinity`` or an unpaired surrogate
+that could not be stored) is reported as ``line N`` (``line N, column M`` for JSON syntax) and
+skipped in skip mode; blank lines are ignored. An id already read (in this file, or in the build:
+see :mod:`loaders._seen`) is refused, or dropped with a warning if the line is identical. A file
+with no record at all is a record error at ``byte 0``. Messages name the field, never the note's
+text.
 """
 
 from __future__ import annotations
@@ -22,12 +27,33 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from kg.records import Document
-from loaders._common import DEFAULT_MAX_CHARS, OnError, RecordProblem, report
+from loaders._common import (
+    DEFAULT_MAX_CHARS,
+    OnError,
+    RecordProblem,
+    encoding_advice,
+    read_lines,
+    report,
+    validation_problem,
+)
+from loaders._json import json_problem, parse_json
+from loaders._seen import SeenIds
 
 SOURCE_FORMAT = "jsonl"
 KINDS = ("clinical_note", "literature", "record")
 _KNOWN = frozenset({"id", "text", "patient_id", "title", "kind"})
+_METADATA_ALLOWANCE = 1024 * 1024
+
+
+def max_line_bytes(max_chars: int) -> int:
+    """Longest line read for a given ``max_chars``: 12 bytes per character, the most one
+    character can take in a JSON string (an escaped astral character, ``\\ud83d\\ude00``),
+    plus 1 MiB for the other fields. A longer line is a record error, read past in bounded
+    chunks, so one endless line cannot exhaust memory."""
+    return max_chars * 12 + _METADATA_ALLOWANCE
 
 
 def _identifier(value: Any, field: str) -> str:
@@ -44,6 +70,9 @@ def _identifier(value: Any, field: str) -> str:
 def _build(obj: Any, *, max_chars: int) -> Document:
     if not isinstance(obj, dict):
         raise RecordProblem(f"line is a JSON {type(obj).__name__}, expected an object")
+    problem = json_problem(obj, what="line")
+    if problem is not None:
+        raise RecordProblem(problem)
     raw_id = _identifier(obj.get("id"), "id")
     doc_id = raw_id if ":" in raw_id else f"note:{raw_id}"
     text = obj.get("text")
@@ -77,23 +106,32 @@ def read(
     *,
     on_error: OnError = None,
     max_chars: int = DEFAULT_MAX_CHARS,
+    seen: SeenIds | None = None,
 ) -> Iterator[Document]:
     """Stream one Document per non-blank line of a JSON Lines file."""
+    seen = SeenIds() if seen is None else seen
+    limit = max_line_bytes(max_chars)
+    records = 0
     with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
+        for line_no, raw in read_lines(handle, limit):
             record_id: str | None = None
             try:
+                if raw is None:
+                    records += 1
+                    raise RecordProblem(f"line is longer than {limit:,} bytes")
                 try:
                     line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
+                    records += 1
+                    advice = encoding_advice(raw) if line_no == 1 else "convert the file to UTF-8"
                     raise RecordProblem(
-                        f"line is not valid UTF-8 at byte {exc.start} of the line; "
-                        "convert the file to UTF-8"
+                        f"line is not valid UTF-8 at byte {exc.start} of the line; {advice}"
                     ) from None
                 if not line.strip():
                     continue
+                records += 1
                 try:
-                    obj = json.loads(line.rstrip("\r\n"))
+                    obj = parse_json(line.rstrip("\r\n"))
                 except json.JSONDecodeError as exc:
                     raise RecordProblem(
                         f"invalid JSON: {exc.msg}", f"line {line_no}, column {exc.colno}"
@@ -101,7 +139,10 @@ def read(
                 raw_id = obj.get("id") if isinstance(obj, dict) else None
                 if isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
                     record_id = str(raw_id)
-                doc = _build(obj, max_chars=max_chars)
+                try:
+                    doc = _build(obj, max_chars=max_chars)
+                except ValidationError as exc:
+                    raise validation_problem(exc) from None
             except RecordProblem as problem:
                 report(
                     path,
@@ -111,4 +152,7 @@ def read(
                     on_error,
                 )
                 continue
-            yield doc
+            if seen.admit(doc, path, f"line {line_no}", on_error):
+                yield doc
+    if records == 0:
+        report(path, "byte 0", "empty file: no records", None, on_error)

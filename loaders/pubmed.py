@@ -13,8 +13,11 @@ Metadata: ``journal`` (journal title, else ISO abbreviation), ``year`` (``PubDat
 the first year in ``MedlineDate``, else ``ArticleDate/Year``) and ``mesh_headings`` (the
 article's MeSH descriptor UIs as ``MESH:Dxxxxxx`` CURIEs, the form gold mentions use).
 
-Record errors (``entry N`` = 1-based index of the article in the file): no PMID, or empty
-title and abstract. XML syntax errors and a root other than ``PubmedArticleSet`` are fatal.
+Record errors (``entry N`` = 1-based index of the article in the file): no PMID, empty
+title and abstract, a PMID already read (in this file, or in the build: see
+:mod:`loaders._seen`; an identical repeat is dropped with a warning instead). XML syntax errors
+and a root other than ``PubmedArticleSet`` are fatal; the XML guards (entity declarations
+refused, records bounded, damaged gzip) are in :mod:`loaders._xml`.
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from kg.records import Document
-from loaders._common import OnError, RecordProblem, report
+from loaders._common import OnError, RecordProblem, report, validation_problem
+from loaders._seen import SeenIds
 from loaders._xml import iter_records
 
 SOURCE_FORMAT = "pubmed"
@@ -90,8 +96,11 @@ def _build(citation: ET.Element) -> Document:
     )
 
 
-def read(path: str | os.PathLike[str], *, on_error: OnError = None) -> Iterator[Document]:
+def read(
+    path: str | os.PathLike[str], *, on_error: OnError = None, seen: SeenIds | None = None
+) -> Iterator[Document]:
     """Stream the articles of a PubMed XML file (plain or gzipped) as Documents."""
+    seen = SeenIds() if seen is None else seen
     records = iter_records(
         path, root_tag=ROOT_ELEMENT, record_tag="PubmedArticle", format_name="PubMed XML"
     )
@@ -101,9 +110,14 @@ def read(path: str | os.PathLike[str], *, on_error: OnError = None) -> Iterator[
         try:
             if citation is None:
                 raise RecordProblem("article has no MedlineCitation (and so no PMID)")
-            doc = _build(citation)
+            try:
+                doc = _build(citation)
+            except ValidationError as exc:
+                raise validation_problem(exc) from None
         except RecordProblem as problem:
             record_id = f"PMID:{pmid}" if pmid else None
             report(path, f"entry {index}", problem.message, record_id, on_error)
             continue
-        yield doc
+        # PubMed update files re-issue revised citations: the later revision wins
+        if seen.admit(doc, path, f"entry {index}", on_error, replaces=True):
+            yield doc

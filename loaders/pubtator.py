@@ -15,7 +15,9 @@ the current block is held in memory.
 A record is one document: any problem in a block (span mismatch, non-integer offset, a line
 carrying another PMID, a truncated or unrecognised line) is reported once, naming the file,
 line and PMID, and the whole block is skipped in skip mode. Entity and id mapping rules are in
-:mod:`loaders._gold`.
+:mod:`loaders._gold`. A PMID already read (in this file, or in the build: see
+:mod:`loaders._seen`) is refused at the later block, or dropped with a warning if identical.
+A file with no document at all (empty, or blank lines only) is a record error at ``byte 0``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,28 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from kg.records import Document, Mention
-from loaders._common import OnError, RecordProblem, guess_corpus, report
+from loaders._common import (
+    DEFAULT_MAX_CHARS,
+    OnError,
+    RecordProblem,
+    encoding_advice,
+    guess_corpus,
+    read_lines,
+    report,
+    validation_problem,
+)
 from loaders._gold import RelationSpec, check_span, gold_mentions, gold_relations, gold_source
+from loaders._seen import SeenIds
 
 SOURCE_FORMAT = "pubtator"
+
+MAX_LINE_BYTES = DEFAULT_MAX_CHARS * 4 + 1024
+"""Longest line read: a title or abstract of ``DEFAULT_MAX_CHARS`` characters at UTF-8's 4 bytes
+per character, plus the ``PMID|a|`` prefix. A longer line is a record error, read past in
+bounded chunks, so a binary file or a file without newlines cannot exhaust memory."""
 
 _TEXT_LINE = re.compile(r"(\w[\w.-]{0,40})\|([ta])\|(.*)", re.DOTALL)
 _ID_LIKE = re.compile(r"\w{1,20}")
@@ -135,7 +154,11 @@ def _build(block: _Block, *, corpus: str | None, source: str) -> Document:
 
 
 def read(
-    path: str | os.PathLike[str], *, on_error: OnError = None, corpus: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    on_error: OnError = None,
+    corpus: str | None = None,
+    seen: SeenIds | None = None,
 ) -> Iterator[Document]:
     """Stream the documents of a PubTator file.
 
@@ -145,14 +168,21 @@ def read(
     """
     corpus = corpus if corpus is not None else guess_corpus(path)
     source = gold_source(corpus, SOURCE_FORMAT)
+    seen = SeenIds() if seen is None else seen
     block: _Block | None = None
+    blocks = 0
 
     def finish(current: _Block) -> Iterator[Document]:
+        nonlocal blocks
+        blocks += 1
         record_id = None if current.pmid is None else f"PMID:{current.pmid}"
         try:
             if current.problem is not None:
                 raise current.problem
-            doc = _build(current, corpus=corpus, source=source)
+            try:
+                doc = _build(current, corpus=corpus, source=source)
+            except ValidationError as exc:
+                raise validation_problem(exc) from None
         except RecordProblem as problem:
             report(
                 path,
@@ -162,16 +192,25 @@ def read(
                 on_error,
             )
             return
-        yield doc
+        if seen.admit(doc, path, f"line {current.line_no}", on_error):
+            yield doc
 
     with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
+        for line_no, raw in read_lines(handle, MAX_LINE_BYTES):
+            if raw is None:
+                if block is None:
+                    block = _Block(pmid=None, line_no=line_no)
+                block.fail(line_no, f"line is longer than {MAX_LINE_BYTES:,} bytes")
+                continue
             try:
                 line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 if block is None:
                     block = _Block(pmid=None, line_no=line_no)
-                block.fail(line_no, f"line is not valid UTF-8 (byte {exc.start} of the line)")
+                advice = f"; {encoding_advice(raw)}" if line_no == 1 else ""
+                block.fail(
+                    line_no, f"line is not valid UTF-8 (byte {exc.start} of the line){advice}"
+                )
                 continue
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -218,3 +257,5 @@ def read(
                 block.relations.append((line_no, fields))
     if block is not None:
         yield from finish(block)
+    if blocks == 0:
+        report(path, "byte 0", "empty file: no documents", None, on_error)

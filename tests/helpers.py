@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,20 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+def api_app(settings: Any, store: Any) -> Any:
+    """The API app over a test store as ``medkg serve`` would open it: an embedded store is
+    closed here and reopened read-only by the app (its query workers need that); a Neo4j store
+    is used as it is."""
+    from kg.api import create_app
+    from kg.config import StoreConfig
+
+    if store.dialect.name == "ladybug":
+        path = store.path
+        store.close()
+        return create_app(settings, store_config=StoreConfig(kind="ladybug", path=path))
+    return create_app(settings, store=store)
 
 
 # -- a second, throwaway Neo4j from the same Maven jars (bulk-import tests) ---------------------

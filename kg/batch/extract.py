@@ -53,7 +53,7 @@ from kg.batch.manifest import (
     write_json,
 )
 from kg.records import Document
-from loaders import read_documents
+from loaders import SeenIds, read_documents
 from loaders.errors import RecordError
 
 if TYPE_CHECKING:
@@ -152,8 +152,12 @@ def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
 
 
 def _stream(files: Sequence[Path], *, format: str | None, on_error: Callable[[RecordError], None] | None) -> Iterator[Document]:
+    """One id registry across all files, as :func:`kg.jobs.run_build` does, so the shards hold
+    exactly the documents a direct build would write (a repeated id is an error, or dropped with
+    a warning when identical; see :mod:`loaders._seen`)."""
+    seen = SeenIds()
     for f in files:
-        yield from read_documents(f, format=format, on_error=on_error)
+        yield from read_documents(f, format=format, on_error=on_error, seen=seen)
 
 
 def _open_job(out_dir: Path, inputs: Sequence[InputFile], options: ExtractOptions, *, restart: bool) -> Manifest:

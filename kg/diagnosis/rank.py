@@ -60,16 +60,16 @@ def ranked_positions(index: DiagnosisIndex, scores: np.ndarray, eligible: np.nda
 
 def _check_strings(values: Sequence[str], what: str) -> list[str]:
     if isinstance(values, str):
-        raise DiagnosisInputError(f"{what} must be a list of CURIEs or names, not one string: {values[:60]!r}")
+        raise DiagnosisInputError(f"{what} must be a list of CURIEs or names, not one string")
     values = list(values)
     if len(values) > MAX_ITEMS:
         raise DiagnosisInputError(f"too many {what}: {len(values)} (at most {MAX_ITEMS})")
     out = []
     for v in values:
         if not isinstance(v, str):
-            raise DiagnosisInputError(f"{what} must be strings, got {type(v).__name__}: {v!r:.60}")
+            raise DiagnosisInputError(f"{what} must be strings, got {type(v).__name__}")
         if len(v) > MAX_ITEM_CHARS:
-            raise DiagnosisInputError(f"{what} entry longer than {MAX_ITEM_CHARS} characters: {v[:60]!r}...")
+            raise DiagnosisInputError(f"{what} entry longer than {MAX_ITEM_CHARS} characters")
         v = clean(v)
         if v:
             out.append(v)
@@ -84,13 +84,13 @@ def _check_options(text: str | None, age: int | None, sex: str | None, top_k: in
             raise DiagnosisInputError(f"text has {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted")
         text = text.replace("\x00", " ")
     if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= MAX_AGE):
-        raise DiagnosisInputError(f"age must be an integer number of years in 0..{MAX_AGE}, got {age!r}")
+        raise DiagnosisInputError(f"age must be an integer number of years in 0..{MAX_AGE}")
     if sex is not None:
         if not isinstance(sex, str) or sex.strip().lower() not in SEXES:
-            raise DiagnosisInputError(f"sex must be one of {', '.join(sorted(set(SEXES.values())))}, got {sex!r:.40}")
+            raise DiagnosisInputError(f"sex must be one of {', '.join(sorted(set(SEXES.values())))}")
         sex = SEXES[sex.strip().lower()]
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-        raise DiagnosisInputError(f"top_k must be an integer in 1..{MAX_TOP_K}, got {top_k!r}")
+        raise DiagnosisInputError(f"top_k must be an integer in 1..{MAX_TOP_K}")
     return text, sex
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from kg.config import StoreConfig
+from kg.errors import StoreUnavailableError
 from kg.store.base import GraphStore, WriteSummary
 
 
-def open_store(config: StoreConfig, *, read_only: bool = False) -> GraphStore:
-    """Open the configured store (embedded LadybugDB unless a Neo4j URI is configured)."""
+def open_store(config: StoreConfig, *, read_only: bool = False, must_exist: bool = False) -> GraphStore:
+    """Open the configured store (embedded LadybugDB unless a Neo4j URI is configured).
+
+    ``must_exist`` refuses to create an embedded store that is not there (commands that only
+    read: a mistyped ``--db`` must be an error, not a new empty graph)."""
     if config.kind == "neo4j":
         from kg.store.neo4j_store import Neo4jStore
 
@@ -21,6 +25,8 @@ def open_store(config: StoreConfig, *, read_only: bool = False) -> GraphStore:
         )
     from kg.store.ladybug_store import LadybugStore
 
+    if (must_exist or read_only) and not config.path.exists():
+        raise StoreUnavailableError(f"embedded store {config.path} does not exist; build a graph first (medkg build ...)")
     return LadybugStore(config.path, batch_rows=config.batch_rows, read_only=read_only)
 
 

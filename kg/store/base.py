@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,7 +20,9 @@ from typing import Any, Protocol
 from kg import cypher
 from kg.build import aggregate_edges, merge_synonyms
 from kg.records import EvidenceRecord, GraphBatch, Node
+from kg.config import QueryLimits
 from kg.errors import StoreError
+from kg.store.user_query import PreparedQuery, QueryResult, prepare
 from schema.model import KEY, Schema, load_schema
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,29 @@ class WriteSummary:
     def add(self, other: "WriteSummary") -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@contextmanager
+def on_cancel(cancel: threading.Event | None, action: Callable[[], None]) -> Iterator[None]:
+    """Call ``action`` (from a watcher thread) if ``cancel`` is set while the block runs."""
+    if cancel is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            if cancel.wait(0.1):
+                if not finished.is_set():
+                    action()
+                return
+
+    watcher = threading.Thread(target=watch, name="medkg-query-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -86,6 +112,27 @@ class GraphStore(ABC):
         """Independent read queries, rows per query in order. Run one after the other here; a
         server store runs them concurrently (latency of the slowest, not of the sum)."""
         return [self.query(text, params) for text, params in queries]
+
+    def run_user_query(
+        self,
+        text: str,
+        params: dict[str, Any] | None = None,
+        *,
+        limits: QueryLimits,
+        write: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> QueryResult:
+        """Run Cypher a user wrote: checked by :mod:`kg.query_guard` first (read-only unless
+        ``write``; never file access, settings or transaction control), then run within
+        ``limits`` (time, rows, response size). Raises :class:`~kg.errors.QueryRefusedError`,
+        :class:`~kg.errors.QueryLimitError` or :class:`~kg.errors.QueryError`. Setting ``cancel``
+        (another thread: the API when its client disconnects) stops the query in the engine."""
+        prepared = prepare(text, params, dialect=self.dialect.name, limits=limits, write=write)  # type: ignore[arg-type]
+        return self.run_prepared(prepared, cancel=cancel)
+
+    @abstractmethod
+    def run_prepared(self, prepared: PreparedQuery, *, cancel: threading.Event | None = None) -> QueryResult:
+        """Run a query :func:`kg.store.user_query.prepare` accepted, within its limits."""
 
     @abstractmethod
     def ensure_schema(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,8 +11,11 @@ from typing import Any
 import ladybug
 
 from kg import cypher
-from kg.errors import QueryError, StoreError, StoreUnavailableError
-from kg.store.base import GraphStore
+from kg.config import QueryLimits
+from kg.errors import QueryError, QueryLimitError, StoreError, StoreUnavailableError
+from kg.query_guard import sanitize_engine_message
+from kg.store.base import GraphStore, on_cancel
+from kg.store.user_query import PreparedQuery, QueryResult, collect
 from schema.compile import ladybug_ddl
 from schema.model import Schema
 
@@ -23,6 +27,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _rows(result: Any) -> Iterator[list[Any]]:
+    while result.has_next():
+        yield result.get_next()
+
+
+def engine_error(message: str, limits: QueryLimits) -> QueryError:
+    """The error a caller sees for an engine failure: limits named, the engine's text sanitised."""
+    if "Interrupted" in message:
+        return QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)")
+    if "Buffer manager exception" in message or "Unable to allocate memory" in message:
+        return QueryLimitError("query needs more memory than the engine may use")
+    return QueryError(f"embedded store rejected the query: {sanitize_engine_message(message)}")
 
 
 class _LadybugTx:
@@ -48,14 +66,22 @@ class LadybugStore(GraphStore):
 
     dialect = cypher.LADYBUG
 
-    def __init__(self, path: str | Path, *, schema: Schema | None = None, batch_rows: int = 10_000, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        schema: Schema | None = None,
+        batch_rows: int = 10_000,
+        read_only: bool = False,
+        buffer_pool_mb: int = 0,
+    ) -> None:
         super().__init__(schema=schema, batch_rows=batch_rows)
         self.path = Path(path)
         if read_only and not self.path.exists():
             raise StoreUnavailableError(f"embedded store {self.path} does not exist; build a graph first (medkg build ...)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = ladybug.Database(str(self.path), read_only=read_only)
+            self._db = ladybug.Database(str(self.path), read_only=read_only, buffer_pool_size=buffer_pool_mb * 2**20)
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as exc:
             raise StoreUnavailableError(f"cannot open embedded store {self.path}: {exc}") from exc
@@ -87,6 +113,34 @@ class LadybugStore(GraphStore):
         with self.transaction(write=write) as tx:
             return tx.run(cypher_text, params)
 
+    def run_prepared(self, prepared: PreparedQuery, *, cancel: threading.Event | None = None) -> QueryResult:
+        """Run a checked user query on this connection: the engine's own timeout interrupts it
+        (``Connection.set_query_timeout``), as does ``cancel`` (``Connection.interrupt``); rows
+        are read one at a time up to the caps."""
+        limits = prepared.limits
+        self._conn.set_query_timeout(int(limits.timeout_s * 1000))
+        try:
+            with on_cancel(cancel, self._conn.interrupt):
+                if prepared.write:
+                    with self.transaction(write=True):
+                        return self._collect(prepared)
+                return self._collect(prepared)
+        except RuntimeError as exc:
+            if cancel is not None and cancel.is_set():
+                raise QueryLimitError("query cancelled") from None
+            raise engine_error(str(exc), limits) from None
+        finally:
+            self._conn.set_query_timeout(0)
+
+    def _collect(self, prepared: PreparedQuery) -> QueryResult:
+        result = self._conn.execute(prepared.engine_text(), prepared.params)
+        if isinstance(result, list):  # several statements: the guard lets only one through
+            raise QueryError("one statement per query")
+        try:
+            return collect(result.get_column_names(), _rows(result), prepared.limits)
+        finally:
+            result.close()
+
     def ensure_schema(self) -> None:
         for stmt in ladybug_ddl(self.schema):
             self._conn.execute(stmt)
@@ -97,5 +151,9 @@ class LadybugStore(GraphStore):
                 tx.run(f"MATCH (n:{label}) DETACH DELETE n")
 
     def close(self) -> None:
+        """Close the connection and the database; idempotent."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self._conn.close()
         self._db.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +14,10 @@ import neo4j
 from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable
 
 from kg import cypher
-from kg.errors import QueryError, StoreError, StoreUnavailableError
-from kg.store.base import GraphStore
+from kg.errors import QueryError, QueryLimitError, StoreError, StoreUnavailableError
+from kg.query_guard import sanitize_engine_message
+from kg.store.base import GraphStore, on_cancel
+from kg.store.user_query import PreparedQuery, QueryResult, collect
 from schema.compile import neo4j_ddl
 from schema.model import Schema
 
@@ -128,6 +132,45 @@ class Neo4jStore(GraphStore):
             raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j query failed: {exc}") from exc
+
+    def run_prepared(self, prepared: PreparedQuery, *, cancel: threading.Event | None = None) -> QueryResult:
+        """Run a checked user query as one auto-commit statement in a session of the matching
+        access mode (the server refuses writes in a READ session), with the server-side
+        transaction timeout, streaming records (the driver pulls them in batches) up to the caps;
+        closing the session discards the rest on the server. ``cancel`` terminates the
+        transaction on the server (found by a random tag in its metadata)."""
+        limits = prepared.limits
+        tag = secrets.token_hex(12)
+        query = neo4j.Query(prepared.engine_text(), timeout=limits.timeout_s or None,  # type: ignore[arg-type]
+                            metadata={"medkg_query": tag})
+        try:
+            with on_cancel(cancel, lambda: self._terminate(tag)), self._session(write=prepared.write) as session:
+                result = session.run(query, prepared.params)
+                keys = list(result.keys())
+                return collect(keys, (tuple(r.data().values()) for r in result), limits)
+        except Neo4jError as exc:
+            code = exc.code or ""
+            if cancel is not None and cancel.is_set():
+                raise QueryLimitError("query cancelled") from None
+            if "TransactionTimedOut" in code or "Terminated" in code:
+                raise QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)") from None
+            if "MemoryPoolOutOfMemory" in code or "OutOfMemory" in code:
+                raise QueryLimitError("query needs more memory than the server allows") from None
+            raise QueryError(f"Neo4j rejected the query: {sanitize_engine_message(exc.message or code)}") from None
+        except ServiceUnavailable as exc:
+            raise StoreUnavailableError(f"Neo4j at {self.uri} went away") from exc
+
+    def _terminate(self, tag: str) -> None:
+        """Terminate the running transaction tagged ``tag`` (Neo4j 5 transaction commands)."""
+        try:
+            with self._session() as session:
+                ids = [r["id"] for r in session.run(
+                    "SHOW TRANSACTIONS YIELD transactionId, metaData WHERE metaData.medkg_query = $tag "
+                    "RETURN transactionId AS id", tag=tag)]
+                if ids:
+                    session.run("TERMINATE TRANSACTIONS $ids", ids=ids).consume()
+        except (Neo4jError, DriverError):  # it may have finished meanwhile; the timeout still applies
+            pass
 
     def ensure_schema(self) -> None:
         with self._session() as session:

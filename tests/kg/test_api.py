@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 
 from kg.api import ApiSettings, create_app
 from kg.build import build_batch
+from kg.config import QueryLimits
 from kg.errors import ConfigError
 from kg.store.base import GraphStore
 from loaders import read_documents
-from tests.helpers import FIXTURES, REPO
+from tests.helpers import FIXTURES, REPO, api_app
 
 KEY = "test-key-0123456789abcdef"
 OTHER = "other-key-0123456789abcdef"
@@ -25,15 +26,16 @@ HEADERS = {"X-API-Key": KEY}
 @pytest.fixture
 def client(store: GraphStore) -> Iterator[TestClient]:
     store.write(build_batch(read_documents(FIXTURES / "bc5cdr" / "CDR_TrainingSet_excerpt.PubTator.txt")))
-    settings = ApiSettings(api_keys=(KEY, OTHER), max_body_bytes=4096, max_rows=5)  # type: ignore[arg-type]
-    with TestClient(create_app(settings, store=store)) as c:
+    settings = ApiSettings(api_keys=(KEY, OTHER), max_body_bytes=4096, query=QueryLimits(max_rows=5))  # type: ignore[arg-type]
+    with TestClient(api_app(settings, store)) as c:
         yield c
 
 
 def test_health_needs_no_key_and_reveals_only_the_store_kind(client: TestClient, store: GraphStore) -> None:
     r = client.get("/v1/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "store": store.dialect.name, "version": "1", "ready": False}  # nothing built yet
+    assert r.json() == {"status": "ok", "store": store.dialect.name, "version": "1", "ready": False,
+                        "diagnosis": "pending"}  # nothing built yet
 
 
 @pytest.mark.parametrize(
@@ -63,11 +65,11 @@ def test_query_is_parameterised_read_only_and_row_capped(client: TestClient) -> 
     hostile = "x' }) DETACH DELETE n //"
     r = client.post("/v1/query", headers=HEADERS,
                     json={"cypher": "MATCH (d:Drug) WHERE d.name = $name RETURN d.id AS id", "params": {"name": hostile}})
-    assert r.status_code == 200 and r.json() == {"rows": [], "truncated": False}
+    assert r.status_code == 200 and r.json() == {"columns": ["id"], "rows": [], "truncated": False, "truncated_by": None}
 
     r = client.post("/v1/query", headers=HEADERS, json={"cypher": "MATCH (d:Drug) RETURN d.id AS id"})
     assert r.status_code == 200
-    assert len(r.json()["rows"]) == 5 and r.json()["truncated"] is True
+    assert len(r.json()["rows"]) == 5 and r.json()["truncated"] is True and r.json()["truncated_by"] == "rows"
 
     before = client.post("/v1/query", headers=HEADERS, json={"cypher": "MATCH (n) RETURN count(n) AS n"}).json()["rows"][0]["n"]
     for write in ("CREATE (:Drug {id: 'LOCAL:drug:x'})", "MATCH (n) DETACH DELETE n"):
@@ -153,7 +155,7 @@ def answering_client(store: GraphStore) -> Iterator[TestClient]:
     from tests.kg.test_interactions import ddinter_documents
 
     store.write(build_batch([*ddinter_documents(), *hpo.read(FIXTURES / "diagnosis")], schema=store.schema))
-    with TestClient(create_app(ApiSettings(api_keys=(KEY,)), store=store)) as c:  # type: ignore[arg-type]
+    with TestClient(api_app(ApiSettings(api_keys=(KEY,)), store)) as c:  # type: ignore[arg-type]
         yield c
 
 
@@ -163,7 +165,7 @@ def test_warm_start_builds_resolver_and_index_in_the_background(store: GraphStor
     store.write(build_batch(list(hpo.read(FIXTURES / "diagnosis")), schema=store.schema))
     settings = ApiSettings.from_env({"MEDKG_API_KEYS": KEY, "MEDKG_API_WARM": "1"})
     assert settings.warm
-    app = create_app(settings, store=store)
+    app = api_app(settings, store)
     with TestClient(app) as c:
         app.state.warm_thread.join(timeout=300)
         assert not app.state.warm_thread.is_alive()
@@ -194,7 +196,7 @@ def test_interaction_check_over_http(answering_client: TestClient) -> None:
     assert severities == sorted(severities, key=order.__getitem__)
 
     r = answering_client.post("/v1/interactions/check", headers=HEADERS, json={"patient_id": "no-such-patient"})
-    assert r.status_code == 400 and "no-such-patient" in r.text
+    assert r.status_code == 404 and "unknown patient" in r.text and "no-such-patient" not in r.text
 
 
 def test_diagnosis_ranking_over_http(answering_client: TestClient) -> None:

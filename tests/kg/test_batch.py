@@ -31,7 +31,7 @@ from kg.cli import app
 from kg.jobs import run_build
 from kg.store.base import GraphStore
 from kg.store.ladybug_store import LadybugStore
-from loaders.errors import MalformedInputError
+from loaders.errors import LoaderWarning, MalformedInputError
 from tests.helpers import FIXTURES, REPO
 
 SAMPLE = REPO / "kg" / "samples" / "bc5cdr_train_10.pubtator"  # 10 gold abstracts
@@ -70,22 +70,24 @@ def wait_for(cond: Callable[[], bool], *, timeout: float = 60.0) -> None:
 
 
 def test_extract_then_load_equals_direct_build(store: GraphStore, tmp_path: Path) -> None:
-    report = run_extract([SAMPLE, EXCERPT], tmp_path / "x", extract="none", shard_docs=4)
-    assert (report.documents, report.shards, report.complete, report.error_count) == (13, 4, True, 0)
+    # The excerpt repeats two of the sample's abstracts, identically: both jobs drop the repeats
+    # with a warning (never merging them into the first copy), leaving 11 distinct documents.
+    with pytest.warns(LoaderWarning, match="identical to the record first at"):
+        report = run_extract([SAMPLE, EXCERPT], tmp_path / "x", extract="none", shard_docs=4)
+    assert (report.documents, report.shards, report.complete, report.error_count) == (11, 3, True, 0)
     assert report.mentions > 100 and report.relations > 10
 
-    run_build([SAMPLE, EXCERPT], store, batch_docs=4)
+    with pytest.warns(LoaderWarning, match="identical to the record first at"):
+        run_build([SAMPLE, EXCERPT], store, batch_docs=4)
     direct = graph(store)
     store.clear()
     loaded = run_load(tmp_path / "x", store)
-    # The excerpt repeats two of the sample's abstracts: 11 distinct documents, one repeat in
-    # another shard (found unchanged), one inside the same shard (deduplicated by build_batch).
-    assert loaded.documents == 13 and (loaded.write.documents_new, loaded.write.documents_unchanged) == (11, 1)
+    assert loaded.documents == 11 and (loaded.write.documents_new, loaded.write.documents_unchanged) == (11, 0)
     assert graph(store) == direct
     assert direct["stats"]["Document"] == 11 and direct["stats"]["CAUSES_ADVERSE_EFFECT"] > 0
 
     again = run_load(tmp_path / "x", store)  # finished: nothing to do, nothing changes
-    assert (again.shards_loaded, again.shards_skipped) == (0, 4)
+    assert (again.shards_loaded, again.shards_skipped) == (0, 3)
     assert graph(store) == direct
 
 
@@ -168,7 +170,7 @@ def test_other_inputs_or_options_are_refused_unless_restart(tmp_path: Path) -> N
     run_extract([src], out, extract="none", shard_docs=2)
     with pytest.raises(ManifestMismatchError, match="option shard_docs: manifest 2, given 1"):
         run_extract([src], out, extract="none", shard_docs=1)
-    src.write_text(src.read_text() + "\n" + SAMPLE.read_text().split("\n\n")[0] + "\n\n")
+    src.write_text(src.read_text() + "\n" + SAMPLE.read_text().split("\n\n")[1] + "\n\n")  # not in EXCERPT
     with pytest.raises(ManifestMismatchError, match="in.pubtator changed"):
         run_extract([src], out, extract="none", shard_docs=2)
     code = CliRunner().invoke(app, ["extract", str(src), "--out", str(out), "--shard-docs", "2", "--extract", "none", "-q"])

@@ -240,7 +240,7 @@ def test_patient_mode_uses_takes_edges(graph: GraphStore, resolver: DrugResolver
 
 
 def test_unknown_patient_is_a_clear_error(graph: GraphStore, resolver: DrugResolver) -> None:
-    with pytest.raises(UnknownPatientError, match="unknown patient id 'nobody'"):
+    with pytest.raises(UnknownPatientError, match="unknown patient id"):
         check_interactions(graph, patient_id="nobody", resolver=resolver)
     with pytest.raises(UnknownPatientError):
         check_interactions(graph, patient_id="x' OR 1=1 WITH p MATCH (n) DETACH DELETE n //", resolver=resolver)

@@ -90,10 +90,11 @@ def test_strict_mode_raises_at_first_bad_line(mixed: Path) -> None:
 def test_invalid_utf8_line(tmp_path: Path, collect: Collector) -> None:
     path = tmp_path / "enc.jsonl"
     good = json.dumps({"id": 1, "text": "fine"}).encode()
+    other = json.dumps({"id": 3, "text": "fine"}).encode()
     path.write_bytes(
-        good + b"\n" + '{"id": 2, "text": "caf\xe9"}'.encode("latin-1") + b"\n" + good + b"\n"
+        good + b"\n" + '{"id": 2, "text": "caf\xe9"}'.encode("latin-1") + b"\n" + other + b"\n"
     )
     errors, on_error = collect
-    assert [d.id for d in jsonl.read(path, on_error=on_error)] == ["note:1", "note:1"]
+    assert [d.id for d in jsonl.read(path, on_error=on_error)] == ["note:1", "note:3"]
     assert [e.position for e in errors] == ["line 2"]
     assert "not valid UTF-8" in errors[0].message

@@ -49,11 +49,24 @@ def test_bc5cdr_train_pubtator_and_bioc_agree(shared_data: Path) -> None:
         ("corpora/bc5cdr/bioc/CDR_DevelopmentSet.BioC.xml", 500),
         ("corpora/biored/Train.PubTator", 400),
         ("corpora/biored/Dev.PubTator", 100),
-        ("corpora/ncbi-disease/original/NCBItrainset_corpus.txt", 593),
+        # 593 blocks, but PMID 8528200 is listed twice, identically: the repeat is dropped
+        # with a LoaderWarning (see test_ncbi_train_duplicate_is_dropped_with_a_warning)
+        ("corpora/ncbi-disease/original/NCBItrainset_corpus.txt", 592),
         ("corpora/ncbi-disease/original/NCBIdevelopset_corpus.txt", 100),
     ],
 )
+@pytest.mark.filterwarnings("ignore::loaders.errors.LoaderWarning")
 def test_every_gold_file_loads_strictly(shared_data: Path, relative: str, documents: int) -> None:
     docs = list(read_documents(shared_data / relative))  # strict: any bad record raises
     assert len(docs) == documents
     assert all(d.text[m.start : m.end] == m.text for d in docs for m in d.mentions)
+
+
+def test_ncbi_train_duplicate_is_dropped_with_a_warning(shared_data: Path) -> None:
+    from loaders.errors import LoaderWarning
+
+    path = shared_data / "corpora" / "ncbi-disease" / "original" / "NCBItrainset_corpus.txt"
+    with pytest.warns(LoaderWarning, match=r"line 4557: duplicate document id PMID:8528200: "
+                      r"identical to the record first at line 3811; dropped"):
+        ids = [d.id for d in pubtator.read(path)]
+    assert ids.count("PMID:8528200") == 1

@@ -1,0 +1,364 @@
+"""Decide what user-supplied Cypher may run, before any engine sees it.
+
+``medkg query`` and ``POST /v1/query`` promise read-only Cypher with no side effects. The
+engines' own read-only modes do not keep that promise: LadybugDB in read-only mode still runs
+``LOAD FROM '<any file>'``, ``COPY (...) TO '<path>'``, ``INSTALL``, ``CALL <setting>=...`` and
+``CHECKPOINT`` (DESIGN.md, "facts learned the hard way"), and a 3,000-deep parenthesised
+expression overflows its parser's stack and kills the process. So the query text is lexed here
+(strings, backtick identifiers and comments understood), checked against an allow-list of what a
+read query needs, and re-emitted without comments: the engine then runs exactly the tokens that
+were checked, and no comment syntax the two lexers might read differently can hide a clause.
+
+What is refused, in every mode:
+
+* more than one statement (``COMMIT; MATCH ...``), transaction control (``BEGIN``, ``COMMIT``,
+  ``ROLLBACK``, ``CHECKPOINT``), database switching (``USE``, ``ATTACH``, ``DETACH DATABASE``);
+* file and network access: ``LOAD`` (``LOAD CSV``, ``LOAD FROM``, ``LOAD EXTENSION``), ``COPY``,
+  ``EXPORT``/``IMPORT DATABASE``, ``INSTALL``/``UNINSTALL``/``UPDATE`` of extensions;
+* settings (``CALL threads=4``), admin commands (``SHOW ...``, ``TERMINATE ...``);
+* ``CALL`` of any procedure outside a small per-store allow-list of schema introspection
+  procedures, namespaced functions (``apoc.*``, ``dbms.*``...), ``CALL {...} IN TRANSACTIONS``;
+* text longer than ``max_chars``, more than ``max_tokens`` tokens, brackets nested deeper than
+  ``max_depth``, unterminated strings or comments, unknown escape sequences in strings.
+
+Without ``allow_write`` the write clauses (``CREATE``, ``MERGE``, ``SET``, ``DELETE``,
+``DETACH``, ``REMOVE``, ``FOREACH``, ``DROP``, ``ALTER``, ``RENAME``, ``COMMENT``) are refused too.
+
+A refused keyword used as a variable name (``WITH n.start AS set``) can be written with
+backticks (`` `set` ``); the message says so. Messages name the construct and what to do, never
+echo the query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from kg.errors import QueryRefusedError
+
+TokenKind = Literal["ws", "comment", "string", "quoted", "param", "number", "ident", "punct"]
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: TokenKind
+    text: str
+    start: int
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper() if self.kind == "ident" else ""
+
+
+@dataclass(frozen=True)
+class GuardLimits:
+    """Static limits checked before an engine sees the text.
+
+    ``max_depth`` 40: real queries nest brackets a handful of levels (a list inside a map inside
+    a function call inside a pattern is 4); LadybugDB's parser overflowed its stack between 1,000
+    and 3,000 levels (each bracket is ~20 grammar rules deep), so 40 leaves a wide margin on both
+    sides. ``max_tokens`` 20,000 bounds parser work for long ``IN [...]`` lists.
+    """
+
+    max_chars: int = 100_000
+    max_tokens: int = 20_000
+    max_depth: int = 40
+
+
+WRITE_KEYWORDS = frozenset(
+    {"CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "FOREACH", "DROP", "ALTER", "RENAME", "COMMENT"}
+)
+"""Clauses that change the graph or its schema (Neo4j and LadybugDB)."""
+
+ALWAYS_REFUSED: dict[str, str] = {
+    "LOAD": "file and extension loading (LOAD CSV / LOAD FROM / LOAD EXTENSION) is not allowed",
+    "COPY": "COPY reads or writes files and is not allowed",
+    "EXPORT": "EXPORT DATABASE writes files and is not allowed",
+    "IMPORT": "IMPORT DATABASE reads files and is not allowed",
+    "INSTALL": "installing extensions is not allowed",
+    "UNINSTALL": "uninstalling extensions is not allowed",
+    "UPDATE": "updating extensions is not allowed",
+    "ATTACH": "attaching databases is not allowed",
+    "USE": "switching databases (USE) is not allowed",
+    "BEGIN": "transaction control (BEGIN) is not allowed: each query runs in its own transaction",
+    "COMMIT": "transaction control (COMMIT) is not allowed: each query runs in its own transaction",
+    "ROLLBACK": "transaction control (ROLLBACK) is not allowed: each query runs in its own transaction",
+    "CHECKPOINT": "CHECKPOINT is not allowed",
+    "SHOW": "admin commands (SHOW ...) are not allowed",
+    "TERMINATE": "admin commands (TERMINATE ...) are not allowed",
+    "GRANT": "admin commands (GRANT) are not allowed",
+    "DENY": "admin commands (DENY) are not allowed",
+    "REVOKE": "admin commands (REVOKE) are not allowed",
+}
+
+ALLOWED_PROCEDURES: dict[str, frozenset[str]] = {
+    "neo4j": frozenset({
+        "db.labels", "db.relationshiptypes", "db.propertykeys", "db.schema.visualization",
+        "db.schema.nodetypeproperties", "db.schema.reltypeproperties",
+    }),
+    "ladybug": frozenset({"show_tables", "table_info", "show_connection"}),
+}
+"""Read-only schema introspection; everything else a ``CALL`` can reach is refused (lower-case names)."""
+
+_ESCAPES = frozenset("\\'\"bfnrt")
+_IDENT = re.compile(r"[^\W\d]\w*", re.UNICODE)
+_NUMBER = re.compile(r"(?:0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)")
+_WS = re.compile(r"\s+")
+_DIGITS = "0123456789"
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _string_end(text: str, start: int) -> int:
+    """Index after the closing quote of the string opening at ``start``; strict escapes only, so
+    that this lexer and an engine cannot disagree about where a string ends."""
+    quote = text[start]
+    i = start + 1
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            nxt = text[i + 1] if i + 1 < n else ""
+            if nxt in _ESCAPES:
+                i += 2
+                continue
+            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[i + 2 : i + 6]):
+                i += 6
+                continue
+            if nxt == "U" and re.fullmatch(r"[0-9a-fA-F]{8}", text[i + 2 : i + 10]):
+                i += 10
+                continue
+            raise QueryRefusedError(f"unsupported escape sequence in a string literal at offset {i}")
+        if ch == quote:
+            return i + 1
+        i += 1
+    raise QueryRefusedError(f"unterminated string literal starting at offset {start}")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Cypher tokens of ``text``, whitespace and comments included (so the text can be rebuilt).
+
+    Raises :class:`QueryRefusedError` for unterminated strings, backtick names or block comments.
+    """
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            m = _WS.match(text, i)
+            assert m is not None
+            tokens.append(Token("ws", m.group(), i))
+            i = m.end()
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            tokens.append(Token("comment", text[i:end], i))
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise QueryRefusedError(f"unterminated /* comment starting at offset {i}")
+            tokens.append(Token("comment", text[i : end + 2], i))
+            i = end + 2
+        elif ch in "'\"":
+            end = _string_end(text, i)
+            tokens.append(Token("string", text[i:end], i))
+            i = end
+        elif ch == "`":
+            end = text.find("`", i + 1)
+            while end >= 0 and text.startswith("``", end):  # `` is an escaped backtick
+                end = text.find("`", end + 2)
+            if end < 0:
+                raise QueryRefusedError(f"unterminated `quoted name` starting at offset {i}")
+            tokens.append(Token("quoted", text[i : end + 1], i))
+            i = end + 1
+        elif ch == "$":
+            m = _IDENT.match(text, i + 1) or re.compile(r"[0-9]+").match(text, i + 1)
+            if m is not None:
+                tokens.append(Token("param", text[i : m.end()], i))
+                i = m.end()
+            elif text.startswith("`", i + 1):
+                end = text.find("`", i + 2)
+                if end < 0:
+                    raise QueryRefusedError(f"unterminated `quoted name` starting at offset {i + 1}")
+                tokens.append(Token("param", text[i : end + 1], i))
+                i = end + 1
+            else:
+                tokens.append(Token("punct", ch, i))
+                i += 1
+        elif ch in _DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _DIGITS):
+            m = _NUMBER.match(text, i)
+            assert m is not None
+            tokens.append(Token("number", m.group(), i))
+            i = m.end()
+        else:
+            m = _IDENT.match(text, i)
+            if m is not None:
+                tokens.append(Token("ident", m.group(), i))
+                i = m.end()
+            else:
+                tokens.append(Token("punct", ch, i))
+                i += 1
+    return tokens
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query the guard accepted: ``text`` is what runs (comments and trailing ``;`` removed)."""
+
+    text: str
+    tokens: tuple[Token, ...]
+    """Significant tokens (no whitespace or comments)."""
+
+    def ends_with_return_without_limit(self) -> bool:
+        """True for a single ``... RETURN ...`` query with no ``UNION`` and no final ``LIMIT``/
+        ``SKIP``, where appending ``LIMIT n`` caps the rows the engine materialises without
+        changing which rows come first."""
+        words = [t.upper for t in self.tokens if t.kind == "ident"]
+        if "UNION" in words or "RETURN" not in words:
+            return False
+        depth, last_return = 0, -1
+        for i, tok in enumerate(self.tokens):
+            if tok.kind == "punct" and tok.text in _OPEN:
+                depth += 1
+            elif tok.kind == "punct" and tok.text in _CLOSE:
+                depth -= 1
+            elif depth == 0 and tok.upper == "RETURN":
+                last_return = i
+        tail = self.tokens[last_return:]
+        return last_return >= 0 and all(t.upper not in ("LIMIT", "SKIP") for t in tail if t.kind == "ident")
+
+
+def _is_name_position(sig: list[Token], i: int, depth: int) -> bool:
+    """True when the keyword-looking identifier ``sig[i]`` is used as a name, not a clause:
+    a property (``n.set``), a label (``:Load``), an alias (``AS copy``), a parameter, a map key
+    (``{copy: 1}``) or a pattern variable (``(set:Drug)``, ``[copy:REL]``)."""
+    prev = sig[i - 1] if i > 0 else None
+    nxt = sig[i + 1] if i + 1 < len(sig) else None
+    if prev is None or prev.upper in ("EXPLAIN", "PROFILE"):
+        return False  # the start of a statement is always a clause
+    if prev.kind == "punct" and prev.text in (".", ":"):
+        return True
+    if prev.upper == "AS":
+        return True
+    if nxt is not None and nxt.kind == "punct" and nxt.text == ".":
+        return True  # a variable's property (set.name)
+    if nxt is not None and nxt.kind == "punct" and nxt.text == ":" and depth > 0:
+        return True  # map key or pattern variable with a label, inside brackets
+    if prev.kind == "punct" and prev.text in "([" and nxt is not None and nxt.kind == "punct" and nxt.text in ")]{":
+        return True  # (set) or [copy] or (set {..})
+    return False
+
+
+def check_query(
+    text: str,
+    *,
+    dialect: Literal["neo4j", "ladybug"],
+    allow_write: bool = False,
+    limits: GuardLimits = GuardLimits(),
+) -> CheckedQuery:
+    """Accept ``text`` as one safe statement or raise :class:`QueryRefusedError` saying why."""
+    if len(text) > limits.max_chars:
+        raise QueryRefusedError(f"query is {len(text):,} characters long; the limit is {limits.max_chars:,}")
+    if "\x00" in text:
+        raise QueryRefusedError("query contains a NUL character")
+    tokens = tokenize(text)
+    sig = [t for t in tokens if t.kind not in ("ws", "comment")]
+    while sig and sig[-1].kind == "punct" and sig[-1].text == ";":
+        sig.pop()
+    if not sig:
+        raise QueryRefusedError("empty query")
+    if len(sig) > limits.max_tokens:
+        raise QueryRefusedError(f"query has {len(sig):,} tokens; the limit is {limits.max_tokens:,}")
+    for tok in tokens:
+        if tok.kind in ("ident", "punct", "number", "param") and not tok.text.isascii():
+            raise QueryRefusedError(
+                f"non-ASCII character at offset {tok.start}: outside string literals and `quoted names` "
+                "only ASCII is accepted")
+        if tok.kind == "ws" and tok.text.strip(" \t\r\n"):
+            raise QueryRefusedError(f"unusual whitespace character at offset {tok.start}: use spaces, tabs and newlines")
+    allowed_procs = ALLOWED_PROCEDURES[dialect]
+    depth = 0
+    skip_until = 0
+    for i, tok in enumerate(sig):
+        if tok.kind == "punct":
+            if tok.text in _OPEN:
+                depth += 1
+                if depth > limits.max_depth:
+                    raise QueryRefusedError(f"brackets nested deeper than {limits.max_depth} levels")
+            elif tok.text in _CLOSE:
+                depth = max(depth - 1, 0)
+            elif tok.text == ";":
+                raise QueryRefusedError("one statement per query: remove the ';' and run statements separately")
+            continue
+        if tok.kind != "ident" or i < skip_until:
+            continue
+        word = tok.upper
+        if word in ALWAYS_REFUSED or (word in WRITE_KEYWORDS and not allow_write):
+            if _is_name_position(sig, i, depth):
+                continue
+            if word in ALWAYS_REFUSED:
+                raise QueryRefusedError(ALWAYS_REFUSED[word])
+            raise QueryRefusedError(f"{word} writes to the graph and queries here are read-only "
+                                    f"(to use {word.lower()} as a name, quote it: `{word.lower()}`)")
+        if word == "IN" and i + 1 < len(sig) and sig[i + 1].upper == "TRANSACTIONS":
+            raise QueryRefusedError("CALL { ... } IN TRANSACTIONS is not allowed")
+        if word == "CALL" and not _is_name_position(sig, i, depth):
+            skip_until = _check_call(sig, i, allowed_procs)  # the procedure's own dotted name
+            continue
+        # a namespaced function call outside CALL: ident (. ident)+ (
+        if i + 1 < len(sig) and sig[i + 1].text == "." and (i == 0 or sig[i - 1].text not in (".", ":")):
+            name, j = _dotted_name(sig, i)
+            if j < len(sig) and sig[j].text == "(" and "." in name:
+                raise QueryRefusedError(f"namespaced function {name}() is not allowed; use built-in functions")
+    return CheckedQuery(text=_rebuild(tokens, sig), tokens=tuple(sig))
+
+
+def _dotted_name(sig: list[Token], i: int) -> tuple[str, int]:
+    parts = [sig[i].text]
+    j = i + 1
+    while j + 1 < len(sig) and sig[j].text == "." and sig[j + 1].kind in ("ident", "quoted"):
+        parts.append(sig[j + 1].text.strip("`"))
+        j += 2
+    return ".".join(parts), j
+
+
+def _check_call(sig: list[Token], i: int, allowed: frozenset[str]) -> int:
+    """Check ``CALL`` at ``sig[i]``; returns the index after the procedure name."""
+    nxt = sig[i + 1] if i + 1 < len(sig) else None
+    if nxt is None:
+        raise QueryRefusedError("CALL without a procedure")
+    if nxt.text == "{":
+        return i + 1  # subquery: its clauses are checked like any others
+    if nxt.kind not in ("ident", "quoted"):
+        raise QueryRefusedError("CALL must name a procedure")
+    name, j = _dotted_name(sig, i + 1)
+    after = sig[j] if j < len(sig) else None
+    if after is not None and after.text in ("=", ":"):
+        raise QueryRefusedError("changing settings (CALL name=value) is not allowed")
+    if name.lower() not in allowed:
+        shown = ", ".join(sorted(allowed))
+        raise QueryRefusedError(f"procedure {name[:64]} is not allowed; allowed procedures: {shown}")
+    return j
+
+
+def _rebuild(tokens: list[Token], sig: list[Token]) -> str:
+    """The query as the engine will see it: every token from the first to the last significant
+    one, comments replaced by one space (whitespace kept, so line/column numbers stay close)."""
+    first, last = sig[0].start, sig[-1].start
+    out = []
+    for tok in tokens:
+        if tok.start < first or tok.start > last:
+            continue
+        out.append(" " if tok.kind == "comment" else tok.text)
+    return "".join(out)
+
+
+def sanitize_engine_message(message: str, *, limit: int = 240) -> str:
+    """An engine error fit to show a caller: first line only, quoted fragments, file paths and
+    the echoed query removed, bounded length. Engines echo the offending text back (LadybugDB
+    prints the whole query under a caret), and messages about files would confirm a path exists."""
+    first = message.strip().splitlines()[0] if message.strip() else "query failed"
+    first = re.sub(r"\"[^\"]*\"|'[^']*'|`[^`]*`|<[^>]*>", "…", first)
+    first = re.sub(r"(?:[A-Za-z]:)?(?:/[^\s/]+){2,}/?", "…", first)
+    return first[:limit]
