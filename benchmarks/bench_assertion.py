@@ -39,7 +39,7 @@ from extractors.assertion import (  # noqa: E402
     read_examples,
     split_examples,
 )
-from kg.records import Assertion  # noqa: E402
+from schema.records import Assertion  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "assertion" / "assertion_fixture.jsonl"
 NOTE_LABELS = FIXTURE.parent / "aci_bench_valid_labels.jsonl"

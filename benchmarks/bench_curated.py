@@ -28,7 +28,7 @@ from kg.errors import StoreUnavailableError  # noqa: E402
 from kg.store.base import GraphStore  # noqa: E402
 from kg.store.ladybug_store import LadybugStore  # noqa: E402
 from loaders.curated import default_sources  # noqa: E402
-from loaders.curated.job import load_curated  # noqa: E402
+from kg.jobs.curated_job import load_curated  # noqa: E402
 
 
 def bench(store: GraphStore, name: str, sources: list[str], *, rerun: bool) -> dict[str, Any]:

@@ -33,7 +33,7 @@ import numpy as np
 from benchmarks._report import machine, write_section
 from kg.diagnosis import Annotation, DiagnosisIndex
 from kg.diagnosis.rank import ranked_positions, score_findings
-from kg.records import Document
+from schema.records import Document
 
 DEFAULT_DB = Path("/tmp/medkg-curated/graph.lbug")
 ROOTS = {"HP:0000001", "HP:0000118", "SYMP:0000462"}

@@ -65,7 +65,7 @@ def _row(name: str, result: dict[str, Any], labels: tuple[str, ...]) -> str:
 
 def throughput(model: NerModel, texts: list[str], *, batch_size: int = 32) -> dict[str, float]:
     """Sentences/s and tokens/s of ``model.predict`` (one warm-up pass on a few texts first)."""
-    from loaders.sentences import sentence_spans
+    from schema.sentences import sentence_spans
 
     model.predict(texts[:8], batch_size=batch_size)
     n_sentences = sum(len(sentence_spans(t)) for t in texts)

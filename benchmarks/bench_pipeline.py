@@ -23,7 +23,7 @@ from benchmarks._report import machine, write_section  # noqa: E402
 from extractors.config import PipelineConfig  # noqa: E402
 from extractors.pipeline import ExtractionPipeline  # noqa: E402
 from kg.build import build_batch  # noqa: E402
-from kg.records import Document  # noqa: E402
+from schema.records import Document  # noqa: E402
 from kg.store.ladybug_store import LadybugStore  # noqa: E402
 from loaders import read_documents  # noqa: E402
 

@@ -42,7 +42,7 @@ from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan  # noqa: E
 from extractors.relations.candidates import EntitySpan, RelationCandidate, candidate_pairs  # noqa: E402
 from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel, encode_candidates  # noqa: E402
 from loaders import read_documents  # noqa: E402
-from loaders.sentences import sentence_spans  # noqa: E402
+from schema.sentences import sentence_spans  # noqa: E402
 
 PUBMED_ABSTRACTS = 36_000_000
 """PubMed holds about 36 million citations with abstracts or titles (2024 baseline)."""

@@ -4,7 +4,7 @@
 patient's condition. This module runs medspaCy's ConText algorithm (modifier rules with a
 direction and a scope that ends at the sentence end or at a terminator such as "but") over the
 entities that NER put in ``doc.ents`` and maps the modifiers each entity receives to one
-:class:`kg.records.Assertion`.
+:class:`schema.records.Assertion`.
 
 Pieces, following the project style (algorithm as plain functions beside a registered component):
 
@@ -61,7 +61,7 @@ with warnings.catch_warnings():
     from extractors import assertion_rules
 from extractors.errors import CorpusFormatError, ExtractionError
 from extractors.evaluate import PRF, score_sets
-from kg.records import Assertion
+from schema.records import Assertion
 
 # PyRuSH logs one DEBUG line per token through loguru's default stderr sink; silence that
 # library's logger (only PyRuSH's) so a batch job's output stays readable.

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from schema.records import Record
 
 
-class PipelineConfig(BaseModel):
+class PipelineConfig(Record):
     """What the pipeline runs. Built once at the edge (CLI/API) and passed down.
 
     Model fields take a trained medkg model directory (default: the small models shipped in the
     package, trained by ``medkg train`` on the packaged MiniLM base) or ``None`` to skip a stage.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     ner_model: str | None = "default"
     re_model: str | None = "default"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from schema.errors import MedkgError
 
-class ExtractionError(Exception):
+
+class ExtractionError(MedkgError):
     """Root of all extraction errors."""
 
 

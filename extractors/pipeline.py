@@ -7,7 +7,7 @@ Each stage is a spaCy component registered by name, working on a spaCy ``Doc``:
 -> ``medkg_linker`` (KB + char-3-gram TF-IDF) -> ``medkg_relations`` (entity-marker RE)
 
 :class:`ExtractionPipeline` builds that pipeline once from a typed :class:`PipelineConfig` and
-turns loader :class:`~kg.records.Document` records into the same records with predicted
+turns loader :class:`~schema.records.Document` records into the same records with predicted
 ``mentions`` and ``relations`` added (gold annotations are never overwritten).
 """
 
@@ -21,8 +21,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from extractors.config import PipelineConfig
-from kg.records import Assertion, Document, EntityType, Mention, Relation
-from loaders.sentences import sentence_spans
+from schema.records import Assertion, Document, EntityType, Mention, Relation
+from schema.sentences import sentence_spans
 
 if not Span.has_extension("concept"):
     Span.set_extension("concept", default=None)  # LinkCandidate | None
@@ -48,7 +48,7 @@ def _resolve(spec: str | None, default: Any) -> str | None:
 # -- components -------------------------------------------------------------------------------
 @Language.component("medkg_sentences")
 def sentences_component(doc: Doc) -> Doc:
-    """Sentence starts from :func:`loaders.sentences.sentence_spans` (the splitter gold evidence uses)."""
+    """Sentence starts from :func:`schema.sentences.sentence_spans` (the splitter gold evidence uses)."""
     starts = {s for s, _ in sentence_spans(doc.text)}
     for tok in doc:
         tok.is_sent_start = tok.i == 0 or tok.idx in starts

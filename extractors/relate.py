@@ -2,7 +2,7 @@
 
 Glue between the pipeline's linked entities and :class:`~extractors.relations.model.RelationModel`:
 all candidate pairs of a batch of documents are classified in one length-sorted batch, and
-every positive prediction becomes a :class:`~kg.records.Relation` between the linked concepts,
+every positive prediction becomes a :class:`~schema.records.Relation` between the linked concepts,
 with its sentence as evidence.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from kg.build import local_id
-from kg.records import Relation
+from schema.records import local_id
+from schema.records import Relation
 from extractors.relations.candidates import EntitySpan, candidate_pairs, edge_for
 from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel
 

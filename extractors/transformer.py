@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,3 +122,13 @@ def quiet_hf() -> Iterator[None]:
         if bars:
             hf_logging.enable_progress_bar()
 
+
+
+def lora_targets(layers: Iterable[int] | None = None) -> str:
+    """Regex of the encoder linear layers that get LoRA: attention (q, k, v, output) and FFN of
+    BERT-style encoders, in every block or only in ``layers`` (the others stay frozen, and
+    backpropagation stops below the lowest adapted block). One definition for every model
+    (NER and relation extraction)."""
+    which = r"\d+" if layers is None else "(" + "|".join(str(i) for i in sorted(layers)) + ")"
+    return (rf".*encoder\.layer\.{which}\."
+            r"(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)")

@@ -40,7 +40,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from schema.records import Record
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from kg.config import QueryLimits, StoreConfig
 from kg.errors import ConfigError, MedkgError, QueryBusyError, StoreUnavailableError
@@ -58,10 +59,8 @@ MAX_TEXT = 20_000
 MAX_FINDINGS = 200
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Record):
     """API configuration, built once (from the environment by :meth:`from_env`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     api_keys: tuple[SecretStr, ...] = ()
     allow_no_auth: bool = False
@@ -105,8 +104,7 @@ class ApiSettings(BaseModel):
 # -- request models -------------------------------------------------------------------------------
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Request = Record
 
 
 class InteractionRequest(_Request):

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from kg.records import (
+from schema.model import Schema, load_schema
+from schema.records import (
     Assertion,
     Document,
     DocumentRecord,
@@ -26,10 +24,11 @@ from kg.records import (
     Mention,
     MentionEdge,
     Node,
+    Record,
     Relation,
+    local_id,
 )
-from loaders.sentences import sentence_index, sentence_spans
-from schema.model import Schema, load_schema
+from schema.sentences import sentence_index, sentence_spans
 
 MAX_SYNONYMS = 32
 """Synonym lists are capped: they feed display and linking, and a hub concept mentioned in
@@ -42,19 +41,11 @@ PATIENT_EDGE = {
 }
 
 
-class BuildOptions(BaseModel):
+class BuildOptions(Record):
     """Options that change what a document contributes (so they are part of its hash)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     evidence_text: bool = True
     """Store evidence sentences. Switch off for clinical records whose text must not leave them."""
-
-
-def local_id(label: str, text: str) -> str:
-    """Stable ID for an unlinked mention: the same surface form gets the same node everywhere."""
-    norm = re.sub(r"[^a-z0-9]+", "-", " ".join(text.lower().split())).strip("-")[:64] or "x"
-    return f"LOCAL:{label.lower()}:{norm}"
 
 
 def mention_concept_id(m: Mention) -> str:

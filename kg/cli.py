@@ -473,7 +473,7 @@ def load_curated_cmd(
 ) -> None:
     """Load curated knowledge (HPO, Disease/Symptom Ontology, HSDN, PharmacotherapyDB, opt-in DDInter); idempotent."""
     from loaders.curated import default_sources
-    from loaders.curated.job import check_sources, format_run, load_curated, parse_paths
+    from kg.jobs.curated_job import check_sources, format_run, load_curated, parse_paths
 
     names = list(dict.fromkeys([*(default_sources() if all_sources else []), *(sources or [])]))
     if not names:

@@ -6,22 +6,21 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
 from kg.errors import ConfigError
+from schema.records import Record
 
 DEFAULT_DB_PATH = Path("medkg-data") / "graph.lbug"
 """Embedded store location when neither ``--db`` nor ``MEDKG_DB_PATH`` is given."""
 
 
-class StoreConfig(BaseModel):
+class StoreConfig(Record):
     """Which store to use and how to reach it.
 
     ``kind`` defaults to Neo4j when a URI is configured and to the embedded LadybugDB otherwise,
     so a fresh machine with no server works out of the box.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["ladybug", "neo4j"]
     path: Path = DEFAULT_DB_PATH
@@ -63,7 +62,7 @@ class StoreConfig(BaseModel):
         )
 
 
-class QueryLimits(BaseModel):
+class QueryLimits(Record):
     """Bounds on one user Cypher query (``POST /v1/query``, ``medkg query``), built once at the edge.
 
     The API's defaults assume a caller with a valid key may be hostile: a query gets 10 s of
@@ -72,8 +71,6 @@ class QueryLimits(BaseModel):
     1,000 rows and 5 MiB of JSON. ``0`` means "no limit" for ``timeout_s``, ``max_rows``,
     ``max_response_bytes`` and ``memory_mb`` (the CLI's defaults: a local user owns the machine).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_chars: int = Field(default=10_000, ge=1)
     max_depth: int = Field(default=40, ge=1, le=200)

@@ -38,14 +38,12 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from extractors.errors import ExtractionError
 from extractors.linking import KnowledgeBase, LinkCandidate, Linker, default_kb
 from extractors.linking.normalize import normalize
 from kg.errors import MedkgError
-from kg.records import EntityType
 from schema.model import load_schema
+from schema.records import EntityType, Record
 
 MAX_INPUT_CHARS = 200
 """Longest input linked as a drug name. The longest DrugBank name is well under this; a longer
@@ -72,11 +70,8 @@ class DrugResolveError(MedkgError):
     """Root of drug-resolution errors (the knowledge base cannot be loaded...)."""
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class Suggestion(_Record):
+class Suggestion(Record):
     """A candidate offered for an input that could not be resolved confidently."""
 
     curie: str
@@ -84,7 +79,7 @@ class Suggestion(_Record):
     score: float
 
 
-class ResolvedDrug(_Record):
+class ResolvedDrug(Record):
     """An input resolved to one Drug concept.
 
     ``equivalent_ids`` are the other CURIEs of the same concept (always including ``curie``)
@@ -101,7 +96,7 @@ class ResolvedDrug(_Record):
     alternatives: tuple[str, ...] = ()
 
 
-class UnresolvedDrug(_Record):
+class UnresolvedDrug(Record):
     """An input that is reported back instead of being dropped.
 
     ``name_like``: the input could still be a drug name (it was searched and not found), as

@@ -1,10 +1,11 @@
-"""Errors of the kg package: one root, specific subclasses that also inherit builtins."""
+"""Errors of the kg package: specific subclasses of the project's one root
+(:class:`schema.errors.MedkgError`, re-exported here) that also inherit builtins."""
 
 from __future__ import annotations
 
+from schema.errors import MedkgError
 
-class MedkgError(Exception):
-    """Root of all kg errors."""
+__all__ = ["MedkgError"]
 
 
 class ConfigError(MedkgError, ValueError):

@@ -40,12 +40,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from kg import cypher
 from kg.drug_resolve import (
-    DrugResolver,
     DrugResolveError,
+    DrugResolver,
     ResolvedDrug,
     Suggestion,
     UnresolvedDrug,
@@ -54,6 +52,7 @@ from kg.drug_resolve import (
 )
 from kg.errors import MedkgError
 from kg.store.base import GraphStore
+from schema.records import Record
 
 __all__ = [
     "ClassAlert",
@@ -110,11 +109,8 @@ class UnknownPatientError(InteractionInputError, LookupError):
     """No Patient node has the given pseudonym."""
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class DrugRef(_Record):
+class DrugRef(Record):
     """A checked drug: its CURIE, display name, and the input it came from."""
 
     id: str
@@ -122,7 +118,7 @@ class DrugRef(_Record):
     input: str
 
 
-class EvidenceItem(_Record):
+class EvidenceItem(Record):
     """One supporting record: a curated entry or a sentence of a document."""
 
     doc_id: str
@@ -132,7 +128,7 @@ class EvidenceItem(_Record):
     curated: bool
 
 
-class Interaction(_Record):
+class Interaction(Record):
     drug_a: DrugRef
     drug_b: DrugRef
     severity: Severity
@@ -148,7 +144,7 @@ class Interaction(_Record):
     """The stored edges (head id, tail id) this pair was found under."""
 
 
-class Duplicate(_Record):
+class Duplicate(Record):
     """Inputs naming the same concept; only the first is checked."""
 
     curie: str
@@ -156,7 +152,7 @@ class Duplicate(_Record):
     inputs: tuple[str, ...]
 
 
-class ClassAlert(_Record):
+class ClassAlert(Record):
     kind: Literal["same_class", "class_interaction"]
     drug_a: DrugRef
     drug_b: DrugRef
@@ -170,7 +166,7 @@ class ClassAlert(_Record):
     note: str
 
 
-class InteractionReport(_Record):
+class InteractionReport(Record):
     patient_id: str | None
     resolved: tuple[ResolvedDrug, ...]
     unresolved: tuple[UnresolvedDrug, ...]

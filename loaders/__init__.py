@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from kg.records import Document
+from schema.records import Document
 from loaders import bioc, fhir, jsonl, pubmed, pubtator, text
 from loaders._common import OnError, open_binary, warn
 from loaders._seen import SeenIds

@@ -26,9 +26,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from kg.records import EntityType, Mention, Relation
+from schema.records import EntityType, Mention, Relation
 from loaders._common import RecordProblem
-from loaders.sentences import sentence_index, sentence_spans
+from schema.sentences import sentence_index, sentence_spans
 
 ENTITY_TYPES: Mapping[str, EntityType] = {
     "Chemical": EntityType.DRUG,
@@ -176,7 +176,7 @@ def gold_relations(
 ) -> list[Relation]:
     """Relations for the corpus relations we keep, each with its evidence sentence.
 
-    The evidence is the first sentence (see :mod:`loaders.sentences`) holding a mention of both
+    The evidence is the first sentence (see :mod:`schema.sentences`) holding a mention of both
     endpoints; ``None`` when the two are never mentioned in the same sentence, as happens for
     document-level relations such as many BC5CDR CIDs.
     """

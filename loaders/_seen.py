@@ -14,7 +14,7 @@ for PubMed (``replaces=True``) a later, different record is the newer revision: 
 with a warning and replaces the earlier one (in the same write batch :func:`kg.build.build_batch`
 keeps the last; in a later batch the store replaces the changed document).
 
-Each loader checks one file by default; :func:`kg.jobs.run_build` passes one :class:`SeenIds`
+Each loader checks one file by default; :func:`kg.jobs.build_job.run_build` passes one :class:`SeenIds`
 to every file of a build, so the same id in two input files is caught the same way.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from kg.records import Document
+from schema.records import Document
 from loaders._common import OnError, report, warn
 from loaders.errors import shown_id
 

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
-from kg.records import Document, Mention
+from schema.records import Document, Mention
 from loaders._common import (
     DEFAULT_MAX_CHARS,
     OnError,

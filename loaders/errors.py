@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from schema.errors import MedkgError
+
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _MAX_SHOWN_ID = 80
 """Longest record id shown in a message: ids are pseudonyms and PMIDs, far shorter than this; a
@@ -32,7 +34,7 @@ def shown_id(value: str) -> str:
     return printable(cut)
 
 
-class LoaderError(Exception):
+class LoaderError(MedkgError):
     """Root of all loader errors."""
 
 

@@ -50,7 +50,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kg.records import Assertion, Document, EntityType, Mention
+from schema.records import Assertion, Document, EntityType, Mention
 from loaders._common import (
     OnError,
     RecordProblem,

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kg.records import Document
+from schema.records import Document
 from loaders._common import (
     DEFAULT_MAX_CHARS,
     OnError,

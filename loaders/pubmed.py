@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kg.records import Document
+from schema.records import Document
 from loaders._common import OnError, RecordProblem, report, validation_problem
 from loaders._seen import SeenIds
 from loaders._xml import iter_records

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from kg.records import Document, Mention
+from schema.records import Document, Mention
 from loaders._common import (
     DEFAULT_MAX_CHARS,
     OnError,

@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from kg.records import Document
+from schema.records import Document
 from loaders._common import DEFAULT_MAX_CHARS, OnError, encoding_advice, report
 from loaders._seen import SeenIds
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
-from schema.model import KEY, EdgeKind, PropType, Schema, load_schema
+from schema.model import KEY, PropType, Schema, load_schema
 
 _LADYBUG_TYPES = {
     PropType.STRING: "STRING",

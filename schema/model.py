@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from schema.errors import MedkgError
+from schema.records import Record
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Cypher keywords that the embedded store's parser rejects as bare property names.
@@ -24,7 +27,7 @@ KEY = "id"
 """Every node is keyed by ``id`` (a CURIE for concepts, a pseudonym for patients)."""
 
 
-class SchemaError(ValueError):
+class SchemaError(MedkgError, ValueError):
     """The schema file is inconsistent (unknown endpoint, bad identifier, clash...)."""
 
 
@@ -41,8 +44,7 @@ class EdgeKind(StrEnum):
     LINK = "link"  # structural (document/evidence wiring)
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Frozen = Record
 
 
 class Property(_Frozen):

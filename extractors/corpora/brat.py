@@ -17,7 +17,7 @@ Every entity's text is checked against the document, so a wrong offset fails lou
 training on shifted spans. The one tolerated difference is double quotes: the public RareDis
 release has 16 entities whose text field went through CSV quoting (``"low-pitched ""growling""
 cry..."`` for ``low-pitched "growling" cry...``); their offsets are right, so texts are compared
-with ``"`` removed and :attr:`BratEntity.text` is always taken from the document. Problems
+with ``"`` removed and :attr:`CorpusEntity.text` is always taken from the document. Problems
 raise :class:`~extractors.errors.CorpusFormatError` naming the file and line.
 
 :data:`RAREDIS_TYPES` maps RareDis entity types onto the graph's entity types; it is the one
@@ -31,10 +31,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from extractors.corpora.entities import CorpusEntity
 from extractors.errors import CorpusFormatError
-from kg.records import EntityType
+from schema.records import EntityType
 
-__all__ = ["RAREDIS_TYPES", "BratDocument", "BratEntity", "BratRelation", "read_brat", "read_brat_dir"]
+__all__ = ["RAREDIS_TYPES", "BratDocument", "CorpusEntity", "BratRelation", "read_brat", "read_brat_dir"]
 
 RAREDIS_TYPES: Mapping[str, EntityType] = {
     "RAREDISEASE": EntityType.DISEASE,
@@ -44,27 +45,6 @@ RAREDIS_TYPES: Mapping[str, EntityType] = {
     "SYMPTOM": EntityType.SYMPTOM,
 }
 """RareDis types kept as graph entity types; ``ANAPHOR`` ("it", "the disorder") is not an entity."""
-
-
-@dataclass(frozen=True, slots=True)
-class BratEntity:
-    """One text-bound annotation.
-
-    ``start``/``end`` span the whole entity (first fragment start, last fragment end);
-    ``fragments`` holds the individual ``(start, end)`` pieces, more than one for a
-    discontinuous entity. ``text`` is the document's text of the fragments joined by a space.
-    """
-
-    id: str
-    type: str
-    start: int
-    end: int
-    text: str
-    fragments: tuple[tuple[int, int], ...]
-
-    @property
-    def discontinuous(self) -> bool:
-        return len(self.fragments) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +63,13 @@ class BratDocument:
 
     id: str
     text: str
-    entities: tuple[BratEntity, ...]
+    entities: tuple[CorpusEntity, ...]
     relations: tuple[BratRelation, ...]
     path: str
     dangling_relations: tuple[BratRelation, ...] = ()
     """Relations with an argument that names no entity of the file (kept out of ``relations``)."""
 
-    def entity(self, entity_id: str) -> BratEntity:
+    def entity(self, entity_id: str) -> CorpusEntity:
         """The entity with this id (``KeyError`` naming the document if there is none)."""
         for entity in self.entities:
             if entity.id == entity_id:
@@ -101,7 +81,7 @@ def _problem(path: Path, line_no: int, message: str) -> CorpusFormatError:
     return CorpusFormatError(f"{path}: line {line_no}: {message}")
 
 
-def _parse_entity(path: Path, line_no: int, fields: list[str], text: str) -> BratEntity:
+def _parse_entity(path: Path, line_no: int, fields: list[str], text: str) -> CorpusEntity:
     if len(fields) != 3:
         raise _problem(path, line_no, f"entity line needs 3 tab-separated fields, found {len(fields)}")
     ann_id, type_and_spans, ann_text = fields
@@ -122,7 +102,7 @@ def _parse_entity(path: Path, line_no: int, fields: list[str], text: str) -> Bra
         raise _problem(
             path, line_no, f"entity {ann_id}: text {ann_text!r} does not match the document at {spans} ({found!r})"
         )
-    return BratEntity(
+    return CorpusEntity(
         id=ann_id,
         type=etype,
         start=min(s for s, _ in fragments),
@@ -157,7 +137,7 @@ def read_brat(txt_path: str | os.PathLike[str], *, strict: bool = False) -> Brat
     # newline="" keeps "\r\n" as two characters: brat counts offsets over the raw file.
     with txt.open(encoding="utf-8-sig", newline="") as handle:
         text = handle.read()
-    entities: list[BratEntity] = []
+    entities: list[CorpusEntity] = []
     relations: list[tuple[int, BratRelation]] = []
     with ann.open(encoding="utf-8-sig", newline="") as handle:
         for line_no, raw in enumerate(handle, start=1):

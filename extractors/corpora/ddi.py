@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from extractors.corpora.entities import CorpusEntity
 from extractors.errors import CorpusFormatError
 
 __all__ = [
     "DDI_ENTITY_TYPES",
     "DDI_TYPES",
     "DDIDocument",
-    "DDIEntity",
+    "CorpusEntity",
     "DDIPair",
     "DDISentence",
     "ddi_split",
@@ -66,22 +67,6 @@ common types, while keeping 80 % of the scarce ``int`` examples for training."""
 
 
 @dataclass(frozen=True, slots=True)
-class DDIEntity:
-    """A drug mention; ``start``/``end`` cover all ``fragments`` (end-exclusive, sentence offsets)."""
-
-    id: str
-    type: str
-    start: int
-    end: int
-    text: str
-    fragments: tuple[tuple[int, int], ...]
-
-    @property
-    def discontinuous(self) -> bool:
-        return len(self.fragments) > 1
-
-
-@dataclass(frozen=True, slots=True)
 class DDIPair:
     """A candidate pair as the corpus lists it; ``type`` is ``None`` exactly when ``ddi`` is false."""
 
@@ -96,10 +81,10 @@ class DDIPair:
 class DDISentence:
     id: str
     text: str
-    entities: tuple[DDIEntity, ...]
+    entities: tuple[CorpusEntity, ...]
     pairs: tuple[DDIPair, ...]
 
-    def entity(self, entity_id: str) -> DDIEntity:
+    def entity(self, entity_id: str) -> CorpusEntity:
         for entity in self.entities:
             if entity.id == entity_id:
                 return entity
@@ -143,7 +128,7 @@ def _fragments(path: Path, element: ET.Element, raw: str, text: str) -> tuple[tu
     return tuple(out)
 
 
-def _entity(path: Path, element: ET.Element, sentence_text: str) -> DDIEntity:
+def _entity(path: Path, element: ET.Element, sentence_text: str) -> CorpusEntity:
     etype = _required(path, element, "type")
     if etype not in DDI_ENTITY_TYPES:
         raise _problem(path, element, f"unknown entity type {etype!r}; valid: {', '.join(sorted(DDI_ENTITY_TYPES))}")
@@ -157,7 +142,7 @@ def _entity(path: Path, element: ET.Element, sentence_text: str) -> DDIEntity:
     # written "alpha-adrenergic blocking agents"), so fragments are compared without spaces.
     if found != text and (len(fragments) == 1 or "".join(found.split()) != "".join(text.split())):
         raise _problem(path, element, f"text {text!r} does not match the sentence at its charOffset ({found!r})")
-    return DDIEntity(
+    return CorpusEntity(
         id=_required(path, element, "id"),
         type=etype,
         start=fragments[0][0],
@@ -203,7 +188,7 @@ def read_ddi(path: str | os.PathLike[str]) -> DDIDocument:
         if s_el.tag != "sentence":
             raise _problem(file, s_el, "unexpected element; <document> holds <sentence> elements only")
         text = _required(file, s_el, "text")
-        entities: list[DDIEntity] = []
+        entities: list[CorpusEntity] = []
         pairs: list[DDIPair] = []
         for child in s_el:
             if child.tag == "entity":

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from extractors.linking.errors import KBFormatError, KBNotFoundError
 from extractors.linking.normalize import normalize
-from kg.records import Document, EntityType
+from schema.records import Document, EntityType
 
 DEFAULT_ALIAS_TABLE = Path(__file__).resolve().parent / "data" / "train_aliases.tsv"
 COLUMNS = ("label", "concept_id", "text", "count", "corpus")

@@ -45,7 +45,7 @@ from extractors.linking import sources
 from extractors.linking.aliases import DEFAULT_ALIAS_TABLE, AliasRow, read_alias_table
 from extractors.linking.kb import KB_VERSION, KBEntry, KnowledgeBase
 from extractors.linking.normalize import normalize
-from kg.records import EntityType
+from schema.records import EntityType
 
 CACHE_ENV = "MEDKG_CACHE_DIR"
 _SHARED_XREF_PREFIXES = ("MESH:", "OMIM:", "ORPHA:", "UMLS:")

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from extractors.linking.kb import KnowledgeBase
 from extractors.linking.linker import LinkCandidate
-from kg.records import Document, EntityType
+from schema.records import Document, EntityType
 
 
 class GoldSpan(NamedTuple):

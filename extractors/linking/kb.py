@@ -18,17 +18,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from extractors.linking.errors import KBFormatError, KBNotFoundError
-from kg.records import EntityType
+from schema.records import EntityType, Record
 
 KB_FORMAT = "medkg-kb"
 KB_VERSION = 1
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class KBEntry(BaseModel):
+class KBEntry(Record):
     """One concept a mention can be linked to.
 
     ``concept_id`` is the source's own CURIE (``DRUGBANK:DB00682``, ``HP:0001945``,
@@ -37,8 +37,6 @@ class KBEntry(BaseModel):
     two vocabularies, a shared UMLS CUI, corpus mentions annotated with that id; see
     :mod:`extractors.linking.build`). ``label`` is the KB's decision on the entity type.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     concept_id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*:\S+$")
     label: EntityType

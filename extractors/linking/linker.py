@@ -34,7 +34,7 @@ from extractors.linking.candidates import CharNgramIndex
 from extractors.linking.errors import UnknownLabelError
 from extractors.linking.kb import KBEntry, KnowledgeBase
 from extractors.linking.normalize import fuzzy_form, normalize
-from kg.records import EntityType, Mention
+from schema.records import EntityType, Mention
 
 DEFAULT_THRESHOLD = 0.7
 """Minimum score for :meth:`Linker.best`: exact matches (1.0) always pass; approximate ones need

@@ -36,28 +36,11 @@ from typing import Any
 
 from extractors.linking.errors import KBFormatError, KBNotFoundError
 from extractors.linking.kb import KBEntry
-from extractors.linking.obo import OboTerm, descendants, read_obo
-from kg.records import EntityType
+from loaders.obo import OboTerm, descendants, read_obo
+from loaders.xrefs import normalize_xrefs
+from schema.records import EntityType
 
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
-_XREF_PREFIXES = {
-    "MSH": "MESH",
-    "MESH": "MESH",
-    "UMLS": "UMLS",
-    "UMLS_CUI": "UMLS",
-    "MIM": "OMIM",
-    "OMIM": "OMIM",
-    "ORDO": "ORPHA",
-    "ORPHA": "ORPHA",
-    "ORPHANET": "ORPHA",
-    "NCI": "NCIT",
-    "NCIT": "NCIT",
-    "SNOMED_CT": "SNOMEDCT",
-}
-_SNOMED = re.compile(r"SNOMEDCT(_US)?(_\d{4}_\d{2}_\d{2})?", re.I)
-_KEPT_SYNONYM_SCOPES = frozenset({"EXACT", "RELATED"})
-"""BROAD and NARROW synonyms name a different (wider or narrower) concept, so they are not aliases."""
-_DROPPED_SYNONYM_TYPES = frozenset({"obsolete_synonym", "HP:0034334"})  # HP:0034334 = allelic requirement
 
 
 def _package_dir(package: str) -> Path:
@@ -90,20 +73,6 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = "missing"
     return out
-
-
-def normalize_xref(xref: str) -> str | None:
-    """A source xref as a CURIE with the prefixes this KB uses (MESH, UMLS, OMIM, ORPHA...)."""
-    prefix, sep, local = xref.strip().partition(":")
-    if not sep or not prefix or not local:
-        return None
-    if _SNOMED.fullmatch(prefix):
-        return f"SNOMEDCT:{local}"
-    return f"{_XREF_PREFIXES.get(prefix.upper(), prefix.upper())}:{local}"
-
-
-def _xrefs(raw: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(x for x in map(normalize_xref, raw) if x))
 
 
 def _require(path: str | os.PathLike[str], what: str) -> Path:
@@ -229,7 +198,7 @@ def disease_ontology_entries(folder: str | os.PathLike[str]) -> list[KBEntry]:
     for doid, _, xref in _do_rows(folder / "allXREFinDO.tsv", ("id", "label", "xref")):
         xrefs.setdefault(doid, []).append(xref)
     return [
-        KBEntry(concept_id=doid, label=EntityType.DISEASE, name=name, source="doid", xrefs=_xrefs(xrefs.get(doid, ())))
+        KBEntry(concept_id=doid, label=EntityType.DISEASE, name=name, source="doid", xrefs=normalize_xrefs(xrefs.get(doid, ())))
         for doid, name in labels.items()
     ]
 
@@ -253,18 +222,13 @@ def _do_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 def _obo_entry(term: OboTerm, *, label: EntityType, source: str) -> KBEntry:
-    synonyms = [
-        s.text
-        for s in term.synonyms
-        if s.scope in _KEPT_SYNONYM_SCOPES and (s.type or "") not in _DROPPED_SYNONYM_TYPES
-    ]
     return KBEntry(
         concept_id=term.id,
         label=label,
         name=term.name,
-        aliases=_dedupe_aliases(term.name, synonyms),
+        aliases=_dedupe_aliases(term.name, term.names()),
         source=source,
-        xrefs=_xrefs(term.xrefs),
+        xrefs=normalize_xrefs(term.xrefs),
     )
 
 

@@ -91,7 +91,7 @@ def _examples_line(meta: dict[str, Any]) -> str:
             f"Document-level examples (title and abstract whole, windows of {meta['max_length']} word pieces"
             f" overlapping by {meta['overlap']}), and the model predicts on whole texts likewise;"
         )
-    return "Sentence-level examples (``loaders.sentences.sentence_spans``),"
+    return "Sentence-level examples (``schema.sentences.sentence_spans``),"
 
 
 def model_card(meta: dict[str, Any]) -> str:

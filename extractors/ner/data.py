@@ -30,7 +30,7 @@ from typing import Any, Literal
 from extractors.corpora.brat import RAREDIS_TYPES, read_brat_dir
 from extractors.errors import CorpusFormatError
 from extractors.ner.decode import longest_first, windows, word_tags
-from loaders.sentences import sentence_spans
+from schema.sentences import sentence_spans
 
 IGNORE_INDEX = -100
 """Label of sub-tokens and masked words: ``torch.nn.CrossEntropyLoss`` skips it."""

@@ -8,7 +8,7 @@ RareDis head); overlapping spans from different heads are resolved by score.
 
 Inference (:meth:`NerModel.predict`):
 
-1. each text is split into sentences (:func:`loaders.sentences.sentence_spans`), because the
+1. each text is split into sentences (:func:`schema.sentences.sentence_spans`), because the
    heads were trained on sentences (a model trained with ``context="document"`` takes each
    text whole instead, ``medkg.json["context"]``);
 2. sentences are tokenized by the fast tokenizer with ``offset_mapping``; a sentence longer
@@ -24,7 +24,7 @@ Inference (:meth:`NerModel.predict`):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,14 +56,12 @@ from extractors.ner.decode import (
     windows,
 )
 from extractors.ner.network import (  # noqa: F401 (re-exported: the trainer and tests import them from here)
-    LORA_TARGETS,
     build_network,
     feature_module_name,
     head_module_name,
-    lora_targets,
 )
 from extractors.transformer import Device, pick_device, read_model_meta
-from loaders.sentences import sentence_spans
+from schema.sentences import sentence_spans
 
 DEFAULT_NER_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner-minilm"
 """The trained model shipped inside the package (LoRA adapter over the packaged MiniLM base)."""

@@ -10,19 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from extractors.ner.decode import bio_tags
+from extractors.errors import ModelNotFoundError
 from extractors.ner.features import FEATURE_DIM, feature_sizes
 from extractors.transformer import quiet_hf, resolve_base
-
-LORA_TARGETS = r".*encoder\.layer\.\d+\..*(query|key|value|dense)"
-"""Every linear layer of every encoder block (attention q/k/v/output, feed-forward in/out)."""
-
-
-def lora_targets(first_layer: int = 0) -> str:
-    """:data:`LORA_TARGETS` restricted to encoder blocks ``first_layer`` and above."""
-    if first_layer <= 0:
-        return LORA_TARGETS
-    return rf".*encoder\.layer\.(?!(?:{'|'.join(str(i) for i in range(first_layer))})\.)\d+\..*(query|key|value|dense)"
-
 
 def head_module_name(head: str) -> str:
     """Attribute name of a head (corpus names may contain ``-``, attribute names may not)."""

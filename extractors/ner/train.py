@@ -39,10 +39,9 @@ from extractors.ner.model import (
     build_network,
     feature_module_name,
     head_module_name,
-    lora_targets,
 )
 from extractors.ner.scoring import evaluate_ner
-from extractors.transformer import PACKAGED_BASE, pick_device, resolve_base, write_model_meta
+from extractors.transformer import PACKAGED_BASE, lora_targets, pick_device, resolve_base, write_model_meta
 
 FORMAT_VERSION = 1
 
@@ -238,7 +237,7 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
             r=config.lora_r,
             lora_alpha=config.lora_alpha,
             lora_dropout=config.lora_dropout,
-            target_modules=lora_targets(frozen),
+            target_modules=lora_targets(range(frozen, n_layers)),
             modules_to_save=[head_module_name(h) for h in heads] + [feature_module_name(f) for f in featurizer.names],
         )
         model = get_peft_model(network, lora)
@@ -318,7 +317,7 @@ def fit_ner(config: NerTrainConfig, *, progress: Callable[[str], None] | None = 
         if step >= total:
             break
     model.eval()
-    meta["hyperparameters"] = _hyperparameters(config, steps=step, per_epoch=per_epoch)
+    meta["hyperparameters"] = _hyperparameters(config, steps=step, per_epoch=per_epoch, n_layers=n_layers)
     meta["training_seconds"] = round(time.perf_counter() - started - dev_seconds, 1)  # without learning-curve evals
     meta["training_device"] = f"{device.name}{' bf16' if device.bf16 else ''}"
     meta["versions"] = _versions()
@@ -412,7 +411,7 @@ def _f1s(scores: Mapping[str, Mapping[str, float]]) -> str:
     return ", ".join(f"{t} {100 * s['f1']:.1f}" for t, s in scores.items())
 
 
-def _hyperparameters(config: NerTrainConfig, *, steps: int, per_epoch: int) -> dict[str, Any]:
+def _hyperparameters(config: NerTrainConfig, *, steps: int, per_epoch: int, n_layers: int) -> dict[str, Any]:
     raw = asdict(config)
     for key in (
         "corpora", "out_dir", "base", "label_sources", "evaluate_dev", "dev_each_epoch", "dev_every", "device", "postprocess",
@@ -420,7 +419,7 @@ def _hyperparameters(config: NerTrainConfig, *, steps: int, per_epoch: int) -> d
     ):
         raw.pop(key)
     raw["sample"] = dict(config.sample)
-    raw["lora_targets"] = None if config.full_finetune else lora_targets(config.frozen_layers)
+    raw["lora_targets"] = None if config.full_finetune else lora_targets(range(config.frozen_layers, n_layers))
     raw["steps"] = steps
     raw["steps_per_epoch"] = per_epoch
     return raw

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from extractors.errors import ExtractionError
-from kg.records import EntityType
+from schema.records import EntityType
 
 __all__ = [
     "CandidateError",

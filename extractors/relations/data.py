@@ -11,7 +11,7 @@ that evaluation counts the relations that intra-sentence candidates cannot reach
 | ADE v2 | adverse_effect | drug x effect pairs of each annotated sentence | (ADE, sentence, drug, effect) |
 | RareDis | has_symptom | disease x sign/symptom entity pairs in one sentence | (Produces, doc, arg1, arg2) |
 
-Sentences of BC5CDR and RareDis come from :func:`loaders.sentences.sentence_spans` (title and
+Sentences of BC5CDR and RareDis come from :func:`schema.sentences.sentence_spans` (title and
 abstract split apart for BC5CDR); entities that straddle a sentence boundary are not paired.
 RareDis ``Produces`` relations whose head is an ``ANAPHOR`` ("the disorder") are left out of
 the gold set, since the graph has no anaphor entities to attach them to; their count is kept
@@ -32,8 +32,8 @@ from extractors.corpora.brat import RAREDIS_TYPES, read_brat_dir
 from extractors.corpora.ddi import ddi_split, read_ddi_dir
 from extractors.errors import CorpusFormatError
 from extractors.relations.candidates import TASKS, RelationCandidate
-from kg.records import EntityType
-from loaders.sentences import sentence_index, sentence_spans
+from schema.records import EntityType
+from schema.sentences import sentence_index, sentence_spans
 
 __all__ = [
     "CORPORA",

@@ -45,7 +45,7 @@ from extractors.relations.candidates import (
 )
 from extractors.transformer import Device, pick_device, quiet_hf, read_model_meta, resolve_base
 
-__all__ = ["DEFAULT_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "lora_targets", "throughput"]
+__all__ = ["DEFAULT_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "throughput"]
 
 DEFAULT_RE_MODEL = str(Path(__file__).resolve().parents[1] / "models" / "re-minilm")
 """The shipped relation model (LoRA adapter + heads over the packaged MiniLM)."""
@@ -122,15 +122,6 @@ def encode_candidates(
         h, t = min(h - lo, len(ids) - 1), min(t - lo, len(ids) - 1)
         out.append(Encoded(tuple(prefix + list(ids) + suffix), h + len(prefix), t + len(prefix), cand.task))
     return out
-
-
-def lora_targets(layers: Sequence[int] | None = None) -> str:
-    """Regex of the encoder linear layers that get LoRA: attention (q, k, v, output) and FFN of
-    BERT-style encoders, in every layer or only in ``layers`` (the others stay frozen, and
-    backpropagation stops below the lowest adapted layer)."""
-    which = r"\d+" if layers is None else "(" + "|".join(str(i) for i in sorted(layers)) + ")"
-    return (rf".*encoder\.layer\.{which}\."
-            r"(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)")
 
 
 def build_net(base: str, task_labels: Mapping[str, Sequence[str]], *, head_hidden: int) -> Any:

@@ -42,7 +42,7 @@ from typing import Any
 from extractors.errors import ExtractionError
 from extractors.evaluate import PRF, format_table, relation_scores
 from extractors.relations.candidates import TASKS
-from extractors.relations.data import Example, RelationSet, load_sets
+from extractors.relations.data import RelationSet, load_sets
 from extractors.relations.model import (
     DEFAULT_RE_MODEL,
     CONTEXT,
@@ -53,9 +53,8 @@ from extractors.relations.model import (
     check_tasks,
     collate,
     encode_candidates,
-    lora_targets,
 )
-from extractors.transformer import PACKAGED_BASE, pick_device, write_model_meta
+from extractors.transformer import PACKAGED_BASE, lora_targets, pick_device, write_model_meta
 
 __all__ = ["EvalResult", "TrainConfig", "evaluate_re", "main", "record_dev_metrics", "save_model", "train_re"]
 

@@ -52,7 +52,7 @@ from kg.batch.manifest import (
     shard_name,
     write_json,
 )
-from kg.records import Document
+from schema.records import Document, Extractor
 from loaders import SeenIds, read_documents
 from loaders.errors import RecordError
 
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from extractors.config import PipelineConfig
     from kg.batch.ray_engine import RayOptions
 
-Extractor = Callable[[Sequence[Document]], list[Document]]
 
 SLOW_SHARD_ENV = "MEDKG_TEST_SLOW_SHARD_S"
 """Test-only: seconds to pause after each shard is on disk but before it is recorded (in the
@@ -152,7 +151,7 @@ def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
 
 
 def _stream(files: Sequence[Path], *, format: str | None, on_error: Callable[[RecordError], None] | None) -> Iterator[Document]:
-    """One id registry across all files, as :func:`kg.jobs.run_build` does, so the shards hold
+    """One id registry across all files, as :func:`kg.jobs.build_job.run_build` does, so the shards hold
     exactly the documents a direct build would write (a repeated id is an error, or dropped with
     a warning when identical; see :mod:`loaders._seen`)."""
     seen = SeenIds()
@@ -188,7 +187,7 @@ def _open_job(out_dir: Path, inputs: Sequence[InputFile], options: ExtractOption
 
 def _count(files: Sequence[Path], *, format: str | None, strict: bool, progress: bool) -> int:
     """Documents in the inputs; with ``strict`` raises the first bad record (``on_error="fail"``
-    validates everything before any shard is written, like :func:`kg.jobs.run_build`)."""
+    validates everything before any shard is written, like :func:`kg.jobs.build_job.run_build`)."""
     sink = None if strict else (lambda _e: None)
     n = 0
     for _ in tqdm(_stream(files, format=format, on_error=sink), desc="counting", unit="doc", disable=not progress):

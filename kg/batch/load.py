@@ -1,7 +1,7 @@
 """``medkg load``: an extraction directory -> the graph store, resumable.
 
 Shards are written in manifest order, each in chunks of ``batch_docs`` documents (one store
-transaction per chunk, exactly the batches :func:`kg.jobs.run_build` would make from the same
+transaction per chunk, exactly the batches :func:`kg.jobs.build_job.run_build` would make from the same
 document stream when ``shard_docs`` is a multiple of ``batch_docs``). After a shard's last chunk
 is committed, ``load-<store>.json`` beside the manifest records ``shards_done``.
 

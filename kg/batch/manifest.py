@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from kg.errors import MedkgError
-from kg.records import Document
+from schema.records import Record, Document
 from loaders.errors import RecordError
 
 MANIFEST = "manifest.json"
@@ -52,8 +52,7 @@ class CorruptShardError(BatchError, ValueError):
     """A shard file does not match the checksum its manifest recorded."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Model = Record
 
 
 class InputFile(_Model):

@@ -39,10 +39,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from kg.batch.manifest import BatchError
-from kg.records import Document
+from schema.records import Document, Record
 
 if TYPE_CHECKING:
     from extractors.config import PipelineConfig
@@ -56,10 +56,8 @@ class RayEngineError(BatchError):
     """The Ray engine cannot run: Ray missing, cluster unreachable or too small, a worker failed."""
 
 
-class RayOptions(BaseModel):
+class RayOptions(Record):
     """Where and how wide the Ray engine runs (not recorded in the manifest: it changes no output)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     address: str | None = None
     """Cluster to join (``host:port``, ``ray://host:port`` or ``auto``); ``None`` starts a local

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from schema.records import Record
 
 
 class MatchKind(StrEnum):
@@ -31,7 +29,7 @@ class ContradictionKind(StrEnum):
     """The patient explicitly lacks a finding the disease has in >= 80 % of patients."""
 
 
-class Provenance(_Record):
+class Provenance(Record):
     """Where the annotation behind a match comes from."""
 
     sources: tuple[str, ...]
@@ -39,7 +37,7 @@ class Provenance(_Record):
     evidence_count: int
 
 
-class FindingMatch(_Record):
+class FindingMatch(Record):
     finding: str = Field(description="the patient's finding (CURIE)")
     finding_name: str
     kind: MatchKind
@@ -52,7 +50,7 @@ class FindingMatch(_Record):
     provenance: Provenance
 
 
-class Contradiction(_Record):
+class Contradiction(Record):
     finding: str
     finding_name: str
     kind: ContradictionKind
@@ -63,7 +61,7 @@ class Contradiction(_Record):
     provenance: Provenance
 
 
-class Candidate(_Record):
+class Candidate(Record):
     rank: int
     disease_id: str
     disease_name: str
@@ -82,7 +80,7 @@ class FindingRole(StrEnum):
     EXCLUDED = "excluded"
 
 
-class ResolvedFinding(_Record):
+class ResolvedFinding(Record):
     input: str = Field(description="what was given: a CURIE, a name, or the mention text found in the free text")
     role: FindingRole
     concept_id: str
@@ -91,13 +89,13 @@ class ResolvedFinding(_Record):
     equivalents: tuple[str, ...] = Field(default=(), description="same-named terms of other vocabularies also matched")
 
 
-class Unresolved(_Record):
+class Unresolved(Record):
     input: str
     role: FindingRole
     reason: str
 
 
-class DiagnosisReport(_Record):
+class DiagnosisReport(Record):
     candidates: tuple[Candidate, ...]
     findings: tuple[ResolvedFinding, ...]
     excluded: tuple[ResolvedFinding, ...]

@@ -17,19 +17,18 @@ The text itself is never logged.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.report import FindingRole, ResolvedFinding, Unresolved
-from kg.records import Assertion, Document, EntityType
+from schema.records import Assertion, Document, EntityType, Extractor
 
 if TYPE_CHECKING:
     from extractors.linking import Linker
 
-Extractor = Callable[[Sequence[Document]], list[Document]]
 
 CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.]*):(\S+)$")
 _PREFIXES = {p.lower(): p for p in ("HP", "SYMP", "MESH", "SNOMEDCT", "UMLS", "LOCAL", "DOID", "OMIM", "ORPHA")}

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from kg import cypher
 from kg.build import aggregate_edges, merge_synonyms
-from kg.records import EvidenceRecord, GraphBatch, Node
+from schema.records import EvidenceRecord, GraphBatch, Node
 from kg.config import QueryLimits
 from kg.errors import StoreError
 from kg.store.user_query import PreparedQuery, QueryResult, prepare

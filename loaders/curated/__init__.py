@@ -1,4 +1,4 @@
-"""Curated knowledge sources as streams of curated :class:`~kg.records.Document` records.
+"""Curated knowledge sources as streams of curated :class:`~schema.records.Document` records.
 
 One module per source; each exposes ``read(path=None, *, on_error=None, report_to=None,
 **options) -> Iterator[Document]`` (``path=None`` reads the default location) and knows
@@ -7,7 +7,8 @@ location; :func:`read_curated` reads one by name and enforces the opt-in of non-
 sources. Malformed rows raise :class:`~loaders.errors.MalformedInputError` naming the file and
 line (or go to ``on_error`` in skip mode), exactly as the document loaders do.
 
-Writing to a store is :func:`loaders.curated.job.load_curated` (used by ``medkg load-curated``).
+Writing to a store is :func:`kg.jobs.curated_job.load_curated` (``medkg load-curated``), on the
+floor above: these readers never touch a store or import an extractor.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kg.records import Document
+from schema.records import Document
 from loaders._common import OnError
 from loaders.curated import ddinter, disease_ontology, hpo, hsdn, pharmacotherapydb, symptom_ontology
 from loaders.curated._common import (

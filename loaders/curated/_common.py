@@ -1,8 +1,8 @@
 """Plumbing shared by the curated-source readers: TSV/CSV rows with line numbers, the load report,
 stable document ids, and the records every curated fact is made of.
 
-Curated facts are ordinary :class:`~kg.records.Document` objects (``kind="curated"``) holding
-curated :class:`~kg.records.Relation` records and name :class:`~kg.records.Mention` records, so
+Curated facts are ordinary :class:`~schema.records.Document` objects (``kind="curated"``) holding
+curated :class:`~schema.records.Relation` records and name :class:`~schema.records.Mention` records, so
 they go through the same build/write path (content-hash idempotency, evidence aggregation) as
 everything else.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.records import Document, EntityType, Mention, Relation
+from schema.records import Document, EntityType, Mention, Relation
 from loaders._common import OnError, fatal, report
 from loaders.errors import LoaderError
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from kg.records import Document, EntityType, Mention
+from schema.records import Document, EntityType, Mention
 from loaders._common import OnError, report
 from loaders.curated._common import (
     SHARED_KNOWLEDGE,
@@ -88,15 +88,6 @@ def build_drug_index(entries: Iterable[tuple[str, str, Sequence[str]]]) -> dict[
     return index
 
 
-@lru_cache(maxsize=1)
-def default_drug_index() -> dict[str, tuple[str, str]]:
-    """The index over the drug vocabulary the linker uses (``drug-named-entity-recognition``'s
-    dictionary, DrugBank ids only), built once per process (~2 s)."""
-    from extractors.linking.sources import drug_entries
-
-    return build_drug_index((e.concept_id, e.name, e.aliases) for e in drug_entries())
-
-
 def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
@@ -121,12 +112,16 @@ def read(
 ) -> Iterator[Document]:
     """Stream bucketed INTERACTS_WITH documents (see the module docstring).
 
-    ``path`` is the DDInter folder or one of its CSV files; ``drug_index`` defaults to
-    :func:`default_drug_index`. All files are read before the first document is emitted:
+    ``path`` is the DDInter folder or one of its CSV files; ``drug_index`` (name key -> (CURIE,
+    name), :func:`build_drug_index`) maps DDInter's names to the drug vocabulary: the caller builds
+    it (``kg.jobs.curated_job.default_drug_index`` does so from the linker's drug dictionary), so
+    this reader depends on no extractor. All files are read before the first document is emitted:
     deduplicating pairs across the per-ATC-letter files needs all of them (160k pairs).
     """
     root = require(Path(path) if path else default_path(), "DDInter download")
-    index = default_drug_index() if drug_index is None else drug_index
+    if drug_index is None:
+        raise TypeError("ddinter.read needs drug_index= (names -> DrugBank ids); see build_drug_index")
+    index = drug_index
     names: dict[str, str] = {}
     pairs: dict[tuple[str, str], str] = {}
     for file in _files(root):

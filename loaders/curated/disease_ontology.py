@@ -24,13 +24,13 @@ relations and disease-symptom relations.
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.records import Document, EntityType, Mention
+from schema.records import Document, EntityType, Mention
+from loaders.xrefs import normalize_xref
 from loaders._common import OnError, report
 from loaders.curated._common import (
     SHARED_KNOWLEDGE,
@@ -52,22 +52,10 @@ SYMPTOMS_FILE = "disease-symptom.tsv"
 BUCKET_WIDTH = 100
 """DOIDs 1..15000 are dense, so 100 ids per document gives ~200 documents of ~60 terms."""
 
-_XREF_PREFIXES = {"MIM": "OMIM", "ORDO": "ORPHA", "UMLS_CUI": "UMLS", "MSH": "MESH", "NCI": "NCIT"}
-_SNOMED = re.compile(r"SNOMEDCT(_US)?(_\d{4}_\d{2}_\d{2})?", re.I)
 
 
 def default_path() -> Path:
     return SHARED_KNOWLEDGE / "disease_ontology"
-
-
-def normalize_xref(xref: str) -> str | None:
-    """A DO xref as a CURIE with the graph's prefixes, or ``None`` if it is not ``PREFIX:id``."""
-    prefix, sep, local = xref.strip().partition(":")
-    if not sep or not prefix or not local:
-        return None
-    if _SNOMED.fullmatch(prefix):
-        return f"SNOMEDCT:{local}"
-    return f"{_XREF_PREFIXES.get(prefix.upper(), prefix.upper())}:{local}"
 
 
 def read_xrefs(path: str | os.PathLike[str] | None = None, *, on_error: OnError = None) -> dict[str, tuple[str, ...]]:

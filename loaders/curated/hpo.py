@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.records import Document, EntityType
+from schema.records import Document, EntityType
 from loaders._common import OnError, RecordProblem, report
 from loaders.curated._common import (
     LoadReport,
@@ -46,7 +46,8 @@ from loaders.curated._common import (
     require,
     table_rows,
 )
-from loaders.curated._obo import descendants, hierarchy_documents, read_obo
+from loaders.curated._hierarchy import hierarchy_documents
+from loaders.obo import descendants, read_obo
 
 SOURCE = "hpo"
 ANNOTATIONS_FILE = "phenotype.hpoa"

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.records import Document, EntityType
+from schema.records import Document, EntityType
 from loaders._common import OnError, report
 from loaders.curated._common import (
     SHARED_KNOWLEDGE,

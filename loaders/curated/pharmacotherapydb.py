@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from kg.records import Document, EntityType, Mention, Relation
+from schema.records import Document, EntityType, Mention, Relation
 from loaders._common import OnError, report
 from loaders.curated._common import (
     SHARED_KNOWLEDGE,

@@ -12,10 +12,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from kg.records import Document, EntityType
+from schema.records import Document, EntityType
 from loaders._common import OnError
 from loaders.curated._common import SHARED_KNOWLEDGE, LoadReport, count_document, require
-from loaders.curated._obo import hierarchy_documents, read_obo
+from loaders.curated._hierarchy import hierarchy_documents
+from loaders.obo import read_obo
 
 SOURCE = "symp"
 BUCKET_WIDTH = 100

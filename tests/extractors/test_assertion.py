@@ -30,7 +30,7 @@ from extractors.assertion import (
     split_examples,
 )
 from extractors.errors import CorpusFormatError, ExtractionError
-from kg.records import Assertion
+from schema.records import Assertion
 from tests.helpers import FIXTURES, REPO, shared_data
 
 FIXTURE = FIXTURES / "assertion" / "assertion_fixture.jsonl"

@@ -23,7 +23,7 @@ from extractors.ner.model import DEFAULT_NER_MODEL, NerModel
 from extractors.relations.candidates import EntitySpan, candidate_pairs
 from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel
 from extractors.transformer import Device
-from loaders.sentences import sentence_spans
+from schema.sentences import sentence_spans
 from tests.helpers import FIXTURES
 
 GOLDEN = json.loads((FIXTURES / "batching" / "pre_batching_outputs.json").read_text(encoding="utf-8"))

@@ -8,7 +8,7 @@ import pytest
 
 from extractors.corpora.brat import RAREDIS_TYPES, BratDocument, read_brat, read_brat_dir
 from extractors.errors import CorpusFormatError
-from kg.records import EntityType
+from schema.records import EntityType
 from tests.helpers import FIXTURES, shared_data
 
 RAREDIS = FIXTURES / "raredis" / "dev"

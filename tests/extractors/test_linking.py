@@ -22,8 +22,9 @@ from extractors.linking.evaluate import gold_spans, score_linking
 from extractors.linking.kb import KBEntry, KnowledgeBase
 from extractors.linking.linker import FUZZY_CAP, Linker
 from extractors.linking.normalize import normalize
-from kg.records import EntityType, Mention
+from schema.records import EntityType, Mention
 from loaders import read_documents
+from loaders.errors import MalformedInputError
 from tests.helpers import FIXTURES, shared_data
 
 TINY_KB = FIXTURES / "kb" / "tiny_kb.jsonl"
@@ -246,7 +247,7 @@ def test_hpo_disease_entries() -> None:
 
 def test_obo_reader_errors_name_the_file(tmp_path: Path) -> None:
     bad = _write(tmp_path / "bad.obo", ["[Term]", "id: X:1", "name: a", "synonym: unquoted EXACT []"])
-    with pytest.raises(KBFormatError, match=r"bad\.obo: term X:1: unreadable synonym"):
+    with pytest.raises(MalformedInputError, match=r"bad\.obo:line 1 \(record X:1\): unreadable synonym"):
         sources.symptom_ontology_entries(bad)
     with pytest.raises(KBNotFoundError, match="nowhere.obo"):
         sources.symptom_ontology_entries(tmp_path / "nowhere.obo")

@@ -13,7 +13,7 @@ from extractors.relations.data import ade_set, bc5cdr_set, ddi_set
 from extractors.relations.train import TrainConfig, train_re
 from kg.build import build_batch
 from kg.jobs import LazyExtractor, run_build
-from kg.records import Assertion, Document
+from schema.records import Assertion, Document
 from kg.store.ladybug_store import LadybugStore
 from tests.helpers import FIXTURES
 

@@ -141,7 +141,7 @@ def test_bc5cdr_candidates_are_same_sentence_pairs_scored_per_document() -> None
     assert ex.candidate.text == "The hypotensive effect of 100 mg/kg alpha-methyldopa was also partially reversed by naloxone."
     assert (ex.label, ex.doc_id, ex.keys) == ("adverse_effect", "PMID:227508", (("MESH:D008750", "MESH:D007022"),))
     from loaders import read_documents
-    from loaders.sentences import sentence_spans
+    from schema.sentences import sentence_spans
 
     sentences = {
         doc.text[a:b]

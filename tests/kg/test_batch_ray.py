@@ -25,7 +25,7 @@ from extractors.config import PipelineConfig
 from kg.batch import RayEngineError, RayOptions, read_manifest, run_extract, run_load
 from kg.batch.ray_engine import pack, unpack
 from kg.cli import app
-from kg.records import Document, EntityType, Mention
+from schema.records import Document, EntityType, Mention
 from kg.store.ladybug_store import LadybugStore
 from tests.helpers import FIXTURES, REPO
 from tests.kg.test_batch import BAD_RECORD, EXCERPT, graph

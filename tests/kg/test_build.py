@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kg.build import BuildOptions, aggregate_edges, build_batch, content_hash, local_id
-from kg.records import Assertion, Document, EntityType, Mention, Relation
+from kg.build import BuildOptions, aggregate_edges, build_batch, content_hash
+from schema.records import local_id
+from schema.records import Assertion, Document, EntityType, Mention, Relation
 
 TEXT = "Naloxone reverses clonidine. Clonidine induced hypotension in rats."
 

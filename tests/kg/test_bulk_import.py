@@ -26,10 +26,10 @@ from kg.bulk import ARRAY_DELIMITER, encode_value, export_neo4j_import, finish_i
 from kg.cli import app
 from kg.errors import ExportError, StoreError
 from kg.jobs import run_build
-from kg.records import Document, EntityType, Mention, Relation
+from schema.records import Document, EntityType, Mention, Relation
 from kg.store.base import GraphStore
 from kg.store.ladybug_store import LadybugStore
-from loaders.curated.job import load_curated
+from kg.jobs.curated_job import load_curated
 from schema.model import PropType
 from tests.helpers import FIXTURES, LocalNeo4j, require_java_and_maven
 

@@ -22,7 +22,7 @@ from kg.diagnosis import (
 from kg.diagnosis.match import explain_excluded, explain_present
 from kg.diagnosis.rank import score_findings
 from kg.diagnosis.score import NOISE_RATE
-from kg.records import Document, EntityType, Mention, Relation
+from schema.records import Document, EntityType, Mention, Relation
 from kg.store.base import GraphStore
 from loaders.curated import hpo
 from tests.helpers import FIXTURES

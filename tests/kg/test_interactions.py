@@ -32,7 +32,7 @@ from kg.interactions import (
     format_report,
     normalize_severity,
 )
-from kg.records import Document, EntityType, Mention, Relation
+from schema.records import Document, EntityType, Mention, Relation
 from kg.store.base import GraphStore
 from kg.store.ladybug_store import LadybugStore
 from tests.helpers import FIXTURES

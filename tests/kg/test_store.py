@@ -10,7 +10,7 @@ import pytest
 from kg.build import BuildOptions, build_batch
 from kg.errors import QueryError
 from kg.jobs import run_build
-from kg.records import Document, Relation
+from schema.records import Document, Relation
 from kg.store.base import GraphStore
 from loaders import read_documents
 from loaders.errors import MalformedInputError
@@ -105,7 +105,7 @@ def test_changed_document_replaces_its_evidence(store: GraphStore) -> None:
 
 
 def test_patient_pseudonym_and_evidence_text_switch(store: GraphStore) -> None:
-    from kg.records import EntityType, Mention
+    from schema.records import EntityType, Mention
 
     doc = Document(id="note:1", source_format="jsonl", kind="clinical_note", patient_id="pt-42",
                    text="Takes warfarin daily.",
@@ -260,7 +260,7 @@ def test_malformed_bioc_and_fhir_leave_store_unchanged(
 def test_rebuild_edges_restores_an_edge_lost_from_its_evidence(store: GraphStore) -> None:
     """A store whose edge went missing while its evidence stayed (the LadybugDB partial-MERGE
     drop this guards against) is repaired by rebuild_edges, with the same provenance."""
-    from kg.records import Document, EntityType, Mention, Relation
+    from schema.records import Document, EntityType, Mention, Relation
 
     doc = Document(
         id="curated:1", source_format="test", kind="curated",

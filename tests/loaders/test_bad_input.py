@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kg.records import Document
+from schema.records import Document
 from loaders import (
     FORMATS,
     bioc,

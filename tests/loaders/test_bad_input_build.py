@@ -1,4 +1,4 @@
-"""Bad input through a whole build (:func:`kg.jobs.run_build`) and through ``medkg build``:
+"""Bad input through a whole build (:func:`kg.jobs.build_job.run_build`) and through ``medkg build``:
 inputs are checked before a store is opened, an id repeated across input files is a record
 error, and a bad file leaves the store as it was, with one line on stderr and no traceback."""
 

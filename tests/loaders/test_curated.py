@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kg.cli import app
-from kg.records import Document, Relation
+from schema.records import Document, Relation
 from kg.store.base import GraphStore
 from loaders.curated import (
     CURATED_SOURCES,
@@ -26,7 +26,7 @@ from loaders.curated import (
     read_curated,
     symptom_ontology,
 )
-from loaders.curated.job import load_curated, parse_paths
+from kg.jobs.curated_job import default_drug_index, load_curated, parse_paths
 from loaders.errors import MalformedInputError, RecordError
 from tests.helpers import FIXTURES, shared_data
 
@@ -207,7 +207,7 @@ def test_ddinter_fixture_dedups_and_reports_unmapped() -> None:
 
 
 def test_ddinter_default_index_uses_the_drug_vocabulary() -> None:
-    docs, rep = _read(ddinter.read, CURATED / "ddinter")
+    docs, rep = _read(ddinter.read, CURATED / "ddinter", drug_index=default_drug_index())
     assert rep.unmapped == {"DDINTER:DDInter887": "Hydrocortisone (topical)"}
     assert ("DRUGBANK:DB00682", "DRUGBANK:DB00945") in _rels(docs, "INTERACTS_WITH")
 
@@ -335,6 +335,7 @@ def test_full_disease_ontology_symp_hsdn_pharmacotherapydb_smoke() -> None:
 
 
 def test_full_ddinter_one_file_smoke() -> None:
-    docs, rep = _read(ddinter.read, shared_data("knowledge", "ddinter", "ddinter_downloads_code_V.csv"))
+    docs, rep = _read(ddinter.read, shared_data("knowledge", "ddinter", "ddinter_downloads_code_V.csv"),
+                      drug_index=default_drug_index())
     assert rep.rows > 5_000 and rep.relations["INTERACTS_WITH"] > 5_000
     assert len(rep.unmapped) < 0.2 * len({m.concept_id for d in docs for m in d.mentions})

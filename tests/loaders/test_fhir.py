@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kg.records import Assertion, EntityType
+from schema.records import Assertion, EntityType
 from loaders import fhir
 from loaders.errors import MalformedInputError, RecordError
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.records import Document, EntityType
+from schema.records import Document, EntityType
 from loaders import pubtator
 from loaders.errors import MalformedInputError, RecordError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loaders.sentences import sentence_index, sentence_spans
+from schema.sentences import sentence_index, sentence_spans
 
 
 def _sentences(text: str, **kwargs: object) -> list[str]:

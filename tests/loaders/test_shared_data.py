@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.records import Document
+from schema.records import Document
 from loaders import bioc, pubtator, read_documents
 
 

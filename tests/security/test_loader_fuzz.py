@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg.records import Document
+from schema.records import Document
 from loaders import FORMATS, read_documents
 from loaders.errors import LoaderError, LoaderWarning, MalformedInputError, RecordError, printable
 from tests.helpers import FIXTURES

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from tqdm import tqdm
 
 from kg.build import BuildOptions, build_batch
-from kg.records import Document
+from schema.records import Document, Extractor
 from kg.store.base import GraphStore, WriteSummary
 from loaders import SeenIds, _files, read_documents
 from loaders.errors import (
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from extractors.config import PipelineConfig
     from extractors.pipeline import ExtractionPipeline
 
-Extractor = Callable[[Sequence[Document]], list[Document]]
-"""Turns a chunk of documents into the same documents with predicted mentions/relations added."""
 
 
 @dataclass

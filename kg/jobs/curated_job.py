@@ -1,7 +1,7 @@
 """The ``medkg load-curated`` job: stream curated sources into a store through the normal build path.
 
-This is the one module of :mod:`loaders.curated` that touches a store: it chunks each source's
-documents, turns every chunk into a :class:`~kg.records.GraphBatch` with
+The readers in :mod:`loaders.curated` never touch a store; this job does: it chunks each source's
+documents, turns every chunk into a :class:`~schema.records.GraphBatch` with
 :func:`kg.build.build_batch` and writes it with :meth:`GraphStore.write` -- the same path as
 ``medkg build``, so curated facts get content-hash idempotency (re-loading an unchanged source
 writes nothing) and evidence aggregation beside extracted facts.
@@ -14,16 +14,18 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from tqdm import tqdm
 
 from kg.build import build_batch
-from kg.records import Document
+from schema.records import Document
 from kg.store.base import GraphStore, WriteSummary
 from loaders.curated import check_licence, read_curated, source
 from loaders.curated._common import LoadReport
+from loaders.curated.ddinter import DrugIndex, build_drug_index
 from loaders.errors import RecordError
 
 BATCH_RELATIONS = 20_000
@@ -93,6 +95,20 @@ def _chunks(docs: Iterable[Document], *, max_relations: int, max_docs: int) -> I
         yield chunk
 
 
+@lru_cache(maxsize=1)
+def default_drug_index() -> DrugIndex:
+    """DDInter's names -> DrugBank ids, over the drug vocabulary the linker uses
+    (``drug-named-entity-recognition``'s dictionary, DrugBank ids only); built once per process (~2 s)."""
+    from extractors.linking.sources import drug_entries
+
+    return build_drug_index((e.concept_id, e.name, e.aliases) for e in drug_entries())
+
+
+def _default_options(name: str) -> dict[str, Any]:
+    """What a source's reader needs that only this floor can provide (vocabulary indexes)."""
+    return {"drug_index": default_drug_index()} if name == "ddinter" else {}
+
+
 def check_sources(names: Iterable[str], *, accept_noncommercial: bool) -> None:
     """Raise for an unknown source name or an opt-in source whose licence was not accepted."""
     for name in names:
@@ -130,8 +146,9 @@ def load_curated(
         part = SourceRun(name, rep)
         run.sources.append(part)
         t0 = time.perf_counter()
+        options = {**_default_options(name), **dict((reader_options or {}).get(name, {}))}
         docs = read_curated(name, paths.get(name), accept_noncommercial=accept_noncommercial,
-                            on_error=sink, report_to=rep, **dict((reader_options or {}).get(name, {})))
+                            on_error=sink, report_to=rep, **options)
         with tqdm(desc=f"loading {name}", unit="doc", disable=not progress) as bar:
             for chunk in _chunks(docs, max_relations=batch_relations, max_docs=batch_docs):
                 part.write.add(store.write(build_batch(chunk, schema=store.schema)))
@@ -171,4 +188,4 @@ def format_run(run: CuratedRun) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BATCH_RELATIONS", "CuratedRun", "SourceRun", "check_sources", "format_run", "load_curated", "parse_paths"]
+__all__ = ["BATCH_RELATIONS", "CuratedRun", "SourceRun", "check_sources", "default_drug_index", "format_run", "load_curated", "parse_paths"]
