@@ -28,7 +28,7 @@ from scispacy.custom_tokenizer import combined_rule_tokenizer  # noqa: E402
 from spacy.language import Language  # noqa: E402
 
 from benchmarks._report import machine, write_section  # noqa: E402
-from extractors import assertion_rules  # noqa: E402
+from extractors.assertion import rules as assertion_rules  # noqa: E402
 from extractors.assertion import (  # noqa: E402
     AssertionEngine,
     AssertionExample,

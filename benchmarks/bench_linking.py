@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section  # noqa: E402
 from extractors.linking.aliases import DEFAULT_ALIAS_TABLE  # noqa: E402
-from extractors.linking.build import build_kb  # noqa: E402
-from extractors.linking.evaluate import GoldSpan, gold_spans, score_linking, threshold_sweep  # noqa: E402
+from extractors.linking.kb_build import build_kb  # noqa: E402
+from extractors.linking.scoring import GoldSpan, gold_spans, score_linking, threshold_sweep  # noqa: E402
 from extractors.linking.kb import KnowledgeBase  # noqa: E402
 from extractors.linking.linker import DEFAULT_THRESHOLD, LinkCandidate, Linker  # noqa: E402
 from loaders import read_documents  # noqa: E402

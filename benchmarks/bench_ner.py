@@ -7,7 +7,7 @@
     python benchmarks/bench_ner.py --extra-model DIR    # add another model's dev rows (its own heads)
     python benchmarks/bench_ner.py --extra-ensemble A B C   # add a majority-vote ensemble's rows
 
-Scores are entity-level exact match (``extractors.evaluate.entity_scores``) on the dev splits
+Scores are entity-level exact match (``extractors.scorers.entity_scores``) on the dev splits
 of BC5CDR (Chemical -> Drug, Disease), NCBI-disease (Disease) and RareDis (SIGN + SYMPTOM ->
 Symptom; RAREDISEASE, SKINRAREDISEASE, DISEASE -> Disease). Each corpus is scored on the head
 trained on it; a corpus without its own head (NCBI-disease for the default model) is scored on
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see extractors/ner/__main__.py; before torch loads
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see kg/cli/models.py; before torch loads
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -240,7 +240,7 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any], commands: list[str]
             f"Ensemble (`extractors.ner.ensemble`): a span (exact offsets and label) is kept when at least"
             f" {ens['min_votes']} of the {len(ens['members'])} models predict it, each model with its own context and"
             " post-processing; inference costs the sum of the members. Reproduce: train each member (commands above),"
-            f" then `python -m extractors.ner eval {members} --corpus bc5cdr`.",
+            f" then `medkg evaluate ner {members} --corpus bc5cdr`.",
         ]
     tp = results["throughput"]
     lines += [
@@ -273,12 +273,12 @@ _FLAGS = {
 
 
 def train_command(meta: dict[str, Any], out: str) -> str:
-    """The ``python -m extractors.ner train`` command that reproduces a model, from its ``medkg.json``."""
+    """The ``medkg train ner`` command that reproduces a model, from its ``medkg.json``."""
     hp = meta["hyperparameters"]
     defaults = {
         f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(NerTrainConfig)
     }
-    parts = ["python -m extractors.ner train", f"--out {out}", "--corpora " + " ".join(c["name"] for c in meta["corpora"])]
+    parts = ["medkg train ner", f"--out {out}", *(f"--corpora {c['name']}" for c in meta["corpora"])]
     if hp.get("full_finetune"):
         parts.append("--full-finetune")
     if meta.get("context", "sentence") != defaults["context"]:
@@ -289,7 +289,7 @@ def train_command(meta: dict[str, Any], out: str) -> str:
     names = {c["name"] for c in meta["corpora"]}
     sample = {k: v for k, v in hp.get("sample", {}).items() if k in names}
     if sample != {k: v for k, v in defaults["sample"].items() if k in names}:
-        parts.append("--sample " + " ".join(f"{k}={v}" for k, v in sample.items()))
+        parts += [f"--sample {k}={v}" for k, v in sample.items()]
     return " ".join(parts)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section  # noqa: E402
-from extractors.evaluate import relation_scores  # noqa: E402
+from extractors.scorers import relation_scores  # noqa: E402
 from extractors.relations.data import RelationSet, load_sets  # noqa: E402
 from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel, throughput  # noqa: E402
 from extractors.relations.train import (  # noqa: E402
@@ -120,7 +120,7 @@ def main() -> None:
         "Data splits: " + "; ".join(f"{_NAMES[s.corpus]}: {len(s.examples)} candidates, {len(s.gold)} gold relations"
                                      for s in dev_sets) + ".",
         "",
-        "Scoring (`extractors.evaluate.relation_scores`, pair level): DDI = the corpus's pairs, unordered, 4-class "
+        "Scoring (`extractors.scorers.relation_scores`, pair level): DDI = the corpus's pairs, unordered, 4-class "
         "micro-average over mechanism/effect/advise/int (the official measure; PubMedBERT reaches 82.4 on the *test* "
         "set, not comparable to a dev number of a 22M-parameter uncased MiniLM); BC5CDR = predicted (document, "
         "chemical MeSH, disease MeSH) pairs vs **all** gold CID pairs of the dev documents, so the cross-sentence "

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kg import cypher
 from kg.errors import ExportError, StoreError
 from kg.store.base import GraphStore
 from schema.compile import ImportFile, neo4j_ddl, neo4j_import_files
@@ -189,16 +190,7 @@ def post_import_statements(schema: Schema, fixups: Sequence[str]) -> list[str]:
     stmts = list(neo4j_ddl(schema))
     for item in fixups:
         owner, prop = item.split(".", 1)
-        if owner in schema.nodes:
-            stmts.append(
-                f"MATCH (x:{owner}) WHERE x.{prop} IS NULL "
-                f"CALL (x) {{ SET x.{prop} = [] }} IN TRANSACTIONS OF {FIXUP_BATCH_ROWS} ROWS"
-            )
-        else:
-            stmts.append(
-                f"MATCH ()-[x:{owner}]->() WHERE x.{prop} IS NULL "
-                f"CALL (x) {{ SET x.{prop} = [] }} IN TRANSACTIONS OF {FIXUP_BATCH_ROWS} ROWS"
-            )
+        stmts.append(cypher.empty_list_fixup(owner, prop, is_node=owner in schema.nodes, batch_rows=FIXUP_BATCH_ROWS))
     return stmts
 
 

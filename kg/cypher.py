@@ -239,6 +239,60 @@ One pass over the Drug nodes with a list membership test: ~3x faster on Neo4j th
 with a scan per name (no index can serve ``toLower``)."""
 
 
+# -- diagnosis index (kg.diagnosis) ------------------------------------------------------------
+# Four reads the index is built from, in the subset both stores accept. ``$min_score`` keeps
+# extracted (non-curated) HAS_SYMPTOM / LACKS_SYMPTOM edges only when their best evidence score
+# reaches it; curated edges are always kept.
+DIAGNOSIS_HAS_SYMPTOM = (
+    "MATCH (d:Disease)-[r:HAS_SYMPTOM]->(s:Symptom) "
+    "WHERE r.curated = true OR r.best_score >= $min_score "
+    "RETURN d.id AS disease, d.name AS disease_name, s.id AS symptom, r.frequency AS frequency, "
+    "r.weight AS weight, r.curated AS curated, r.evidence_count AS evidence_count, "
+    "r.best_score AS best_score, r.sources AS sources "
+    "ORDER BY disease, symptom"
+)
+
+DIAGNOSIS_LACKS_SYMPTOM = (
+    "MATCH (d:Disease)-[r:LACKS_SYMPTOM]->(s:Symptom) "
+    "WHERE r.curated = true OR r.best_score >= $min_score "
+    "RETURN d.id AS disease, s.id AS symptom, r.curated AS curated, r.evidence_count AS evidence_count, "
+    "r.best_score AS best_score, r.sources AS sources "
+    "ORDER BY disease, symptom"
+)
+
+DIAGNOSIS_SYMPTOM_IS_A = "MATCH (c:Symptom)-[:IS_A]->(p:Symptom) RETURN c.id AS child, p.id AS parent ORDER BY child, parent"
+
+DIAGNOSIS_SYMPTOMS = "MATCH (s:Symptom) RETURN s.id AS id, s.name AS name, s.synonyms AS synonyms ORDER BY id"
+
+
+# -- store maintenance, bulk import fix-ups, query cancellation ------------------------------------
+
+
+def delete_all_nodes(label: str) -> str:
+    """Every node of ``label`` and its relationships (embedded store: one label at a time)."""
+    return f"MATCH (n:{label}) DETACH DELETE n"
+
+
+DELETE_ALL_IN_BATCHES = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+"""Neo4j: everything, in batches (needs an auto-commit transaction)."""
+
+
+def empty_list_fixup(owner: str, prop: str, *, is_node: bool, batch_rows: int) -> str:
+    """Neo4j after ``neo4j-admin import``: ``prop`` of every ``owner`` node/relationship that
+    imported as null becomes ``[]`` (the importer cannot write empty arrays), in batches."""
+    pattern = f"(x:{owner})" if is_node else f"()-[x:{owner}]->()"
+    return (f"MATCH {pattern} WHERE x.{prop} IS NULL "
+            f"CALL (x) {{ SET x.{prop} = [] }} IN TRANSACTIONS OF {batch_rows} ROWS")
+
+
+FIND_TAGGED_TRANSACTIONS = (
+    "SHOW TRANSACTIONS YIELD transactionId, metaData WHERE metaData.medkg_query = $tag RETURN transactionId AS id"
+)
+"""Neo4j: the running transactions a user query was tagged with (``metadata={"medkg_query": tag}``)."""
+
+TERMINATE_TRANSACTIONS = "TERMINATE TRANSACTIONS $ids"
+
+
 # -- several independent reads as one statement (Neo4j) ---------------------------------------
 
 _SIMPLE_COLUMN = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)\s+AS\s+([A-Za-z_]\w*)\s*$", re.IGNORECASE)

@@ -6,13 +6,13 @@
     linker.best("SBMA", label="Disease", long_form="spinal and bulbar muscular atrophy")
 
 Modules: :mod:`~extractors.linking.kb` (records, file format), :mod:`~extractors.linking.sources`
-(vocabulary readers), :mod:`~extractors.linking.build` (merging, default-KB cache),
+(vocabulary readers), :mod:`~extractors.linking.kb_build` (merging, default-KB cache),
 :mod:`~extractors.linking.aliases` (train-split alias table), :mod:`~extractors.linking.candidates`
 (3-gram TF-IDF nearest neighbours), :mod:`~extractors.linking.linker`, and
-:mod:`~extractors.linking.evaluate` (id-match scoring on gold corpora).
+:mod:`~extractors.linking.scoring` (id-match scoring on gold corpora).
 """
 
-from extractors.linking.build import build_kb, default_kb, default_kb_path
+from extractors.linking.kb_build import build_kb, default_kb, default_kb_path
 from extractors.linking.errors import KBFormatError, KBNotFoundError, LinkingError, UnknownLabelError
 from extractors.linking.kb import KBEntry, KnowledgeBase
 from extractors.linking.linker import DEFAULT_THRESHOLD, LinkCandidate, Linker

@@ -5,7 +5,7 @@ names, so their training splits say how the literature actually writes a concept
 "5-FU", "seizures"). The table is a small derived artefact, like model weights:
 one row per (label, normalised text), shipped as ``data/train_aliases.tsv`` and regenerated with::
 
-    python -m extractors.linking aliases \\
+    medkg linking aliases \\
         --corpus bc5cdr=../shared/data/corpora/bc5cdr/pubtator/CDR_TrainingSet.PubTator.txt \\
         --corpus ncbi-disease=../shared/data/corpora/ncbi-disease/original/NCBItrainset_corpus.txt \\
         --out extractors/linking/data/train_aliases.tsv

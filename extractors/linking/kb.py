@@ -35,7 +35,7 @@ class KBEntry(Record):
     ``DOID:10763``, ``MESH:D014859``...). ``xrefs`` are CURIEs of the same concept in other
     vocabularies: those the source states, plus equivalences the build infers (same name in
     two vocabularies, a shared UMLS CUI, corpus mentions annotated with that id; see
-    :mod:`extractors.linking.build`). ``label`` is the KB's decision on the entity type.
+    :mod:`extractors.linking.kb_build`). ``label`` is the KB's decision on the entity type.
     """
 
     concept_id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*:\S+$")

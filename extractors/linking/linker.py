@@ -29,7 +29,7 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from extractors.linking.build import default_kb, label_group
+from extractors.linking.kb_build import default_kb, label_group
 from extractors.linking.candidates import CharNgramIndex
 from extractors.linking.errors import UnknownLabelError
 from extractors.linking.kb import KBEntry, KnowledgeBase
@@ -122,7 +122,7 @@ class Linker:
     @classmethod
     def load(cls, kb_path: str | os.PathLike[str] | None = None, *, threshold: float = DEFAULT_THRESHOLD) -> Linker:
         """A linker over the KB file at ``kb_path``, or over the default KB (built and cached on
-        first use, see :func:`~extractors.linking.build.default_kb`) when ``kb_path`` is None."""
+        first use, see :func:`~extractors.linking.kb_build.default_kb`) when ``kb_path`` is None."""
         kb = default_kb() if kb_path is None else KnowledgeBase.load(kb_path)
         return cls(kb, threshold=threshold)
 

@@ -13,11 +13,11 @@ biomedical base by passing `--base` (a hub ID or a local directory); the adapter
 the base is resolved at load time from `medkg.json`:
 
 ```bash
-python -m extractors.ner train --out models/ner-pubmedbert --epochs 10 --frozen-layers 0 \\
+medkg train ner --out models/ner-pubmedbert --epochs 10 --frozen-layers 0 \\
     --base microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract-fulltext
-python -m extractors.ner train --out models/ner-biolinkbert --epochs 10 --frozen-layers 0 \\
+medkg train ner --out models/ner-biolinkbert --epochs 10 --frozen-layers 0 \\
     --base michiyasunaga/BioLinkBERT-base
-python -m extractors.ner eval models/ner-pubmedbert --corpus bc5cdr
+medkg evaluate ner models/ner-pubmedbert --corpus bc5cdr
 ```
 
 On a GPU, training and inference use bf16 autocast automatically (`--device cpu` forces the CPU).
@@ -113,7 +113,7 @@ def model_card(meta: dict[str, Any]) -> str:
     metrics = meta.get("dev_metrics")
     metrics_md = (
         _metrics_table(metrics)
-        + "\n\nEntity-level exact match (`extractors.evaluate.entity_scores`), each corpus scored on its own"
+        + "\n\nEntity-level exact match (`extractors.scorers.entity_scores`), each corpus scored on its own"
         " head. RareDis discontinuous entities count by their extent, which a contiguous tagger rarely"
         " matches. The dev splits were also used to choose the hyper-parameters (no test split is available"
         " here), so these numbers are optimistic relative to a held-out test."
@@ -155,7 +155,7 @@ from the loss.
 
 ## Training
 
-Reproduce with `python -m extractors.ner train --out DIR` and the settings below (`medkg.json`
+Reproduce with `medkg train ner --out DIR` and the settings below (`medkg.json`
 records them all; the CLI defaults are the shipped model's).
 {meta['training_seconds']:.0f} s on {meta['training_device']} ({hp['steps']} steps, {hp['epochs']} epochs,
 batch {hp['batch_size']}, {'encoder' if meta.get('weights') == 'full' else 'LoRA'} lr {hp['lr']}, head lr {hp['head_lr']}, max length {meta['max_length']},

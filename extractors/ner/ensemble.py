@@ -4,7 +4,7 @@ Each member predicts with its own settings (sentence or document context, post-p
 its ``medkg.json`` says); a span (exact offsets and label) is kept when at least ``min_votes``
 members predict it. Members trained differently (LoRA or full fine-tuning, sentence or
 document context, other auxiliary heads) make different errors, which is what a vote removes
-(score one with ``python -m extractors.ner eval DIR_A DIR_B DIR_C --corpus bc5cdr`` or
+(score one with ``medkg evaluate ner DIR_A DIR_B DIR_C --corpus bc5cdr`` or
 ``benchmarks/bench_ner.py --extra-ensemble``). Inference costs the sum of the members.
 """
 

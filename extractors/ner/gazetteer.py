@@ -5,7 +5,7 @@ A ``gazetteer`` model's term set has three parts, kept apart because their licen
 * **linking-KB names** (drug dictionary, HPO phenotypes, OMIM/ORPHA diseases;
   :func:`kb_terms`): *not* shipped with the model. The drug names include Wikipedia-derived
   synonyms (CC BY-SA) and HPO asks for attributed, versioned, unmodified redistribution (see
-  :mod:`extractors.linking.build`), so, like the linking KB itself, this part is computed from
+  :mod:`extractors.linking.kb_build`), so, like the linking KB itself, this part is computed from
   the installed, pinned packages at first use and cached under the medkg cache folder.
   ``medkg.json["gazetteer"]["kb_sha256"]`` records the digest of the part used in training; a
   different one at load time is logged as a warning, since predictions may then shift.
@@ -149,7 +149,7 @@ def _kb_label(entry: Any) -> str:
 
 def kb_terms(tokenizer: Any, *, cache_dir: str | os.PathLike[str] | None = None) -> Gazetteer:
     """The linking-KB part (see the module docstring): every name and alias of the drug
-    dictionary, HPO and OMIM/ORPHA entries of :func:`extractors.linking.build.build_kb`.
+    dictionary, HPO and OMIM/ORPHA entries of :func:`extractors.linking.kb_build.build_kb`.
 
     The learned train alias table is left out: its texts are BC5CDR / NCBI-disease train
     mentions, which the trainer adds fold by fold instead, so that no training document sees its
@@ -158,7 +158,7 @@ def kb_terms(tokenizer: Any, *, cache_dir: str | os.PathLike[str] | None = None)
     keyed by the same package-version fingerprint and the tokenizer's pre-tokenizer, so a load
     only reads a file.
     """
-    from extractors.linking.build import build_kb, default_cache_dir, default_kb_fingerprint
+    from extractors.linking.kb_build import build_kb, default_cache_dir, default_kb_fingerprint
 
     pre = tokenizer.backend_tokenizer.pre_tokenizer.__getstate__()
     key = hashlib.sha256(
@@ -190,7 +190,7 @@ def default_disease_ontology(root: str | os.PathLike[str] | None = None) -> Path
 def disease_ontology_terms(folder: str | os.PathLike[str], tokenizer: Any) -> list[Term]:
     """Names and synonyms of the Disease Ontology classes in ``folder`` (``HumanDO.tsv``)."""
     from extractors.errors import CorpusFormatError
-    from extractors.linking.build import build_kb
+    from extractors.linking.kb_build import build_kb
 
     if not (Path(folder) / "HumanDO.tsv").is_file():
         raise CorpusFormatError(

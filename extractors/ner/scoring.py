@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.errors import CorpusFormatError
-from extractors.evaluate import PRF, entity_scores, format_table
+from extractors.scorers import PRF, entity_scores, format_table
 from extractors.ner.data import GoldDocument, corpus_spec, display_path, load_gold
 from extractors.ner.decode import postprocess
 from extractors.ner.ensemble import NerEnsemble
@@ -32,7 +32,7 @@ def evaluate_ner(
     batch_size: int = 32,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """Entity-level exact-match P/R/F1 per type on a gold corpus (``extractors.evaluate``).
+    """Entity-level exact-match P/R/F1 per type on a gold corpus (``extractors.scorers``).
 
     Predictions come from ``head`` when given; by default from the head trained on this corpus
     if the model has one (what that head learned), else -- or with ``merged=True`` -- from the

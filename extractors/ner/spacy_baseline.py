@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from extractors.evaluate import entity_scores, format_table
+from extractors.scorers import entity_scores, format_table
 from extractors.ner.data import CorpusSpec, GoldDocument, to_sentences
 
 _EXTRA_INFIX = r"[-/+(),\[\]:;]"

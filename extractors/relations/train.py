@@ -28,10 +28,8 @@ softmax. It comes from training counts alone (nothing is tuned on dev). ADE v2 i
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -40,11 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from extractors.errors import ExtractionError
-from extractors.evaluate import PRF, format_table, relation_scores
+from extractors.scorers import PRF, format_table, relation_scores
 from extractors.relations.candidates import TASKS
-from extractors.relations.data import RelationSet, load_sets
+from extractors.relations.data import RelationSet
 from extractors.relations.model import (
-    DEFAULT_RE_MODEL,
     CONTEXT,
     MAX_LENGTH,
     Encoded,
@@ -56,7 +53,7 @@ from extractors.relations.model import (
 )
 from extractors.transformer import PACKAGED_BASE, lora_targets, pick_device, write_model_meta
 
-__all__ = ["EvalResult", "TrainConfig", "evaluate_re", "main", "record_dev_metrics", "save_model", "train_re"]
+__all__ = ["EvalResult", "TrainConfig", "evaluate_re", "record_dev_metrics", "save_model", "train_re"]
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -388,7 +385,7 @@ def record_dev_metrics(model_dir: str | Path, results: Sequence[EvalResult], dev
 
 
 def evaluate_re(model: RelationModel, rset: RelationSet, *, batch_size: int = 64) -> EvalResult:
-    """Pair-level P/R/F1 of ``model`` on one corpus split (:func:`extractors.evaluate.relation_scores`).
+    """Pair-level P/R/F1 of ``model`` on one corpus split (:func:`extractors.scorers.relation_scores`).
 
     Every positive prediction contributes ``(type, doc, head, tail)`` for each scoring key of
     its candidate; the gold side is the split's *complete* gold set, so relations no candidate
@@ -406,28 +403,3 @@ def evaluate_re(model: RelationModel, rset: RelationSet, *, batch_size: int = 64
         corpus=rset.corpus, task=rset.task, split=rset.split, scores=scores, candidates=len(rset.examples),
         gold=len(rset.gold), reachable=len(rset.reachable_gold()), seconds=time.perf_counter() - start,
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m extractors.relations.train --out DIR [--base HUB_ID_OR_PATH] ...``"""
-    parser = argparse.ArgumentParser(description="Train the medkg relation model on the shared corpora.")
-    parser.add_argument("--out", default=DEFAULT_RE_MODEL, help="model directory to write (default: the shipped one)")
-    parser.add_argument("--data", default=str(SHARED_DATA), help="shared data folder (holding corpora/)")
-    parser.add_argument("--base", default=PACKAGED_BASE, help="base encoder: packaged alias, local folder or hub ID")
-    parser.add_argument("--corpora", default="ddi2013,bc5cdr,ade,raredis")
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--no-dev", action="store_true", help="skip dev evaluation")
-    args = parser.parse_args(argv)
-    corpora = [c.strip() for c in args.corpora.split(",") if c.strip()]
-    config = TrainConfig(base=args.base, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device)
-    train_sets = load_sets(args.data, "train", corpora=corpora)
-    dev_sets = [] if args.no_dev else load_sets(args.data, "dev", corpora=corpora)
-    train_re(train_sets, config=config, dev_sets=dev_sets, out_dir=args.out, log=print)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

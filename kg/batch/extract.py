@@ -24,15 +24,15 @@ write the same files and the engine is not part of the manifest.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from tqdm import tqdm
 
+from kg.batch.engine import Engine, LocalEngine, PendingShard, model_fingerprints, resolve_models
 from kg.batch.manifest import (
     MANIFEST,
     ExtractionDirError,
@@ -47,9 +47,9 @@ from kg.batch.manifest import (
     fingerprint,
     is_job_file,
     read_manifest,
-    sha256_file,
     shard_bytes,
     shard_name,
+    test_pause,
     write_json,
 )
 from schema.records import Document, Extractor
@@ -59,17 +59,6 @@ from loaders.errors import RecordError
 if TYPE_CHECKING:
     from extractors.config import PipelineConfig
     from kg.batch.ray_engine import RayOptions
-
-
-SLOW_SHARD_ENV = "MEDKG_TEST_SLOW_SHARD_S"
-"""Test-only: seconds to pause after each shard is on disk but before it is recorded (in the
-manifest, or for ``load`` in the load state), so a test's SIGKILL lands in the worst window."""
-
-
-def test_pause() -> None:
-    delay = float(os.environ.get(SLOW_SHARD_ENV) or 0)
-    if delay > 0:
-        time.sleep(delay)
 
 
 @dataclass
@@ -107,46 +96,6 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
         out += list(_files(p)) if p.is_dir() else [p]
     if not out:
         raise FileNotFoundError(f"no data files in {', '.join(map(str, inputs))}")
-    return out
-
-
-def resolve_models(config: "PipelineConfig") -> "PipelineConfig":
-    """``"default"`` model specs replaced by the shipped directories, so the manifest names real
-    paths (and the pipeline gets a path even where it would not resolve ``"default"`` itself)."""
-    from extractors.ner.model import DEFAULT_NER_MODEL
-    from extractors.relations.model import DEFAULT_RE_MODEL
-
-    update = {}
-    if config.ner_model == "default":
-        update["ner_model"] = str(DEFAULT_NER_MODEL)
-    if config.re_model == "default":
-        update["re_model"] = str(DEFAULT_RE_MODEL)
-    return config.model_copy(update=update)
-
-
-def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
-    """Resolved model directories with a digest of their files, so a resume with other weights
-    is refused instead of mixing two models' predictions in one graph."""
-    from extractors.transformer import read_model_meta
-
-    config = resolve_models(config)
-    out: dict[str, dict[str, Any]] = {}
-    ner, re_ = config.ner_model, (config.re_model if config.ner_model is not None else None)
-    for role, spec in (("ner", ner), ("re", re_)):
-        if spec is None:
-            continue
-        path = Path(spec).resolve()
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else []
-        meta = read_model_meta(path) if (path / "medkg.json").exists() else {}
-        out[role] = {
-            "path": str(path),
-            "files": {p.name: sha256_file(p) for p in files},
-            "base": meta.get("base"),
-            "versions": meta.get("versions"),
-        }
-    if config.kb not in (None, "default"):
-        kb = Path(str(config.kb)).resolve()
-        out["kb"] = {"path": str(kb), "sha256": sha256_file(kb) if kb.is_file() else None}
     return out
 
 
@@ -276,63 +225,6 @@ def run_extract(
     report.complete = manifest.complete
     report.seconds = time.perf_counter() - t0
     return report
-
-
-@dataclass
-class PendingShard:
-    """A shard read from the inputs and waiting for extraction: its documents and bad records."""
-
-    index: int
-    docs: list[Document]
-    errors: list[RecordError]
-
-
-class ExtractedShard(NamedTuple):
-    """A shard back from an engine: the same documents, with predictions, in the same order."""
-
-    shard: PendingShard
-    docs: list[Document]
-    seconds: float
-    """Extraction wall time attributed to this shard (the manifest's ``seconds``)."""
-
-
-class LocalEngine:
-    """Runs the extractor in this process, one shard at a time, ``batch_docs`` documents per call."""
-
-    window_docs = 0
-    """Shards are handed over one by one (each is written before the next is extracted)."""
-
-    def __init__(self, extractor: Extractor | None, *, batch_docs: int) -> None:
-        self.extractor = extractor
-        self.batch_docs = batch_docs
-
-    def run(self, shards: Sequence[PendingShard], on_chunk: Callable[[int], None]) -> Iterator[ExtractedShard]:
-        for shard in shards:
-            t = time.perf_counter()
-            docs: list[Document] = []
-            for start in range(0, len(shard.docs), self.batch_docs):
-                chunk = shard.docs[start : start + self.batch_docs]
-                docs += self.extractor(chunk) if self.extractor is not None else chunk
-                on_chunk(len(chunk))
-            yield ExtractedShard(shard, docs, time.perf_counter() - t)
-
-    def close(self) -> None:
-        pass
-
-
-class Engine(Protocol):
-    """Where a shard's documents are extracted. Engines get whole shards in input order and must
-    return them in that order, each split into the same ``batch_docs`` chunks, so that every
-    engine writes the same shard files (see :mod:`kg.batch.ray_engine`)."""
-
-    window_docs: int
-    """Queue shards until they hold this many documents, then hand them over together."""
-
-    def run(self, shards: Sequence[PendingShard], on_chunk: Callable[[int], None]) -> Iterator[ExtractedShard]:
-        """Yield every shard, extracted, in order; ``on_chunk(n)`` after each ``n``-document chunk."""
-        ...
-
-    def close(self) -> None: ...
 
 
 def _fill(

@@ -33,8 +33,7 @@ from typing import Any
 from tqdm import tqdm
 
 from kg import cypher
-from kg.batch.extract import test_pause
-from kg.batch.manifest import ExtractionDirError, Manifest, read_manifest, read_shard, write_json
+from kg.batch.manifest import ExtractionDirError, Manifest, read_manifest, read_shard, test_pause, write_json
 from kg.build import BuildOptions, build_batch
 from kg.store.base import GraphStore, WriteSummary
 

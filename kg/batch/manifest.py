@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -213,3 +214,15 @@ def read_errors(out_dir: Path, entry: ShardEntry) -> Iterator[RecordError]:
     for line in (out_dir / entry.errors_file).read_text(encoding="utf-8").splitlines():
         if line.strip():
             yield RecordError(**json.loads(line))
+
+
+SLOW_SHARD_ENV = "MEDKG_TEST_SLOW_SHARD_S"
+"""Test-only: seconds to pause after each shard is on disk but before it is recorded (in the
+manifest, or for ``load`` in the load state), so a test's SIGKILL lands in the worst window."""
+
+
+def test_pause() -> None:
+    """Test-only hook (see :data:`SLOW_SHARD_ENV`); does nothing unless the variable is set."""
+    delay = float(os.environ.get(SLOW_SHARD_ENV) or 0)
+    if delay > 0:
+        time.sleep(delay)

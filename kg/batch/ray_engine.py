@@ -46,7 +46,7 @@ from schema.records import Document, Record
 
 if TYPE_CHECKING:
     from extractors.config import PipelineConfig
-    from kg.batch.extract import ExtractedShard, PendingShard
+    from kg.batch.engine import ExtractedShard, PendingShard
 
 INSTALL_HINT = "pip install 'medkg[ray]'  (or: pip install 'ray[data]>=2.60,<3' 'pyarrow<23')"
 """pyarrow 23+ needs NumPy 2, which scispacy's numpy<2 pin rules out."""
@@ -85,7 +85,7 @@ class ExtractActor:
 
         from extractors.config import PipelineConfig
         from extractors.pipeline import ExtractionPipeline
-        from kg.batch.extract import resolve_models
+        from kg.batch.engine import resolve_models
 
         # Set, not left to Ray's OMP_NUM_THREADS: CPU kernels sum in a thread-count-dependent
         # order, so scores are bit-identical only between runs with the same thread count.
@@ -119,11 +119,11 @@ def unpack(text: str) -> list[Document]:
 def _worker_identity(config: "PipelineConfig") -> dict[str, Any]:
     """What must agree between driver and workers: model file digests and the default KB's
     fingerprint (paths may differ from machine to machine)."""
-    from kg.batch.extract import model_fingerprints
+    from kg.batch.engine import model_fingerprints
 
     out: dict[str, Any] = {role: fp.get("files", fp.get("sha256")) for role, fp in model_fingerprints(config).items()}
     if config.kb == "default" and config.ner_model is not None:
-        from extractors.linking.build import default_kb_fingerprint
+        from extractors.linking.kb_build import default_kb_fingerprint
 
         out["default_kb"] = default_kb_fingerprint()
     return out
@@ -285,7 +285,7 @@ class RayEngine:
     def run(self, shards: Sequence["PendingShard"], on_chunk: Callable[[int], None]) -> Iterator["ExtractedShard"]:
         """Yield the shards in order, each as soon as it and every shard before it are done;
         ``seconds`` is the wall time since the previous one was handed back."""
-        from kg.batch.extract import ExtractedShard
+        from kg.batch.engine import ExtractedShard
 
         chunks: list[list[Document]] = []
         owner: list[list[int]] = []

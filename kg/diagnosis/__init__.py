@@ -17,7 +17,7 @@ Modules: :mod:`~kg.diagnosis.index` (the index), :mod:`~kg.diagnosis.score` (con
 score), :mod:`~kg.diagnosis.match` (per-finding likelihood ratios and explanations),
 :mod:`~kg.diagnosis.resolve` (CURIEs, names, text -> findings), :mod:`~kg.diagnosis.rank`
 (:func:`rank_diagnoses`), :mod:`~kg.diagnosis.report` (output records),
-:mod:`~kg.diagnosis.queries` (the Cypher).
+the ``DIAGNOSIS_*`` queries of :mod:`kg.cypher` (the Cypher).
 """
 
 from kg.diagnosis.errors import DiagnosisError, DiagnosisInputError, EmptyIndexError

@@ -4,7 +4,7 @@ content, built once from a graph (or from annotation records) and then queried i
 Built from the graph, so curated annotations (HPO, Disease Ontology, HSDN) and relations the
 extraction pipeline found in literature all count, each weighted by its provenance (see
 :func:`kg.diagnosis.score.effective_frequency`). Building reads four queries
-(:mod:`kg.diagnosis.queries`); rebuild explicitly (``DiagnosisIndex.from_store``) after loading
+(the ``DIAGNOSIS_*`` queries of :mod:`kg.cypher`); rebuild explicitly (``DiagnosisIndex.from_store``) after loading
 new data: the index is a snapshot.
 
 Query-time work is vectorised over diseases: for every term a, ``posting[a]`` holds the diseases
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kg.diagnosis import queries
+from kg import cypher
 from kg.diagnosis.errors import EmptyIndexError
 from kg.diagnosis.score import effective_frequency
 
@@ -158,20 +158,20 @@ class DiagnosisIndex:
 
     @classmethod
     def from_store(cls, store: GraphStore, *, min_extracted_score: float = MIN_EXTRACTED_SCORE) -> DiagnosisIndex:
-        """Build from a graph store (embedded or Neo4j) with the four queries of :mod:`kg.diagnosis.queries`."""
+        """Build from a graph store (embedded or Neo4j) with the four ``DIAGNOSIS_*`` queries of :mod:`kg.cypher`."""
         params = {"min_score": float(min_extracted_score)}
         disease_names: dict[str, str] = {}
         rows: list[Annotation] = []
-        for r in store.query(queries.HAS_SYMPTOM, params):
+        for r in store.query(cypher.DIAGNOSIS_HAS_SYMPTOM, params):
             if r.get("disease_name"):
                 disease_names[r["disease"]] = r["disease_name"]
             rows.append(_annotation(r, absent=False))
-        for r in store.query(queries.LACKS_SYMPTOM, params):
+        for r in store.query(cypher.DIAGNOSIS_LACKS_SYMPTOM, params):
             rows.append(_annotation(r, absent=True))
-        is_a = [(r["child"], r["parent"]) for r in store.query(queries.SYMPTOM_IS_A)]
+        is_a = [(r["child"], r["parent"]) for r in store.query(cypher.DIAGNOSIS_SYMPTOM_IS_A)]
         names: dict[str, str] = {}
         synonyms: dict[str, list[str]] = {}
-        for r in store.query(queries.SYMPTOMS):
+        for r in store.query(cypher.DIAGNOSIS_SYMPTOMS):
             names[r["id"]] = r["name"] or r["id"]
             synonyms[r["id"]] = list(r.get("synonyms") or [])
         return cls.from_annotations(

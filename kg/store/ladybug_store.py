@@ -148,7 +148,7 @@ class LadybugStore(GraphStore):
     def clear(self) -> None:
         with self.transaction() as tx:
             for label in self.schema.nodes:
-                tx.run(f"MATCH (n:{label}) DETACH DELETE n")
+                tx.run(cypher.delete_all_nodes(label))
 
     def close(self) -> None:
         """Close the connection and the database; idempotent."""

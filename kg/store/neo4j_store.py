@@ -164,11 +164,9 @@ class Neo4jStore(GraphStore):
         """Terminate the running transaction tagged ``tag`` (Neo4j 5 transaction commands)."""
         try:
             with self._session() as session:
-                ids = [r["id"] for r in session.run(
-                    "SHOW TRANSACTIONS YIELD transactionId, metaData WHERE metaData.medkg_query = $tag "
-                    "RETURN transactionId AS id", tag=tag)]
+                ids = [r["id"] for r in session.run(cypher.FIND_TAGGED_TRANSACTIONS, tag=tag)]
                 if ids:
-                    session.run("TERMINATE TRANSACTIONS $ids", ids=ids).consume()
+                    session.run(cypher.TERMINATE_TRANSACTIONS, ids=ids).consume()
         except (Neo4jError, DriverError):  # it may have finished meanwhile; the timeout still applies
             pass
 
@@ -179,7 +177,7 @@ class Neo4jStore(GraphStore):
 
     def clear(self) -> None:
         with self._session() as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run(cypher.DELETE_ALL_IN_BATCHES).consume()
 
     def close(self) -> None:
         self._driver.close()

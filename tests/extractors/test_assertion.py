@@ -14,7 +14,7 @@ from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from extractors import assertion_rules
+from extractors.assertion import rules as assertion_rules
 from extractors.assertion import (
     PRIORITY,
     AssertionConfigError,
@@ -370,7 +370,7 @@ def test_real_notes_accuracy_above_floor() -> None:
 
 def test_importing_the_module_keeps_warnings_on() -> None:
     """medspaCy silences all warnings when imported; our module must undo that (fresh interpreter)."""
-    code = ("import warnings; import extractors.assertion, extractors.assertion_rules; "
+    code = ("import warnings; import extractors.assertion, extractors.assertion.rules; "
             "print(any(f[0] == 'ignore' and f[2] is Warning and f[1] is None and f[3] is None "
             "for f in warnings.filters))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

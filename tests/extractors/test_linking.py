@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from extractors.linking import build as build_mod
+from extractors.linking import kb_build as build_mod
 from extractors.linking import sources
 from extractors.linking.aliases import DEFAULT_ALIAS_TABLE, AliasRow, learn_aliases, read_alias_table, write_alias_table
-from extractors.linking.build import build_kb, default_kb, default_kb_path, merge_entries
+from extractors.linking.kb_build import build_kb, default_kb, default_kb_path, merge_entries
 from extractors.linking.errors import KBFormatError, KBNotFoundError, UnknownLabelError
-from extractors.linking.evaluate import gold_spans, score_linking
+from extractors.linking.scoring import gold_spans, score_linking
 from extractors.linking.kb import KBEntry, KnowledgeBase
 from extractors.linking.linker import FUZZY_CAP, Linker
 from extractors.linking.normalize import normalize

@@ -520,7 +520,7 @@ def test_ensemble_votes_on_shared_heads(tiny: tuple[NerModel, Path]) -> None:
 @pytest.fixture(scope="module")
 def shipped() -> NerModel:
     if not (DEFAULT_NER_MODEL / "medkg.json").exists():
-        pytest.fail(f"the shipped model is missing at {DEFAULT_NER_MODEL}; train it: python -m extractors.ner train")
+        pytest.fail(f"the shipped model is missing at {DEFAULT_NER_MODEL}; train it: medkg train ner")
     return NerModel.load(DEFAULT_NER_MODEL, device="cpu")
 
 

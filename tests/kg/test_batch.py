@@ -25,7 +25,7 @@ from kg.batch import (
     run_extract,
     run_load,
 )
-from kg.batch.extract import SLOW_SHARD_ENV
+from kg.batch.manifest import SLOW_SHARD_ENV
 from kg.batch.load import state_path, store_identity
 from kg.cli import app
 from kg.jobs import run_build

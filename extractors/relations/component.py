@@ -1,23 +1,29 @@
-"""Relation extraction over a processed spaCy Doc: candidates per sentence -> typed Relations.
+"""The ``medkg_relations`` spaCy component: candidate pairs per sentence -> typed Relations in
+``doc._.relations``.
 
 Glue between the pipeline's linked entities and :class:`~extractors.relations.model.RelationModel`:
-all candidate pairs of a batch of documents are classified in one length-sorted batch, and
-every positive prediction becomes a :class:`~schema.records.Relation` between the linked concepts,
-with its sentence as evidence.
+all candidate pairs of the documents of one ``nlp.pipe`` call are classified in one
+length-sorted batch, and every positive prediction becomes a :class:`~schema.records.Relation`
+between the linked concepts, with its sentence as evidence.
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: spaCy validates factory signatures at runtime
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from schema.records import local_id
-from schema.records import Relation
 from extractors.relations.candidates import EntitySpan, candidate_pairs, edge_for
 from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel
+from schema.records import Relation, local_id
+
+if not Doc.has_extension("relations"):
+    Doc.set_extension("relations", default=[])  # list[Relation]
+if not Span.has_extension("concept"):
+    Span.set_extension("concept", default=None)
 
 
 def concept_of(ent: Span) -> str:
@@ -76,3 +82,25 @@ class RelationExtractor:
                 )
             )
         return out
+
+
+class RelationComponent:
+    """Sets ``doc._.relations``; classifies the pairs of every document it is given in one batch."""
+
+    def __init__(self, nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int) -> None:
+        self.extractor = RelationExtractor.load(model_dir or None, device=device, threshold=threshold, batch_size=batch_size)
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
+        docs = list(docs)
+        for doc, relations in zip(docs, self.extractor.extract(docs), strict=True):
+            doc._.relations = relations
+            yield doc
+
+
+@Language.factory("medkg_relations", default_config={"model_dir": "", "device": "auto", "threshold": 0.5, "batch_size": 64})
+def make_relations(nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int) -> RelationComponent:
+    return RelationComponent(nlp, name, model_dir, device, threshold, batch_size)

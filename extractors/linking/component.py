@@ -1,0 +1,52 @@
+"""The ``medkg_linker`` spaCy component: links each entity (or its abbreviation's long form) to
+a KB concept (``._.concept``) and lets the KB decide Disease vs Symptom."""
+
+# no `from __future__ import annotations`: spaCy validates factory signatures at runtime
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+if not Span.has_extension("concept"):
+    Span.set_extension("concept", default=None)  # LinkCandidate | None
+if not Span.has_extension("ner_score"):
+    Span.set_extension("ner_score", default=1.0)
+
+
+class LinkerComponent:
+    """Links each entity (or its abbreviation's long form) and lets the KB decide Disease vs Symptom."""
+
+    def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None) -> None:
+        from extractors.linking.linker import Linker
+
+        kwargs = {} if threshold is None else {"threshold": threshold}
+        self.linker = Linker.load(kb, **kwargs)
+
+    def __call__(self, doc: Doc) -> Doc:
+        long_forms = _long_forms(doc)
+        ents = list(doc.ents)
+        best = self.linker.best_many(
+            [e.text for e in ents], labels=[e.label_ for e in ents],
+            long_forms=[long_forms.get((e.start, e.end)) for e in ents],
+        )
+        out = []
+        for ent, cand in zip(ents, best, strict=True):
+            label = str(cand.label) if cand is not None else ent.label_
+            if label != ent.label_ and {label, ent.label_} <= {"Disease", "Symptom"}:
+                relabelled = Span(doc, ent.start, ent.end, label=label)
+                relabelled._.ner_score = ent._.ner_score
+                ent = relabelled
+            ent._.concept = cand if cand is not None and str(cand.label) == ent.label_ else None
+            out.append(ent)
+        doc.ents = out
+        return doc
+
+
+def _long_forms(doc: Doc) -> dict[tuple[int, int], str]:
+    if not Doc.has_extension("abbreviations"):
+        return {}
+    return {(a.start, a.end): a._.long_form.text for a in doc._.abbreviations}
+
+
+@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None})
+def make_linker(nlp: Language, name: str, kb: str | None, threshold: float | None) -> LinkerComponent:
+    return LinkerComponent(nlp, name, kb, threshold)

@@ -1,0 +1,57 @@
+"""The ``medkg_ner`` spaCy component: a :class:`~extractors.ner.model.NerModel` per sentence,
+setting ``doc.ents`` and each entity's ``._.ner_score``."""
+
+# no `from __future__ import annotations`: spaCy validates factory signatures at runtime
+
+from collections.abc import Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+if not Span.has_extension("ner_score"):
+    Span.set_extension("ner_score", default=1.0)
+
+
+class NerComponent:
+    """Runs a :class:`~extractors.ner.model.NerModel` per sentence and sets ``doc.ents``."""
+
+    def __init__(self, nlp: Language, name: str, model_dir: str, device: str, batch_size: int) -> None:
+        from extractors.ner.model import NerModel
+
+        self.model = NerModel.load(model_dir, device=device)
+        self.batch_size = batch_size
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
+        docs = list(docs)
+        sents = [(d, s) for d in docs for s in d.sents if s.text.strip()]
+        preds = self.model.predict([s.text for _, s in sents], batch_size=batch_size or self.batch_size)
+        spans: dict[int, list[Span]] = {id(d): [] for d in docs}
+        for (doc, sent), found in zip(sents, preds, strict=True):
+            for p in found:
+                span = doc.char_span(sent.start_char + p.start, sent.start_char + p.end, label=p.label, alignment_mode="expand")
+                if span is not None:
+                    span._.ner_score = p.score
+                    spans[id(doc)].append(span)
+        for doc in docs:
+            doc.ents = non_overlapping(spans[id(doc)])
+            yield doc
+
+
+def non_overlapping(spans: list[Span]) -> list[Span]:
+    """Keep the higher-scoring (then longer) span where predictions overlap."""
+    chosen: list[Span] = []
+    taken: set[int] = set()
+    for span in sorted(spans, key=lambda s: (-s._.ner_score, -(s.end - s.start), s.start)):
+        if taken.isdisjoint(range(span.start, span.end)):
+            chosen.append(span)
+            taken.update(range(span.start, span.end))
+    return sorted(chosen, key=lambda s: s.start)
+
+
+@Language.factory("medkg_ner", default_config={"model_dir": "", "device": "auto", "batch_size": 32})
+def make_ner(nlp: Language, name: str, model_dir: str, device: str, batch_size: int) -> NerComponent:
+    return NerComponent(nlp, name, model_dir, device, batch_size)

@@ -1,0 +1,112 @@
+"""The API's state: the store, the user-query runner and the lazily built resolver / diagnosis index."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Literal
+
+from kg.config import QueryLimits
+from kg.store import GraphStore
+
+log = logging.getLogger("medkg.api")
+
+
+class Service:
+    """Holds the store, the user-query runner and the lazily built resolver / diagnosis index,
+    serialising store access where the backend needs it (the embedded connection is not
+    thread-safe). User Cypher never takes that lock: on the embedded store it runs in isolated
+    worker processes (:class:`kg.store.sandbox.QuerySandbox`), on Neo4j in its own session."""
+
+    def __init__(self, store: GraphStore, *, limits: QueryLimits) -> None:
+        self.store = store
+        self.limits = limits
+        embedded = store.dialect.name == "ladybug"
+        self._lock = threading.Lock() if embedded else None
+        self.sandbox: Any = None
+        if embedded:
+            from kg.store.sandbox import QuerySandbox
+
+            self.sandbox = QuerySandbox(store.path, limits=limits)  # type: ignore[attr-defined]
+        # one lock per cached part: a request for the resolver never waits for the index build
+        self._resolver_lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._resolver: Any = None
+        self._index: Any = None
+        self.diagnosis_state: Literal["pending", "ready", "empty", "failed"] = "pending"
+
+    def locked(self) -> Any:
+        from contextlib import nullcontext
+
+        return self._lock or nullcontext()
+
+    def resolver(self) -> Any:
+        from kg.interactions import DrugResolver
+
+        with self._resolver_lock:
+            if self._resolver is None:
+                self._resolver = DrugResolver()
+            return self._resolver
+
+    def index(self) -> Any:
+        """The diagnosis index; :class:`EmptyIndexError` (404 per request) on a graph without
+        HAS_SYMPTOM annotations. The empty state is remembered: the API's embedded store is
+        read-only, and on Neo4j a restart picks up newly loaded knowledge."""
+        from kg.diagnosis import DiagnosisIndex, EmptyIndexError
+
+        with self._index_lock:
+            if self._index is None:
+                if self.diagnosis_state == "empty":
+                    raise EmptyIndexError("no Disease -[:HAS_SYMPTOM]-> Symptom annotations to rank on; load curated sources first")
+                try:
+                    with self.locked():
+                        self._index = DiagnosisIndex.from_store(self.store)
+                except EmptyIndexError:
+                    self.diagnosis_state = "empty"
+                    raise
+                except Exception:
+                    self.diagnosis_state = "failed"
+                    raise
+                self.diagnosis_state = "ready"
+            return self._index
+
+    @property
+    def ready(self) -> bool:
+        return self._resolver is not None and self.diagnosis_state in ("ready", "empty")
+
+    def run_query(self, cypher_text: str, params: dict[str, Any], cancel: threading.Event) -> Any:
+        if self.sandbox is not None:
+            return self.sandbox.run(cypher_text, params, cancel=cancel)
+        return self.store.run_user_query(cypher_text, params, limits=self.limits, cancel=cancel)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+
+    def warm(self) -> threading.Thread:
+        """Build the resolver and the diagnosis index in a daemon thread, and run one small
+        interaction check (errors are logged; the request that needs a part retries its build
+        and reports the error)."""
+
+        def build() -> None:
+            from kg.diagnosis import EmptyIndexError
+            from kg.interactions import check_interactions
+
+            started = time.perf_counter()
+            try:
+                resolver = self.resolver().warm()
+                with self.locked():  # plans the check's statement (Neo4j caches it), fills the pool
+                    check_interactions(self.store, ["aspirin", "warfarin"], resolver=resolver)
+                try:
+                    self.index()
+                except EmptyIndexError:
+                    log.info("diagnosis index empty (no HAS_SYMPTOM annotations): diagnosis answers 404")
+            except Exception as exc:  # noqa: BLE001 -- surfaced again by the first request that needs it
+                log.warning("warm-up failed after %.1fs: %s", time.perf_counter() - started, type(exc).__name__)
+                return
+            log.info("warm-up done in %.1fs", time.perf_counter() - started)
+
+        thread = threading.Thread(target=build, name="medkg-api-warm", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,63 @@
+"""API configuration: a typed object built once from the environment (or flags) and passed down."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import Field, SecretStr
+
+from kg.config import QueryLimits
+from kg.errors import ConfigError
+from schema.records import Record
+
+API_VERSION = "1"
+MAX_DRUGS = 100
+"""A medication list longer than this is almost certainly a mistake (or abuse); polypharmacy
+lists in practice hold 5-20 drugs."""
+MAX_NAME = 200
+MAX_TEXT = 20_000
+"""Free-text findings: a long clinical note is ~10k characters; more belongs in a batch job."""
+MAX_FINDINGS = 200
+
+
+class ApiSettings(Record):
+    """API configuration, built once (from the environment by :meth:`from_env`)."""
+
+    api_keys: tuple[SecretStr, ...] = ()
+    allow_no_auth: bool = False
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    cors_origins: tuple[str, ...] = ()
+    query: QueryLimits = QueryLimits()
+    """Limits of ``/v1/query`` (time, memory, rows, response size, workers): ``MEDKG_QUERY_*``."""
+    warm: bool = False
+    """Build the drug resolver and the diagnosis index in a background thread at start-up, so the
+    first requests do not pay for them (seconds to a minute on a curated graph); ``/v1/health``
+    reports ``ready`` once done. Requests arriving earlier wait for the build, as without warming."""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, warm_default: bool = False, **overrides: Any) -> ApiSettings:
+        """Settings from ``MEDKG_API_*`` variables; ``overrides`` (command-line flags) win over
+        the environment, which wins over ``warm_default`` (on for ``medkg serve``)."""
+        env = dict(os.environ) if env is None else env
+        keys = tuple(SecretStr(k.strip()) for k in env.get("MEDKG_API_KEYS", "").split(",") if k.strip())
+        origins = tuple(o.strip() for o in env.get("MEDKG_API_CORS_ORIGINS", "").split(",") if o.strip())
+        values: dict[str, Any] = {"api_keys": keys, "cors_origins": origins, "warm": warm_default,
+                                  "query": QueryLimits.from_env(env)}
+        if env.get("MEDKG_API_MAX_BODY"):
+            try:
+                values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
+            except ValueError:
+                raise ConfigError("MEDKG_API_MAX_BODY must be a number of bytes") from None
+        if env.get("MEDKG_API_WARM"):
+            values["warm"] = env["MEDKG_API_WARM"].strip().lower() in ("1", "true", "yes", "on")
+        values.update(overrides)
+        return cls(**values)
+
+    def check(self) -> None:
+        """Refuse an unauthenticated API unless that was asked for explicitly."""
+        if not self.api_keys and not self.allow_no_auth:
+            raise ConfigError("no API keys configured: set MEDKG_API_KEYS=key1,key2 (or --no-auth for local experiments)")
+        short = [i for i, k in enumerate(self.api_keys) if len(k.get_secret_value()) < 16]
+        if short:
+            raise ConfigError(f"API keys must be at least 16 characters (key number(s) {', '.join(str(i + 1) for i in short)} are shorter)")

@@ -1,0 +1,44 @@
+"""``load-curated``: curated knowledge sources into the graph (licence switches included)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kg.cli.common import DbOpt, OnError, QuietOpt, StoreOpt, UriOpt, app, echo_skipped, fail, open_cli_store, reported
+
+
+@app.command("load-curated")
+def load_curated_cmd(
+    sources: Annotated[Optional[list[str]], typer.Argument(metavar="SOURCE...", help="hpo do symp hsdn pharmacotherapydb ddinter")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="every source that needs no licence opt-in (all but ddinter)")] = False,
+    accept_noncommercial: Annotated[bool, typer.Option("--accept-noncommercial", help="accept non-commercial licences (required for ddinter, CC BY-NC-SA 4.0)")] = False,
+    path: Annotated[Optional[list[str]], typer.Option("--path", help="SOURCE=PATH: read a source from PATH instead of its default location")] = None,
+    report_file: Annotated[Optional[Path], typer.Option("--report", help="write the drug names not mapped to DrugBank (id, name, source) to this TSV")] = None,
+    on_error: Annotated[OnError, typer.Option(help="fail: stop at the first malformed row; skip: skip and report malformed rows")] = OnError.fail,
+    store: StoreOpt = None,
+    db: DbOpt = None,
+    neo4j_uri: UriOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Load curated knowledge (HPO, Disease/Symptom Ontology, HSDN, PharmacotherapyDB, opt-in DDInter); idempotent."""
+    from kg.jobs.curated_job import check_sources, format_run, load_curated, parse_paths
+    from loaders.curated import default_sources
+
+    names = list(dict.fromkeys([*(default_sources() if all_sources else []), *(sources or [])]))
+    if not names:
+        fail(ValueError("name curated sources to load (hpo do symp hsdn pharmacotherapydb ddinter) or pass --all"))
+    with reported():
+        paths = parse_paths(path or [])
+        check_sources([*names, *paths], accept_noncommercial=accept_noncommercial)
+    cfg, st = open_cli_store(store, db, neo4j_uri, create=True)
+    with st, reported():
+        run = load_curated(st, names, paths=paths, accept_noncommercial=accept_noncommercial,
+                           on_error=on_error.value, progress=not quiet)  # type: ignore[arg-type]
+        echo_skipped(run.errors)
+        typer.echo(format_run(run))
+        if report_file is not None:
+            typer.echo(f"unmapped names written to {run.write_unmapped(report_file)}")
+        typer.echo(f"store: {cfg.kind} {cfg.uri or cfg.path}")
