@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section  # noqa: E402
 from kg.config import StoreConfig  # noqa: E402
-from kg.interactions.resolve import DrugResolver  # noqa: E402
+from kg.interactions.drug_names import DrugResolver  # noqa: E402
 from kg.interactions import check_interactions  # noqa: E402
 from kg.store import GraphStore, open_store  # noqa: E402
 

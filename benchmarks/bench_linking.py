@@ -7,7 +7,7 @@ table) and the enhanced KB (plus Symptom Ontology, MeSH symptoms, Disease Ontolo
 ../shared/data/knowledge), times build / save / load / index, links every gold mention of the
 dev splits (with the gold type as label hint and the long form of abbreviations found by
 scispacy's AbbreviationDetector), and writes the "linking" section of BENCHMARKS.md.
-Scoring rules (composite and -1 ids, xref matching) are in extractors/linking/evaluate.py.
+Scoring rules (composite and -1 ids, xref matching) are in extractors/linking/scoring.py.
 """
 
 from __future__ import annotations

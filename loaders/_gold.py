@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from schema.records import EntityType, Mention, Relation
+from schema.records import Document, EntityType, Mention, Relation
 from loaders._common import RecordProblem
 from schema.sentences import sentence_index, sentence_spans
 
@@ -229,3 +229,21 @@ def gold_relations(
 def gold_source(corpus: str | None, fallback: str) -> str:
     """``Mention.source`` / ``Relation.source`` for a gold corpus: ``gold:<corpus>``."""
     return f"gold:{corpus or fallback}"
+
+
+def gold_document(
+    *, pmid: str, source_format: str, text: str, title: str, corpus: str | None,
+    mentions: list[Mention], specs: list[RelationSpec], breaks: list[int], source: str,
+) -> Document:
+    """An annotated abstract (PubTator, BioC): its mentions and the relations its specs resolve to."""
+    relations = gold_relations(specs=specs, mentions=mentions, text=text, breaks=breaks, source=source)
+    return Document(
+        id=f"PMID:{pmid}",
+        source_format=source_format,
+        text=text,
+        title=title,
+        kind="literature",
+        metadata={"corpus": corpus},
+        mentions=tuple(mentions),
+        relations=tuple(relations),
+    )

@@ -48,8 +48,8 @@ from loaders._gold import (
     ENTITY_TYPES,
     RelationSpec,
     check_span,
+    gold_document,
     gold_mentions,
-    gold_relations,
     gold_source,
 )
 from loaders._seen import SeenIds
@@ -164,22 +164,9 @@ def _relation_specs(document: ET.Element, raw_ids: dict[str, str]) -> list[Relat
 def _build(document: ET.Element, pmid: str, *, corpus: str | None, source: str) -> Document:
     text, title, breaks, annotations = _layout(document)
     mentions, raw_ids = _mentions(text, annotations, source)
-    relations = gold_relations(
-        specs=_relation_specs(document, raw_ids),
-        mentions=mentions,
-        text=text,
-        breaks=breaks,
-        source=source,
-    )
-    return Document(
-        id=f"PMID:{pmid}",
-        source_format=SOURCE_FORMAT,
-        text=text,
-        title=title,
-        kind="literature",
-        metadata={"corpus": corpus},
-        mentions=tuple(mentions),
-        relations=tuple(relations),
+    return gold_document(
+        pmid=pmid, source_format=SOURCE_FORMAT, text=text, title=title, corpus=corpus, mentions=mentions,
+        specs=_relation_specs(document, raw_ids), breaks=breaks, source=source,
     )
 
 

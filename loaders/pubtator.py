@@ -40,7 +40,7 @@ from loaders._common import (
     report,
     validation_problem,
 )
-from loaders._gold import RelationSpec, check_span, gold_mentions, gold_relations, gold_source
+from loaders._gold import RelationSpec, check_span, gold_document, gold_mentions, gold_source
 from loaders._seen import SeenIds
 
 SOURCE_FORMAT = "pubtator"
@@ -138,18 +138,9 @@ def _build(block: _Block, *, corpus: str | None, source: str) -> Document:
             )
         specs.append(RelationSpec(f[1].strip(), f[2], f[3], position=f"line {line_no}"))
     breaks = [] if block.abstract is None else [len(title) + 1]
-    relations = gold_relations(
-        specs=specs, mentions=mentions, text=text, breaks=breaks, source=source
-    )
-    return Document(
-        id=f"PMID:{block.pmid}",
-        source_format=SOURCE_FORMAT,
-        text=text,
-        title=title,
-        kind="literature",
-        metadata={"corpus": corpus},
-        mentions=tuple(mentions),
-        relations=tuple(relations),
+    return gold_document(
+        pmid=block.pmid, source_format=SOURCE_FORMAT, text=text, title=title, corpus=corpus, mentions=mentions,
+        specs=specs, breaks=breaks, source=source,
     )
 
 

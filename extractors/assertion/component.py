@@ -8,7 +8,7 @@ entities that NER put in ``doc.ents`` and maps the modifiers each entity receive
 
 Pieces, following the project style (algorithm as plain functions beside a registered component):
 
-* :class:`AssertionEngine` holds the compiled rules (:mod:`extractors.assertion_rules`) and the
+* :class:`AssertionEngine` holds the compiled rules (:mod:`extractors.assertion.rules`) and the
   fallback sentence splitter; :meth:`AssertionEngine.analyse` is the algorithm and changes nothing
   on the ``Doc``.
 * :func:`assert_entities` (``doc -> list[Assertion]``) and :func:`assertion_for_span`
@@ -32,7 +32,7 @@ about 100x faster), computed privately; the component writes them to the ``Doc``
 with ``set_sentences=True``, so it never overrides or pre-empts another component's sentences.
 For large batches, put a sentence splitter before NER and the fallback never runs.
 
-Rules are medspaCy's packaged ConText rules plus the changes in :mod:`extractors.assertion_rules`.
+Rules are medspaCy's packaged ConText rules plus the changes in :mod:`extractors.assertion.rules`.
 Measured on the labelled fixture (``benchmarks/bench_assertion.py`` writes the numbers to
 BENCHMARKS.md): the additions lift held-out accuracy from 0.67 (medspaCy defaults) to 0.97.
 """

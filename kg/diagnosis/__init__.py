@@ -15,7 +15,7 @@ annotated-absent and excluded findings, is documented in :mod:`kg.diagnosis.scor
 
 Modules: :mod:`~kg.diagnosis.index` (the index), :mod:`~kg.diagnosis.score` (constants and the
 score), :mod:`~kg.diagnosis.match` (per-finding likelihood ratios and explanations),
-:mod:`~kg.diagnosis.resolve` (CURIEs, names, text -> findings), :mod:`~kg.diagnosis.rank`
+:mod:`~kg.diagnosis.findings` (CURIEs, names, text -> findings), :mod:`~kg.diagnosis.rank`
 (:func:`rank_diagnoses`), :mod:`~kg.diagnosis.report` (output records),
 the ``DIAGNOSIS_*`` queries of :mod:`kg.cypher` (the Cypher).
 """

@@ -13,7 +13,7 @@ from kg.diagnosis.errors import DiagnosisInputError
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.match import excluded_vector, explain_excluded, explain_present, present_vector
 from kg.diagnosis.report import Candidate, DiagnosisReport, ResolvedFinding
-from kg.diagnosis.resolve import Extractor, clean, resolve_all
+from kg.diagnosis.findings import Extractor, clean, resolve_all
 
 if TYPE_CHECKING:
     from kg.store.base import GraphStore

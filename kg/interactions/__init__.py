@@ -1,6 +1,6 @@
 """The interaction check: a medication list or a patient's drugs in, interacting pairs out.
 
-:mod:`~kg.interactions.resolve` turns what people write (names, brands, misspellings, CURIEs)
+:mod:`~kg.interactions.drug_names` turns what people write (names, brands, misspellings, CURIEs)
 into drug concepts; :mod:`~kg.interactions.check` finds the pairs in the graph and builds the
 report (its docstring states the rules).
 
@@ -30,7 +30,7 @@ from kg.interactions.check import (
     normalize_severity,
     report_json,
 )
-from kg.interactions.resolve import DrugResolveError, DrugResolver, ResolvedDrug, Suggestion, UnresolvedDrug
+from kg.interactions.drug_names import DrugResolveError, DrugResolver, ResolvedDrug, Suggestion, UnresolvedDrug
 
 __all__ = [
     "CLASS_CONFIDENCE",

@@ -6,7 +6,7 @@ interacting pairs out, with severity, type, sources, evidence and confidence.
 
 What the report holds, and the rules behind each field:
 
-* ``resolved`` / ``unresolved``: every input comes back, resolved (see :mod:`kg.interactions.resolve`)
+* ``resolved`` / ``unresolved``: every input comes back, resolved (see :mod:`kg.interactions.drug_names`)
   or with the reason it was not and suggestions; nothing is dropped silently.
 * ``duplicates``: inputs that resolve to the same concept ("Coumadin" + "warfarin"), checked
   once and reported. Two inputs are the same concept when their id sets (CURIE plus KB
@@ -20,7 +20,7 @@ What the report holds, and the rules behind each field:
   ``evidence_count`` is reported next to it rather than folded into a combined score, since
   copies of one sentence in several documents are not independent).
 * ``class_alerts`` (all ``inferred=True``): ``same_class`` when two checked drugs share a drug
-  class (MeSH tree classes of :func:`kg.interactions.resolve.drug_classes`, or a curated IS_A parent in
+  class (MeSH tree classes of :func:`kg.interactions.drug_names.drug_classes`, or a curated IS_A parent in
   the graph): a therapeutic duplication hint. ``class_interaction`` when a checked pair has
   no edge of its own but a class sibling of one of them has a *curated* interaction with the
   other: severity copied from the sibling's edge, confidence ``CLASS_CONFIDENCE`` times it.
@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from kg import cypher
-from kg.interactions.resolve import (
+from kg.interactions.drug_names import (
     DrugResolver,
     ResolvedDrug,
     UnresolvedDrug,

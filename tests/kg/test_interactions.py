@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from extractors.corpora.ddi import read_ddi
 from kg.build import build_batch
 from kg.cli import app
-from kg.interactions.resolve import DrugClasses, auto_fuzziness, edit_distance, is_typo, strip_dose
+from kg.interactions.drug_names import DrugClasses, auto_fuzziness, edit_distance, is_typo, strip_dose
 from kg.interactions import (
     CLASS_CONFIDENCE,
     MODEL_SEVERITY,
