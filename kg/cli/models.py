@@ -191,6 +191,39 @@ def evaluate_ner_cmd(
     typer.echo(json.dumps(result, indent=2))
 
 
+class PipelineCorpus(str, Enum):
+    bc5cdr = "bc5cdr"
+    ncbi_disease = "ncbi-disease"
+
+
+@evaluate_app.command("pipeline")
+def evaluate_pipeline_cmd(
+    corpus: Annotated[PipelineCorpus, typer.Option(help="annotated corpus whose raw text is run through the pipeline")] = PipelineCorpus.bc5cdr,
+    split: Annotated[str, typer.Option(help="split of the corpus")] = "dev",
+    path: Annotated[Optional[Path], typer.Option(help="corpus file [default: the shared split]")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="score only the first N documents")] = None,
+    ner_model: Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")] = None,
+    re_model: Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]")] = None,
+    kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: the default KB]")] = None,
+    device: DeviceOpt = "auto",
+    data_root: DataRootOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
+) -> None:
+    """End to end: the corpus's raw text (annotations stripped) through the pipeline as `medkg extract`
+    runs it, scored at concept level (document, MeSH id) and, for BC5CDR, as chemical-induced-disease
+    pairs, with and without linking (extractors/pipeline_scoring.py)."""
+    from extractors.ner.data import split_path
+    from extractors.pipeline_scoring import evaluate_pipeline
+    from kg.cli.common import pipeline_config
+
+    config = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device)
+    with reported():
+        target = path or split_path(corpus.value, split, root=data_root)
+        scores = evaluate_pipeline(target, corpus=corpus.value, config=config, limit=limit,
+                                   progress=lambda done, total: _progress(f"{done}/{total} documents"))
+    typer.echo(json.dumps(scores.as_dict(), indent=2) if as_json else scores.table())
+
+
 @evaluate_app.command("re")
 def evaluate_re_cmd(
     model_dir: Annotated[Path, typer.Argument(metavar="MODEL")],
