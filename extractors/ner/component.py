@@ -29,16 +29,42 @@ class NerComponent:
         docs = list(docs)
         sents = [(d, s) for d in docs for s in d.sents if s.text.strip()]
         preds = self.model.predict([s.text for _, s in sents], batch_size=batch_size or self.batch_size)
-        spans: dict[int, list[Span]] = {id(d): [] for d in docs}
-        for (doc, sent), found in zip(sents, preds, strict=True):
-            for p in found:
-                span = doc.char_span(sent.start_char + p.start, sent.start_char + p.end, label=p.label, alignment_mode="expand")
-                if span is not None:
-                    span._.ner_score = p.score
-                    spans[id(doc)].append(span)
+        found: dict[int, list[tuple[int, int, str, float]]] = {id(d): [] for d in docs}
+        for (doc, sent), spans in zip(sents, preds, strict=True):
+            found[id(doc)] += [(sent.start_char + p.start, sent.start_char + p.end, p.label, p.score) for p in spans]
         for doc in docs:
-            doc.ents = non_overlapping(spans[id(doc)])
+            split_at_boundaries(doc, [b for start, end, _, _ in found[id(doc)] for b in (start, end)])
+            ents = []
+            for start, end, label, score in found[id(doc)]:
+                span = doc.char_span(start, end, label=label, alignment_mode="expand")
+                if span is not None:
+                    span._.ner_score = score
+                    ents.append(span)
+            doc.ents = non_overlapping(ents)
             yield doc
+
+
+def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:
+    """Split tokens so that every character offset in ``offsets`` is a token boundary.
+
+    The tokenizer keeps ``famotidine-associated`` or ``cocaine-induced`` as one token while the
+    model (which works on word pieces) finds the drug alone; without the split the entity would
+    expand to the whole token, be linked as ``famotidine-associated`` (to nothing) and carry the
+    wrong offsets into the graph.
+    """
+    cuts: dict[int, list[int]] = {}
+    for offset in set(offsets):
+        token = next((t for t in doc if t.idx < offset < t.idx + len(t.text)), None)
+        if token is not None:
+            cuts.setdefault(token.i, []).append(offset - token.idx)
+    if not cuts:
+        return
+    with doc.retokenize() as retokenizer:
+        for i, points in cuts.items():
+            token = doc[i]
+            bounds = [0, *sorted(set(points)), len(token.text)]
+            orths = [token.text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+            retokenizer.split(token, orths, heads=[(token, 0)] * len(orths))
 
 
 def non_overlapping(spans: list[Span]) -> list[Span]:

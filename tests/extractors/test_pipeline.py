@@ -109,3 +109,22 @@ def test_build_job_runs_the_pipeline_on_notes_only(models: tuple[Path, Path], tm
         again = run_build([notes], store, extractor=extractor)
         assert again.write.documents_unchanged == 1  # idempotent with the same models
     assert build_batch([]).nodes == ()
+
+
+def test_entities_inside_one_token_get_their_own_tokens() -> None:
+    """scispacy keeps ``Famotidine-associated`` as one token; an entity found inside it must not
+    expand to the whole token (it would be linked as that text, to nothing, with wrong offsets)."""
+    import spacy
+    from scispacy.custom_tokenizer import combined_rule_tokenizer
+
+    from extractors.ner.component import split_at_boundaries
+
+    nlp = spacy.blank("en")
+    nlp.tokenizer = combined_rule_tokenizer(nlp)
+    doc = nlp("Famotidine-associated delirium and cocaine-induced seizures.")
+    assert "Famotidine-associated" in [t.text for t in doc]
+    split_at_boundaries(doc, [0, 10, 35, 42])
+    assert doc.char_span(0, 10).text == "Famotidine" and doc.char_span(35, 42).text == "cocaine"
+    assert doc.text == "Famotidine-associated delirium and cocaine-induced seizures."
+    split_at_boundaries(doc, [0, 10])  # already boundaries: nothing changes
+    assert [t.text for t in doc][:2] == ["Famotidine", "-associated"]
