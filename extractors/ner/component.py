@@ -59,12 +59,26 @@ def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:
             cuts.setdefault(token.i, []).append(offset - token.idx)
     if not cuts:
         return
+    # Span objects hold token indices, which a split shifts: re-anchor the spans earlier
+    # components left on the doc (scispacy's abbreviations) by their character offsets.
+    abbreviations = [
+        (a.start_char, a.end_char, a._.long_form.start_char, a._.long_form.end_char)
+        for a in doc._.abbreviations
+    ] if Doc.has_extension("abbreviations") else None
     with doc.retokenize() as retokenizer:
         for i, points in cuts.items():
             token = doc[i]
             bounds = [0, *sorted(set(points)), len(token.text)]
             orths = [token.text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
             retokenizer.split(token, orths, heads=[(token, 0)] * len(orths))
+    if abbreviations is not None:
+        rebuilt = []
+        for start, end, long_start, long_end in abbreviations:
+            short, long_form = doc.char_span(start, end), doc.char_span(long_start, long_end)
+            if short is not None and long_form is not None:  # a split only adds boundaries: always found
+                short._.long_form = long_form
+                rebuilt.append(short)
+        doc._.abbreviations = rebuilt
 
 
 def non_overlapping(spans: list[Span]) -> list[Span]:

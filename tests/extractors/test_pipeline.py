@@ -128,3 +128,21 @@ def test_entities_inside_one_token_get_their_own_tokens() -> None:
     assert doc.text == "Famotidine-associated delirium and cocaine-induced seizures."
     split_at_boundaries(doc, [0, 10])  # already boundaries: nothing changes
     assert [t.text for t in doc][:2] == ["Famotidine", "-associated"]
+
+
+def test_a_split_keeps_earlier_spans_on_their_text() -> None:
+    """Abbreviations found before NER point at token indices, which a split shifts."""
+    import scispacy.abbreviation  # noqa: F401  (registers abbreviation_detector)
+    import spacy
+    from scispacy.custom_tokenizer import combined_rule_tokenizer
+
+    from extractors.ner.component import split_at_boundaries
+
+    nlp = spacy.blank("en")
+    nlp.tokenizer = combined_rule_tokenizer(nlp)
+    nlp.add_pipe("abbreviation_detector")
+    doc = nlp("Famotidine-associated delirium with angiotensin-converting enzyme (ACE) inhibitors. The ACE was high.")
+    before = sorted((a.text, a.start_char, a._.long_form.text) for a in doc._.abbreviations)
+    split_at_boundaries(doc, [0, 10])
+    after = sorted((a.text, a.start_char, a._.long_form.text) for a in doc._.abbreviations)
+    assert after == before and before and before[0][0] == "ACE"
