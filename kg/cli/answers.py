@@ -72,9 +72,12 @@ def serve(
 
     from kg.api import ApiSettings, create_app
     from kg.config import StoreConfig
+    from kg.errors import StoreUnavailableError
 
     with reported():
         cfg = StoreConfig.resolve(kind=store, path=db, uri=neo4j_uri)
+        if cfg.kind == "ladybug" and not cfg.path.exists():  # one line now, not a traceback at start-up
+            raise StoreUnavailableError(f"embedded store {cfg.path} does not exist; build a graph first (medkg build ...)")
         # the server warms unless told not to (--no-warm, or MEDKG_API_WARM=0)
         settings = ApiSettings.from_env(allow_no_auth=no_auth, warm_default=True, **({} if warm is None else {"warm": warm}))
         api = create_app(settings, store_config=cfg)

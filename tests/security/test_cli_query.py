@@ -82,7 +82,7 @@ def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path, ladybug_store: Gra
 
 
 @pytest.mark.parametrize("command", [["stats"], ["query", "MATCH (n) RETURN count(n)"], ["export", "--format", "json", "--out", "x.json"],
-                                     ["interactions", "warfarin", "aspirin"], ["rebuild-edges"]])
+                                     ["interactions", "warfarin", "aspirin"], ["rebuild-edges"], ["serve"]])
 def test_reading_commands_refuse_a_missing_store(tmp_path: Path, command: list[str]) -> None:
     missing = tmp_path / "nope" / "graph.lbug"
     result = runner.invoke(app, [*command, "--db", str(missing)])
