@@ -21,7 +21,7 @@ from typing import Any
 
 from schema.records import Document
 from loaders._common import OnError
-from loaders.curated import ddinter, disease_ontology, hpo, hsdn, pharmacotherapydb, symptom_ontology
+from loaders.curated import ddinter, disease_ontology, hpo, hsdn, pharmacotherapydb, public_pddi, symptom_ontology
 from loaders.curated._common import (
     CuratedSourceError,
     LicenceNotAcceptedError,
@@ -86,8 +86,16 @@ CURATED_SOURCES: dict[str, CuratedSource] = {
             pharmacotherapydb.default_path, pharmacotherapydb.read,
         ),
         CuratedSource(
+            "pddi", "public DDI lists, DrugBank-mapped: ONC high-priority, ONC non-interruptive, VA NDF-RT (Ayvaz et al. 2015)",
+            public_pddi.PUBLIC_LICENCE, public_pddi.default_path, public_pddi.read_public,
+        ),
+        CuratedSource(
             "ddinter", "DDInter drug-drug interactions with severity, names mapped to DrugBank",
             ddinter.LICENCE, ddinter.default_path, ddinter.read, opt_in=True,
+        ),
+        CuratedSource(
+            "pddi-drugbank", "DrugBank 4.0 drug-drug interaction pairs of the public PDDI dataset (no severity)",
+            public_pddi.DRUGBANK_LICENCE, public_pddi.default_path, public_pddi.read_drugbank, opt_in=True,
         ),
     )
 }

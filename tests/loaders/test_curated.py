@@ -3,6 +3,7 @@ load job on both stores, and the CLI command. Fixtures: tests/fixtures/curated (
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import islice
 from pathlib import Path
 
@@ -216,8 +217,8 @@ def test_ddinter_default_index_uses_the_drug_vocabulary() -> None:
 
 
 def test_registry_and_licence_opt_in() -> None:
-    assert set(CURATED_SOURCES) == {"hpo", "do", "symp", "hsdn", "pharmacotherapydb", "ddinter"}
-    assert default_sources() == ["hpo", "do", "symp", "hsdn", "pharmacotherapydb"]
+    assert set(CURATED_SOURCES) == {"hpo", "do", "symp", "hsdn", "pharmacotherapydb", "pddi", "ddinter", "pddi-drugbank"}
+    assert default_sources() == ["hpo", "do", "symp", "hsdn", "pharmacotherapydb", "pddi"]
     assert CURATED_SOURCES["ddinter"].opt_in and "NC" in CURATED_SOURCES["ddinter"].licence
     with pytest.raises(LicenceNotAcceptedError, match="accept_noncommercial"):
         read_curated("ddinter", CURATED / "ddinter")
@@ -339,3 +340,38 @@ def test_full_ddinter_one_file_smoke() -> None:
                       drug_index=default_drug_index())
     assert rep.rows > 5_000 and rep.relations["INTERACTS_WITH"] > 5_000
     assert len(rep.unmapped) < 0.2 * len({m.concept_id for d in docs for m in d.mentions})
+
+
+# -- public DDI lists (ONC, NDF-RT; DrugBank 4.0 opt-in) -------------------------------------------
+
+
+def test_public_pddi_lists_map_to_one_severity_scale_and_say_who_said_what() -> None:
+    from loaders.curated import public_pddi
+
+    docs, rep = _read(public_pddi.read_public, CURATED / "pddi")
+    rels = _rels(docs, "INTERACTS_WITH")
+    moxi_cisapride = rels[("DRUGBANK:DB00218", "DRUGBANK:DB00604")]  # both row orders, two lists
+    assert moxi_cisapride.properties == {"severity": "Major"}  # ONC high priority beats NDF-RT Significant
+    assert moxi_cisapride.evidence_text == ("Moxifloxacin and Cisapride: ONC high-priority list (should interrupt): Major; "
+                                            "VA NDF-RT: Moderate")
+    severities = Counter(r.properties["severity"] for r in rels.values())
+    assert severities == {"Major": 5, "Moderate": 1, "Minor": 2}
+    assert rep.skipped["Drugbank rows (another registered source)"] == 2 and rep.merged == 1
+    assert "Calcium Acetate" in {m.text for d in docs for m in d.mentions}
+    docs, _ = _read(public_pddi.read_drugbank, CURATED / "pddi")
+    assert {r.properties["severity"] for d in docs for r in d.relations} == {"Unknown"}
+
+
+def test_public_pddi_drugbank_rows_are_opt_in(store: GraphStore) -> None:
+    from kg.jobs.curated_job import load_curated
+
+    assert "pddi" in default_sources() and "pddi-drugbank" not in default_sources()
+    with pytest.raises(LicenceNotAcceptedError, match="non-commercial"):
+        load_curated(store, ["pddi-drugbank"], paths={"pddi-drugbank": CURATED / "pddi"})
+    load_curated(store, ["pddi"], paths={"pddi": CURATED / "pddi"})
+    assert store.stats()["INTERACTS_WITH"] == 8
+    rows = store.query("MATCH (a:Drug {id: $a})-[r:INTERACTS_WITH]-(b:Drug {id: $b}) RETURN r.severity AS s, r.sources AS src",
+                       {"a": "DRUGBANK:DB00218", "b": "DRUGBANK:DB00604"})
+    assert rows == [{"s": "Major", "src": ["pddi"]}]
+    load_curated(store, ["pddi-drugbank"], paths={"pddi-drugbank": CURATED / "pddi"}, accept_noncommercial=True)
+    assert store.stats()["INTERACTS_WITH"] == 10
