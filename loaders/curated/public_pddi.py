@@ -41,6 +41,7 @@ from loaders.curated._common import (
     require,
     table_rows,
 )
+from loaders.curated.ddinter import SEVERITY_ORDER
 from schema.records import Document, EntityType, Mention
 
 FILE = "merged_pddi_public_subset.tsv"
@@ -58,7 +59,6 @@ LISTS: dict[str, tuple[str, dict[str, str]]] = {
 
 PUBLIC = ("ONC-HighPriority", "NDF-RT", "ONC-NonInteruptive")
 NONCOMMERCIAL = ("Drugbank",)
-SEVERITY_ORDER = ("Major", "Moderate", "Minor", "Unknown")
 _COLUMNS = ("drug1", "object", "drug2", "precipitant", "severity", "source")
 _DRUGBANK = re.compile(r"(?:http://bio2rdf\.org/drugbank:)?(DB\d{5})")
 
