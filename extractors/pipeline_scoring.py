@@ -174,8 +174,6 @@ def evaluate_pipeline(
     progress: Callable[[int, int], None] | None = None,
 ) -> PipelineScores:
     """Run the pipeline on the corpus file's raw text and score it (see the module docstring)."""
-    from extractors.linking.kb_build import default_kb
-    from extractors.linking.kb import KnowledgeBase
     from extractors.pipeline import ExtractionPipeline
     from loaders import read_documents
 
@@ -184,10 +182,11 @@ def evaluate_pipeline(
     gold = list(read_documents(path))[:limit]
     config = config or PipelineConfig()
     pipeline = ExtractionPipeline(config)
-    kb: KnowledgeBase = KnowledgeBase.load(config.kb) if config.kb not in (None, "default") else default_kb()
+    # the linker's own KB: the xrefs the pipeline's links carry, loaded once
+    kb = pipeline.nlp.get_pipe("medkg_linker").linker.kb if pipeline.nlp.has_pipe("medkg_linker") else None
 
     def xrefs(concept_id: str) -> Iterable[str]:
-        entry = kb.get(concept_id)
+        entry = kb.get(concept_id) if kb is not None else None
         return entry.xrefs if entry is not None else ()
 
     started = time.perf_counter()
