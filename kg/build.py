@@ -213,11 +213,15 @@ def merge_synonyms(existing: Sequence[str] | None, new: Iterable[str]) -> list[s
     return sorted(seen.values(), key=str.casefold)[:MAX_SYNONYMS]
 
 
-def _pick(values: list[tuple[bool, str, Any]]) -> Any:
-    """Curated values win (by source name); otherwise the most common extracted value."""
-    curated = sorted((src, v) for cur, src, v in values if cur and v is not None)
+def _pick(values: list[tuple[bool, str, Any]], order: Sequence[str] = ()) -> Any:
+    """Curated values win; among them the earliest in ``order`` (the property's declared
+    vocabulary, e.g. the most severe severity), then by source name. Otherwise the most common
+    extracted value."""
+    rank = {v: i for i, v in enumerate(order)}
+    curated = sorted((rank.get(v, len(rank)) if isinstance(v, str) else len(rank), src, json.dumps(v, sort_keys=True), v)
+                     for cur, src, v in values if cur and v is not None)
     if curated:
-        return curated[0][1]
+        return curated[0][3]
     counts = Counter(json.dumps(v, sort_keys=True) for cur, _, v in values if v is not None)
     if not counts:
         return None
@@ -244,7 +248,7 @@ def aggregate_edges(evidence: Iterable[EvidenceRecord], *, schema: Schema | None
             "best_score": max(e.score for e in evs),
             "models": sorted({e.model for e in evs if e.model}),
         }
-        for name in schema.edge(rtype).properties:
-            props[name] = _pick([(e.curated, e.source, e.properties.get(name)) for e in evs])
+        for name, prop in schema.edge(rtype).properties.items():
+            props[name] = _pick([(e.curated, e.source, e.properties.get(name)) for e in evs], prop.values)
         edges.append(Edge(type=rtype, head_label=hl, head_id=hid, tail_label=tl, tail_id=tid, properties=props))
     return edges

@@ -209,17 +209,22 @@ _INTERACTION_EDGE_COLUMNS = (
 
 INTERACTION_PAIRS = (
     "MATCH (a:Drug)-[r:INTERACTS_WITH]->(b:Drug) WHERE a.id IN $ids AND b.id IN $ids "
-    f"RETURN {_INTERACTION_EDGE_COLUMNS}"
+    "OPTIONAL MATCH (a)-[:SUPPORTED_BY]->(e:Evidence) "
+    "WHERE e.rel_type = 'INTERACTS_WITH' AND e.tail = b.id AND e.curated = true "
+    f"RETURN {_INTERACTION_EDGE_COLUMNS}, e.doc_id AS ev_doc_id, e.source AS ev_source, "
+    "e.curated AS ev_curated, e.properties_json AS ev_props"
 )
-"""Every stored INTERACTS_WITH edge among ``$ids`` (stored once per pair, head id < tail id)."""
+"""Every stored INTERACTS_WITH edge among ``$ids`` (stored once per pair, head id < tail id), one
+row per *curated* Evidence (what each source said: its own severity in ``ev_props``); null
+evidence columns for an extracted-only edge."""
 
 INTERACTION_PAIRS_WITH_EVIDENCE = (
     "MATCH (a:Drug)-[r:INTERACTS_WITH]->(b:Drug) WHERE a.id IN $ids AND b.id IN $ids "
     "OPTIONAL MATCH (a)-[:SUPPORTED_BY]->(e:Evidence) WHERE e.rel_type = 'INTERACTS_WITH' AND e.tail = b.id "
     f"RETURN {_INTERACTION_EDGE_COLUMNS}, e.doc_id AS ev_doc_id, e.source AS ev_source, e.text AS ev_text, "
-    "e.score AS ev_score, e.curated AS ev_curated"
+    "e.score AS ev_score, e.curated AS ev_curated, e.properties_json AS ev_props"
 )
-"""As :data:`INTERACTION_PAIRS`, one row per supporting Evidence (null columns if none). One query,
+"""As :data:`INTERACTION_PAIRS`, one row per supporting Evidence, curated or extracted. One query,
 not pairs then evidence: the embedded store expands a bound ``a``'s evidence quickly but plans a
 separate ``MATCH (a:Drug {id: $head})-[:SUPPORTED_BY]->(e)`` as a scan of all Evidence (~100x slower)."""
 

@@ -51,6 +51,9 @@ class Property(_Frozen):
     type: PropType
     description: str = ""
     indexed: bool = False
+    values: tuple[str, ...] = ()
+    """A closed vocabulary, in precedence order: when curated sources state different values
+    for one edge, the earliest in this order is stored (e.g. the most severe severity)."""
 
 
 class NodeType(_Frozen):
@@ -165,3 +168,10 @@ def load_schema() -> Schema:
     """The packaged schema (``schema/medkg.yaml``)."""
     text = resources.files("schema").joinpath("medkg.yaml").read_text(encoding="utf-8")
     return parse_schema(yaml.safe_load(text))
+
+
+def severity_scale() -> tuple[str, ...]:
+    """The interaction severity scale, most severe first (``INTERACTS_WITH.severity`` values):
+    Contraindicated > Major > Moderate > Minor > Unknown. Unknown is last because it asserts
+    nothing about severity. Every source's grades are mapped onto it (docs/CURATED.md)."""
+    return load_schema().edge("INTERACTS_WITH").properties["severity"].values

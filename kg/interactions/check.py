@@ -11,21 +11,31 @@ What the report holds, and the rules behind each field:
 * ``duplicates``: inputs that resolve to the same concept ("Coumadin" + "warfarin"), checked
   once and reported. Two inputs are the same concept when their id sets (CURIE plus KB
   equivalents) overlap.
-* ``interactions``: one per pair of checked drugs with a stored INTERACTS_WITH edge (under any
-  of their ids). **Severity**: the curated level when a curated source states one (several
-  curated edges for one pair, e.g. under DrugBank and MeSH ids: the most severe, because
-  under-warning is the costly error); otherwise the model-derived level
-  :data:`MODEL_SEVERITY`. **Confidence**: 1.0 when curated (a curated record is taken as
-  true), else the edge's ``best_score`` (the highest model/corpus score among its evidence;
-  ``evidence_count`` is reported next to it rather than folded into a combined score, since
-  copies of one sentence in several documents are not independent).
+* ``interactions`` (alerts) and ``also_documented``: one :class:`Interaction` per pair of checked
+  drugs with a stored INTERACTS_WITH edge (under any of their ids), in one of three **tiers**:
+  ``interrupt`` (Contraindicated or Major, or on the ONC high-priority list: should interrupt
+  the prescriber), ``warn`` (Moderate), ``info`` (Minor, Unknown, or only on the ONC
+  non-interruptive list). ``interactions`` holds the interrupt then warn tiers;
+  ``also_documented`` the info tier (kept, not dropped: alert fatigue is why real systems get
+  switched off, but the pair is still documented). **Severity** on the scale
+  :func:`schema.model.severity_scale`: the most severe level any curated source states for
+  the pair (several sources or several edges, e.g. under DrugBank and MeSH ids: under-warning
+  is the costly error); ``said`` lists what each source (each list of a multi-list source) said,
+  so disagreement is visible. With no curated source: :data:`MODEL_SEVERITY`, basis ``model``.
+  **Confidence**: 1.0 when curated, else the edge's ``best_score`` (``evidence_count`` is
+  reported next to it rather than folded in: copies of one sentence are not independent).
+  **Evidence**: curated records first, and at least one extracted sentence (marked
+  ``curated=false``) when the pair also has literature evidence. ``why`` says in one line
+  which sources, lists, mechanism and evidence the alert rests on.
+* Combination products (``Bactrim``) are checked as each of their ingredients (``DrugRef.product``
+  names the product); ingredients of one product are not reported against each other.
 * ``class_alerts`` (all ``inferred=True``): ``same_class`` when two checked drugs share a drug
   class (MeSH tree classes of :func:`kg.interactions.drug_names.drug_classes`, or a curated IS_A parent in
   the graph): a therapeutic duplication hint. ``class_interaction`` when a checked pair has
   no edge of its own but a class sibling of one of them has a *curated* interaction with the
   other: severity copied from the sibling's edge, confidence ``CLASS_CONFIDENCE`` times it.
 
-Sorted by severity (Major > Moderate > Minor > Unknown), then confidence, then names.
+Sorted by tier, severity (Contraindicated > Major > Moderate > Minor > Unknown), confidence, names.
 Names the linker cannot resolve are looked up as exact Drug node names in the graph (curated
 sources keep drugs the vocabulary lacks, e.g. unmapped DDInter drugs as ``DDINTER:...``).
 The graph is read with a fixed number of queries (at most five: patient, names, nodes, pairs
@@ -44,18 +54,34 @@ from kg import cypher
 from kg.interactions.drug_names import (
     DrugResolver,
     ResolvedDrug,
+    ResolvedProduct,
     UnresolvedDrug,
     drug_classes,
     parse_curie,
 )
 from kg.errors import MedkgError
 from kg.store.base import GraphStore
+from schema.model import severity_scale
 from schema.records import Record
 
 
-Severity = Literal["Major", "Moderate", "Minor", "Unknown"]
-SEVERITY_ORDER: tuple[Severity, ...] = ("Major", "Moderate", "Minor", "Unknown")
+Severity = Literal["Contraindicated", "Major", "Moderate", "Minor", "Unknown"]
+SEVERITY_ORDER: tuple[Severity, ...] = severity_scale()  # type: ignore[assignment]
 _RANK = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+
+Tier = Literal["interrupt", "warn", "info"]
+TIERS: tuple[Tier, ...] = ("interrupt", "warn", "info")
+_TIER_RANK = {t: i for i, t in enumerate(TIERS)}
+INTERRUPT_LEVELS = frozenset({"Contraindicated", "Major"})
+INTERRUPT_LISTS = frozenset({"ONC-HighPriority"})
+"""Source lists whose every pair should interrupt (Phansalkar et al. 2012), whatever other
+sources grade it."""
+LIST_NAMES = {
+    "ONC-HighPriority": "ONC high-priority list (should interrupt)",
+    "ONC-NonInteruptive": "ONC non-interruptive list (should not interrupt)",
+    "NDF-RT": "VA NDF-RT",
+    "Drugbank": "DrugBank 4.0",
+}
 
 MODEL_SEVERITY: Severity = "Moderate"
 """Severity given to an interaction that only extracted (model or annotated-corpus) sources
@@ -91,11 +117,22 @@ class UnknownPatientError(InteractionInputError, LookupError):
 
 
 class DrugRef(Record):
-    """A checked drug: its CURIE, display name, and the input it came from."""
+    """A checked drug: its CURIE, display name, and the input it came from (for an ingredient of a
+    combination product, ``input`` is the product as written and ``product`` is set)."""
 
     id: str
     name: str | None
     input: str
+    product: str | None = None
+    route: str | None = None
+
+
+class SourceStatement(Record):
+    """What one curated source (one list of a multi-list source) says about a pair."""
+
+    source: str
+    list: str | None = None
+    severity: Severity
 
 
 class EvidenceItem(Record):
@@ -111,6 +148,7 @@ class EvidenceItem(Record):
 class Interaction(Record):
     drug_a: DrugRef
     drug_b: DrugRef
+    tier: Tier
     severity: Severity
     severity_basis: Literal["curated", "model"]
     interaction_type: str | None
@@ -119,7 +157,11 @@ class Interaction(Record):
     curated: bool
     confidence: float
     evidence_count: int
+    extracted_evidence_count: int = 0
+    """Evidence records from extraction (literature, labels, notes), as opposed to curated ones."""
     evidence: tuple[EvidenceItem, ...]
+    said: tuple[SourceStatement, ...] = ()
+    why: str = ""
     graph_ids: tuple[tuple[str, str], ...]
     """The stored edges (head id, tail id) this pair was found under."""
 
@@ -149,9 +191,14 @@ class ClassAlert(Record):
 class InteractionReport(Record):
     patient_id: str | None
     resolved: tuple[ResolvedDrug, ...]
+    """Every checked drug; a combination product's ingredients each appear with ``product`` set."""
+    products: tuple[ResolvedProduct, ...] = ()
     unresolved: tuple[UnresolvedDrug, ...]
     duplicates: tuple[Duplicate, ...]
     interactions: tuple[Interaction, ...]
+    """Alerts: the ``interrupt`` tier, then ``warn``; ranked."""
+    also_documented: tuple[Interaction, ...] = ()
+    """The ``info`` tier: minor, unknown-severity and non-interruptive pairs, ranked."""
     class_alerts: tuple[ClassAlert, ...]
     not_in_graph: tuple[str, ...]
     """CURIEs of checked drugs with no Drug node: nothing can be known about them."""
@@ -182,6 +229,45 @@ def _sort_key(severity: Severity | None, confidence: float | None, a: DrugRef, b
     return (_RANK.get(severity or "Unknown", len(_RANK)), -(confidence or 0.0), a.name or a.id, b.name or b.id)
 
 
+def tier_of(severity: Severity, said: Sequence[SourceStatement] = ()) -> Tier:
+    """``interrupt`` for Contraindicated/Major or a pair on an interrupting list
+    (:data:`INTERRUPT_LISTS`), ``warn`` for Moderate, ``info`` for Minor and Unknown."""
+    if severity in INTERRUPT_LEVELS or any(x.list in INTERRUPT_LISTS for x in said):
+        return "interrupt"
+    return "warn" if severity == "Moderate" else "info"
+
+
+def statements(source: str, props: dict[str, Any]) -> list[SourceStatement]:
+    """What one curated evidence record says: one statement per list for a multi-list source
+    (``lists`` property, e.g. ``pddi``), else one with its ``severity``."""
+    lists = props.get("lists")
+    if isinstance(lists, dict) and lists:
+        return [SourceStatement(source=source, list=str(k), severity=normalize_severity(v) or "Unknown")
+                for k, v in lists.items()]
+    return [SourceStatement(source=source, severity=normalize_severity(props.get("severity")) or "Unknown")]
+
+
+def _why(x: "Interaction") -> str:
+    """One line: the level and what it rests on (sources, lists, mechanism, extracted evidence)."""
+    parts = []
+    for st in x.said:
+        label = LIST_NAMES.get(st.list or "", st.list) if st.list else st.source
+        parts.append(f"{label}: {st.severity}" if st.list is None or st.list not in INTERRUPT_LISTS else label)
+    if not x.curated:
+        parts.append(f"no curated source; extracted from text (level {x.severity} by rule, "
+                     f"best score {x.confidence:.2f})")
+    if x.mechanism:
+        parts.append(f"mechanism: {x.mechanism}")
+    if x.interaction_type:
+        parts.append(f"type: {x.interaction_type}")
+    if x.curated and x.extracted_evidence_count:
+        parts.append(f"{x.extracted_evidence_count} extracted sentence(s)")
+    routes = sorted({r for r in (x.drug_a.route, x.drug_b.route) if r and r != "oral"})
+    if routes:
+        parts.append(f"route: {', '.join(routes)} (systemic exposure may be lower; check the product label)")
+    return f"{x.severity} ({x.tier}): " + "; ".join(parts)
+
+
 # -- the check --------------------------------------------------------------------------------
 
 
@@ -191,7 +277,16 @@ class _Drug:
     def __init__(self, resolved: ResolvedDrug) -> None:
         self.resolved = resolved
         self.ids = set(resolved.equivalent_ids) | {resolved.curie}
-        self.ref = DrugRef(id=resolved.curie, name=resolved.name, input=resolved.input)
+        self.ref = DrugRef(id=resolved.curie, name=resolved.name, input=resolved.input, product=resolved.product,
+                           route=resolved.route)
+        self.origins = {(resolved.product is not None, resolved.input)}
+        """(from a product?, input) of every input that named this drug."""
+
+
+def _same_product(a: _Drug, b: _Drug) -> bool:
+    """True when both drugs come only from the same combination product(s): the product is
+    meant to be taken as one, so its ingredients are not an interaction to report."""
+    return a.origins == b.origins and all(from_product for from_product, _ in a.origins)
 
 
 def check_interactions(
@@ -221,12 +316,14 @@ def check_interactions(
         raise InteractionInputError("nothing to check: give at least one drug name/CURIE or a patient id")
     resolver = resolver or DrugResolver()
 
-    results: list[ResolvedDrug | UnresolvedDrug] = []
+    results: list[ResolvedDrug | ResolvedProduct | UnresolvedDrug] = []
     if patient_id is not None:
         results += _patient_drugs(store, patient_id, resolver)
     results += resolver.resolve(drugs) if drugs else []
     results = _graph_names(store, results)
-    resolved = [r for r in results if isinstance(r, ResolvedDrug)]
+    products = [r for r in results if isinstance(r, ResolvedProduct)]
+    resolved = [d for r in results for d in (r.ingredients if isinstance(r, ResolvedProduct) else (r,))
+                if isinstance(d, ResolvedDrug)]
     unresolved = [r for r in results if isinstance(r, UnresolvedDrug)]
 
     unique, duplicates = _dedupe(resolved)
@@ -253,14 +350,17 @@ def check_interactions(
             name = next((nodes[i]["name"] for i in sorted(d.ids) if i in nodes and nodes[i]["name"]), None)
             d.ref = d.ref.model_copy(update={"name": name})
     found = _interactions(answers[1], unique, owner, max_evidence if include_evidence else 0)
-    interactions = list(found.values())
+    found = {pair: x for pair, x in found.items() if not _same_product(unique[pair[0]], unique[pair[1]])}
+    ranked = sorted(found.values(), key=lambda x: (_TIER_RANK[x.tier], *_sort_key(x.severity, x.confidence, x.drug_a, x.drug_b)))
     alerts = _class_alerts(answers[2], unique, owner, set(found), graph_classes, sibling_of)
     return InteractionReport(
         patient_id=patient_id,
         resolved=tuple(resolved),
+        products=tuple(products),
         unresolved=tuple(unresolved),
         duplicates=tuple(duplicates),
-        interactions=tuple(sorted(interactions, key=lambda x: _sort_key(x.severity, x.confidence, x.drug_a, x.drug_b))),
+        interactions=tuple(x for x in ranked if x.tier != "info"),
+        also_documented=tuple(x for x in ranked if x.tier == "info"),
         class_alerts=tuple(alerts),
         not_in_graph=tuple(d.ref.id for d in unique if not d.ids & set(nodes)),
     )
@@ -287,6 +387,8 @@ def _patient_drugs(store: GraphStore, patient_id: str, resolver: DrugResolver) -
     for (k, _), r in zip(parts, resolver.resolve([p for _, p in parts]) if parts else [], strict=True):
         if isinstance(r, ResolvedDrug):
             extra[k] += r.equivalent_ids
+        elif isinstance(r, ResolvedProduct):
+            extra[k] += [i for d in r.ingredients for i in d.equivalent_ids]
     out: list[ResolvedDrug | UnresolvedDrug] = []
     for k, (curie, name) in enumerate(takes):
         equivalents = resolver.equivalents(curie) if parse_curie(curie) is not None else (curie,)
@@ -295,7 +397,8 @@ def _patient_drugs(store: GraphStore, patient_id: str, resolver: DrugResolver) -
     return out
 
 
-def _graph_names(store: GraphStore, results: list[ResolvedDrug | UnresolvedDrug]) -> list[ResolvedDrug | UnresolvedDrug]:
+def _graph_names(store: GraphStore, results: list[ResolvedDrug | ResolvedProduct | UnresolvedDrug]
+                 ) -> list[ResolvedDrug | ResolvedProduct | UnresolvedDrug]:
     """Names the linker could not resolve, looked up as exact (case-insensitive) Drug node names:
     curated sources keep drugs the vocabulary lacks (unmapped DDInter drugs, ``DDINTER:...``)."""
     keys = sorted({r.input.strip().lower() for r in results if isinstance(r, UnresolvedDrug) and r.name_like})
@@ -304,7 +407,7 @@ def _graph_names(store: GraphStore, results: list[ResolvedDrug | UnresolvedDrug]
     found: dict[str, tuple[str, str]] = {}
     for row in sorted(store.query(cypher.INTERACTION_DRUGS_BY_NAME, {"names": keys}), key=lambda r: r["id"]):
         found.setdefault(row["name_key"], (row["id"], row["name"]))
-    out: list[ResolvedDrug | UnresolvedDrug] = []
+    out: list[ResolvedDrug | ResolvedProduct | UnresolvedDrug] = []
     for r in results:
         hit = found.get(r.input.strip().lower()) if isinstance(r, UnresolvedDrug) and r.name_like else None
         out.append(r if hit is None else ResolvedDrug(input=r.input, curie=hit[0], name=hit[1], score=1.0,
@@ -322,7 +425,9 @@ def _dedupe(resolved: Sequence[ResolvedDrug]) -> tuple[list[_Drug], list[Duplica
             unique.append(_Drug(r))
         else:
             unique[k].ids |= ids
-            dup_inputs[k].append(r.input)
+            unique[k].origins.add((r.product is not None, r.input))
+            if (r.product is not None, r.input) != (unique[k].ref.product is not None, unique[k].ref.input):
+                dup_inputs[k].append(r.input)
     duplicates = [
         Duplicate(curie=unique[k].ref.id, name=unique[k].ref.name, inputs=(unique[k].ref.input, *inputs))
         for k, inputs in sorted(dup_inputs.items())
@@ -335,13 +440,23 @@ def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
     """One interaction per pair of checked drugs (indexes into ``unique``, smaller first)."""
     edges: dict[tuple[int, int], dict[tuple[str, str], dict[str, Any]]] = defaultdict(dict)
     evidence: dict[tuple[int, int], dict[tuple[str, str, str], EvidenceItem]] = defaultdict(dict)
+    said: dict[tuple[int, int], dict[tuple[str, str | None], SourceStatement]] = defaultdict(dict)
+    curated_records: dict[tuple[int, int], set[tuple[str, str, str]]] = defaultdict(set)
     for r in rows:
         i, j = owner.get(r["head"]), owner.get(r["tail"])
         if i is None or j is None or i == j:
             continue
         pair = (min(i, j), max(i, j))
         edges[pair][(r["head"], r["tail"])] = r
-        if r.get("ev_doc_id") is not None:
+        if r.get("ev_doc_id") is None:
+            continue
+        if r.get("ev_curated"):
+            curated_records[pair].add((r["head"], r["tail"], r["ev_doc_id"]))
+            for st in statements(r["ev_source"] or "", _props(r.get("ev_props"))):
+                old = said[pair].get((st.source, st.list))
+                if old is None or _RANK[st.severity] < _RANK[old.severity]:
+                    said[pair][(st.source, st.list)] = st
+        if "ev_text" in r:
             item = EvidenceItem(doc_id=r["ev_doc_id"], source=r["ev_source"] or "", text=r["ev_text"] or None,
                                 score=float(r["ev_score"] or 0.0), curated=bool(r["ev_curated"]))
             evidence[pair][(r["head"], r["tail"], r["ev_doc_id"])] = item
@@ -349,18 +464,20 @@ def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
     for (i, j), group in edges.items():
         stored = list(group.values())
         curated = [e for e in stored if e["curated"]]
-        levels = [s for e in curated if (s := normalize_severity(e["severity"])) is not None]
+        stated = sorted(said[(i, j)].values(), key=lambda x: (_RANK[x.severity], x.source, x.list or ""))
         if curated:
-            severity, basis, confidence = (most_severe(levels) if levels else "Unknown"), "curated", 1.0
+            levels = [x.severity for x in stated] or [normalize_severity(e["severity"]) or "Unknown" for e in curated]
+            severity, basis, confidence = most_severe(levels), "curated", 1.0
         else:
             types = [e["interaction_type"] for e in stored if e["interaction_type"]]
             severity, basis = model_severity(types[0] if types else None), "model"
             confidence = max(float(e["best_score"] or 0.0) for e in stored)
         best_first = sorted(stored, key=lambda e: (not e["curated"], -float(e["best_score"] or 0.0)))
-        items = sorted(evidence[(i, j)].values(), key=lambda e: (not e.curated, -e.score, e.doc_id))
-        out[(i, j)] = Interaction(
+        total = sum(int(e["evidence_count"] or 0) for e in stored)
+        x = Interaction(
             drug_a=unique[i].ref,
             drug_b=unique[j].ref,
+            tier=tier_of(severity, stated),  # type: ignore[arg-type]
             severity=severity,  # type: ignore[arg-type]
             severity_basis=basis,  # type: ignore[arg-type]
             interaction_type=next((e["interaction_type"] for e in best_first if e["interaction_type"]), None),
@@ -368,11 +485,37 @@ def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
             sources=tuple(sorted({s for e in stored for s in (e["sources"] or [])})),
             curated=bool(curated),
             confidence=round(confidence, 4),
-            evidence_count=sum(int(e["evidence_count"] or 0) for e in stored),
-            evidence=tuple(items[:max_evidence]),
+            evidence_count=total,
+            extracted_evidence_count=max(0, total - len(curated_records[(i, j)])),
+            evidence=_pick_evidence(list(evidence[(i, j)].values()), max_evidence),
+            said=tuple(stated),
             graph_ids=tuple(sorted(group)),
         )
+        out[(i, j)] = x.model_copy(update={"why": _why(x)})
     return out
+
+
+def _props(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _pick_evidence(items: list[EvidenceItem], limit: int) -> tuple[EvidenceItem, ...]:
+    """Curated records first, best extracted sentences next; when both kinds exist and the
+    limit allows two, at least one of each, so a curated pair with literature evidence shows both."""
+    if limit <= 0:
+        return ()
+    curated = sorted((e for e in items if e.curated), key=lambda e: (e.source, e.doc_id))
+    extracted = sorted((e for e in items if not e.curated), key=lambda e: (-e.score, e.doc_id))
+    if curated and extracted and limit >= 2:
+        keep = min(len(curated), limit - 1)
+        return tuple(curated[:keep] + extracted[:limit - keep])
+    return tuple((curated + extracted)[:limit])
 
 
 def _siblings(unique: list[_Drug]) -> dict[str, set[tuple[int, str]]]:
@@ -403,6 +546,8 @@ def _class_alerts(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
     for i in range(len(unique)):
         for j in range(i + 1, len(unique)):
             a, b = unique[i], unique[j]
+            if _same_product(a, b):
+                continue
             shared = [f"MESH_TREE:{k}" for k in classes.shared(a.ids, b.ids)]
             ga = {c for x in a.ids for c, _ in graph_classes.get(x, ())}
             shared += sorted(ga & {c for x in b.ids for c, _ in graph_classes.get(x, ())})
@@ -418,7 +563,8 @@ def _class_alerts(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
         for r in rows:
             j = owner.get(r["target"])
             for i, key in sorted(sibling_of.get(r["sibling"], ())):
-                if j is None or i == j or owner.get(r["sibling"]) == j or (min(i, j), max(i, j)) in linked:
+                if j is None or i == j or owner.get(r["sibling"]) == j or (min(i, j), max(i, j)) in linked \
+                        or _same_product(unique[i], unique[j]):
                     continue
                 severity = normalize_severity(r["severity"]) or "Unknown"
                 confidence = round(CLASS_CONFIDENCE * float(r["best_score"] or 1.0), 4)
@@ -444,31 +590,49 @@ def report_json(report: InteractionReport) -> str:
     return json.dumps(report.model_dump(mode="json"), indent=2)
 
 
+def _drug_label(d: DrugRef) -> str:
+    name = d.name or d.id
+    return f"{d.product} ({name})" if d.product else name
+
+
 def format_report(report: InteractionReport) -> str:
-    """A readable plain-text table of the report (the CLI's default output)."""
+    """A readable plain-text report (the CLI's default output): alerts that should interrupt,
+    then moderate ones, then the "also documented" section, class alerts, duplicates, and
+    every input that could not be resolved."""
     lines: list[str] = []
     if report.patient_id is not None:
         lines.append(f"patient {report.patient_id}: {len(report.resolved)} drugs")
     checked = ", ".join(f"{r.input} -> {r.curie}" + (f" ({r.name})" if r.name and r.name != r.input else "")
-                        + (f" [{r.method} {r.score:.2f}]" if r.method == "fuzzy" else "") for r in report.resolved)
+                        + (f" [{r.method} {r.score:.2f}]" if r.method == "fuzzy" else "")
+                        + (f" [{r.route}]" if r.route else "") for r in report.resolved)
     lines.append(f"checked: {checked or '(none)'}")
-    if report.interactions:
-        head = f"{'SEVERITY':9s} {'BASIS':8s} {'PAIR':44s} {'TYPE':10s} {'CONF':>5s} {'EVID':>5s}  SOURCES"
-        lines += ["", head, "-" * len(head)]
-        for x in report.interactions:
-            pair = f"{x.drug_a.name or x.drug_a.id} + {x.drug_b.name or x.drug_b.id}"
-            lines.append(f"{x.severity:9s} {x.severity_basis:8s} {pair[:44]:44s} {(x.interaction_type or '-')[:10]:10s} "
-                         f"{x.confidence:5.2f} {x.evidence_count:5d}  {', '.join(x.sources)}")
+    sections = (
+        ("SHOULD INTERRUPT (contraindicated / major)", [x for x in report.interactions if x.tier == "interrupt"]),
+        ("MODERATE", [x for x in report.interactions if x.tier == "warn"]),
+        ("ALSO DOCUMENTED (minor, unknown severity, non-interruptive)", list(report.also_documented)),
+    )
+    if not report.interactions and not report.also_documented:
+        lines += ["", "no interactions found among the checked drugs"]
+    for title, items in sections:
+        if not items:
+            continue
+        lines += ["", f"{title}: {len(items)}"]
+        for x in items:
+            lines.append(f"  {x.severity:15s} {_drug_label(x.drug_a)} + {_drug_label(x.drug_b)}"
+                         f"  [{x.severity_basis}, conf {x.confidence:.2f}, {x.evidence_count} evidence]")
+            lines.append(f"      why: {x.why}")
             for e in x.evidence:
                 text = f": {e.text[:100]}" if e.text else ""
-                lines.append(f"{'':19s}- {e.doc_id} ({e.source}{', curated' if e.curated else f', {e.score:.2f}'}){text}")
-    else:
-        lines += ["", "no interactions found among the checked drugs"]
+                kind = "curated" if e.curated else f"extracted {e.score:.2f}"
+                lines.append(f"      - {e.doc_id} ({e.source}, {kind}){text}")
     if report.class_alerts:
         lines += ["", "class alerts (inferred):"]
         for a in report.class_alerts:
             sev = f"{a.severity} " if a.severity else ""
-            lines.append(f"  {sev}{a.drug_a.name or a.drug_a.id} + {a.drug_b.name or a.drug_b.id}: {a.note}")
+            lines.append(f"  {sev}{_drug_label(a.drug_a)} + {_drug_label(a.drug_b)}: {a.note}")
+    if report.products:
+        lines += ["", "combination products (each ingredient checked):"]
+        lines += [f"  {p.input}: {' + '.join(i.name or i.curie for i in p.ingredients)}" for p in report.products]
     if report.duplicates:
         lines += ["", "duplicates (checked once):"]
         lines += [f"  {d.name or d.curie} ({d.curie}): {', '.join(map(repr, d.inputs))}" for d in report.duplicates]

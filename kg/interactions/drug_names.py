@@ -18,6 +18,25 @@ added because the input here is a typed medication name, not a mention found by 
   several exact matches can tie; the one whose own name is the input wins, the others are
   returned as ``alternatives``.
 
+* **Salts and esters are the parent substance** (:func:`substance_key`): ``lithium``,
+  ``Lithium cation`` (DrugBank's lithium), ``Lithium carbonate`` and ``lithium citrate`` share the
+  key ``lithium``; every KB drug with the same key as an entry whose own name is that key
+  (the parent exists) is an equivalent id, so a name resolved in one vocabulary reaches every
+  node of the same active moiety. Inorganic salts whose every word is a salt word
+  (``potassium chloride``, ``sodium bicarbonate``) are their own substance.
+* **Combination products** (:class:`ResolvedProduct`): a brand or abbreviation listed in
+  ``combination_products.tsv`` (``Bactrim``, ``SMX-TMP``, ``Percocet``; FDA-labelled
+  ingredients) or a name written as ingredients (``sulfamethoxazole/trimethoprim``,
+  ``amoxicillin + clavulanate``, ``hydrocodone-acetaminophen``) resolves to all of its
+  ingredients, each checked; a part that does not resolve makes the whole unresolved rather
+  than silently dropping it.
+* **Dose forms and routes** (``nitroglycerin patch``, ``timolol eye drops``, ``Tylenol 500 mg``):
+  strength, form and route words are removed when the whole text does not resolve; the route
+  is kept on the result (``route``) and shown with the alerts.
+* **Suggestions** for an unresolved name are offered only at or above
+  :data:`SUGGESTION_MIN_SCORE`, the score from which a suggestion is right more often than
+  wrong (measured by ``benchmarks/bench_drug_names.py``).
+
 CURIEs pass through when their prefix is a Drug prefix of the schema; equivalent ids (the KB
 entry's MESH/other Drug xrefs, or the DrugBank entry carrying a MeSH id) travel along so a
 graph holding both ``MESH:D014859`` (corpus annotation) and ``DRUGBANK:DB00682`` (linker) is
@@ -58,6 +77,47 @@ omeprazol); it keeps the edit-distance rule from rescuing an unrelated short nam
 SUGGESTIONS = 3
 """Candidates returned with an unresolved name, so a user (or UI) can pick one."""
 
+CANDIDATES = 10
+"""Linker candidates considered per name (the typo rule and the suggestions pick among them)."""
+
+SUGGESTION_MIN_SCORE = 0.63
+"""Lowest edit similarity (:func:`edit_similarity`, 1 - edits / length) at which a candidate is
+offered as a suggestion: below it a suggestion is wrong more often than right. Set from
+``benchmarks/bench_drug_names.py`` (typed misspellings of common drugs and non-drug words; the
+lowest value at which the first suggestion's precision reaches 50 % on the tuning half,
+reported on the other half in BENCHMARKS.md). The 3-gram score is not used for this: among
+unresolved names it separates right from wrong suggestions poorly (9-38 % right in every band
+from 0.5 to 0.65 in the same benchmark)."""
+
+HYDRATE_WORDS = frozenset("""hydrate monohydrate dihydrate trihydrate tetrahydrate pentahydrate hexahydrate
+heptahydrate hemihydrate sesquihydrate anhydrous""".split())
+SALT_WORDS = frozenset("""hydrochloride hcl dihydrochloride hydrobromide hydroiodide chloride bromide iodide
+sulfate bisulfate phosphate diphosphate acetate diacetate citrate carbonate bicarbonate tartrate bitartrate
+maleate fumarate hemifumarate succinate mesylate mesilate dimesylate besylate besilate tosylate napsylate
+edisylate esylate lactate gluconate glucoheptonate malate oxalate nitrate stearate palmitate pamoate embonate
+propionate dipropionate valerate butyrate furoate cypionate enanthate decanoate undecanoate benzoate xinafoate
+tromethamine trometamol meglumine hyclate lysine cation ion anion disodium dipotassium monosodium
+sodium potassium calcium magnesium aluminum zinc ammonium""".split())
+"""Counter-ions, esters and salt-form words (normalised spelling: ``sulfate``, ``aluminum``) that do
+not change which substance a drug name means for interaction checking. Kept short of
+pharmacologically distinct derivatives: ``salicylate``, ``oxide``, ``hydroxide`` are not here."""
+
+_FORM_WORDS = {
+    "topical": "topical", "cream": "topical", "ointment": "topical", "gel": "topical", "lotion": "topical",
+    "shampoo": "topical", "foam": "topical", "transdermal": "transdermal", "patch": "transdermal",
+    "eye": "ophthalmic", "ophthalmic": "ophthalmic", "ear": "otic", "otic": "otic", "nasal": "nasal",
+    "inhaler": "inhaled", "inhalation": "inhaled", "inhaled": "inhaled", "nebulizer": "inhaled",
+    "injection": "parenteral", "injectable": "parenteral", "iv": "parenteral", "im": "parenteral",
+    "subcutaneous": "parenteral", "vaginal": "vaginal", "rectal": "rectal", "suppository": "rectal",
+    "sublingual": "sublingual", "oral": "oral", "tablet": "oral", "tab": "oral", "capsule": "oral", "cap": "oral",
+    "caplet": "oral", "syrup": "oral", "elixir": "oral", "suspension": "oral", "chewable": "oral", "odt": "oral",
+}
+"""Dose-form and route words removed from a name that does not resolve whole, with the route
+each implies (kept on the result: a topical or ophthalmic product still reaches the alerts, with
+its route shown)."""
+_MODIFIER_WORDS = frozenset("""er xr xl sr cr la dr ec ir extended delayed immediate release drops drop spray
+solution liquid powder pen vial prefilled syringe kit dose pack""".split())
+
 _DOSE = re.compile(r"\s+\d.*$", re.S)
 """From the first number on: strength, unit and dose form of a medication line ("Tylenol 500 mg",
 RxNorm's "Warfarin Sodium 5 MG Oral Tablet"). Tried only when the whole text does not resolve."""
@@ -94,6 +154,23 @@ class ResolvedDrug(Record):
     method: Literal["exact", "fuzzy", "curie", "patient", "graph_name"]
     equivalent_ids: tuple[str, ...]
     alternatives: tuple[str, ...] = ()
+    route: str | None = None
+    """Route implied by a dose-form word of the input (``topical`` for a cream), else None."""
+    product: str | None = None
+    """For an ingredient of a combination product: the product's name (``input`` is the text as
+    written, ``Bactrim DS 800/160``)."""
+
+
+class ResolvedProduct(Record):
+    """A combination product (``Bactrim``, ``sulfamethoxazole/trimethoprim``) resolved to its
+    ingredients; the check treats each ingredient as a drug of the list and never reports the
+    ingredients of one product against each other."""
+
+    input: str
+    name: str
+    method: Literal["product_table", "ingredients"]
+    ingredients: tuple[ResolvedDrug, ...]
+    route: str | None = None
 
 
 class UnresolvedDrug(Record):
@@ -152,6 +229,51 @@ def is_typo(text: str, matched: str) -> bool:
 def strip_dose(text: str) -> str:
     """``text`` without a trailing strength/dose-form part (see ``_DOSE``); ``text`` if none."""
     return _DOSE.sub("", text).strip() or text
+
+
+def strip_form(text: str) -> tuple[str, str | None]:
+    """``text`` without dose-form, route and release words (``nitroglycerin patch`` ->
+    ``nitroglycerin``) and the route they imply (the first route word wins)."""
+    words = normalize(text).split()
+    route = next((_FORM_WORDS[w] for w in words if w in _FORM_WORDS), None)
+    kept = [w for w in words if w not in _FORM_WORDS and w not in _MODIFIER_WORDS]
+    return (" ".join(kept) if kept else text), route
+
+
+def substance_key(name: str) -> str:
+    """The active moiety's name key of a drug name: normalised, hydrate words and salt/ester words
+    (:data:`SALT_WORDS`) removed (``Warfarin sodium`` -> ``warfarin``, ``Lithium carbonate`` ->
+    ``lithium``). A name made only of salt words (``potassium chloride``) keys as itself."""
+    words = [w for w in normalize(name).split() if w not in HYDRATE_WORDS]
+    core = [w for w in words if w not in SALT_WORDS]
+    return " ".join(core or words)
+
+
+_SEPARATORS = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b)\s*", re.I)
+_HYPHEN = re.compile(r"\s*-\s*")
+
+
+def split_ingredients(text: str) -> list[str]:
+    """The parts of a name written as a combination (``A/B``, ``A + B``, ``A and B``, ``A with
+    B``); ``[text]`` when it has no such separator. Hyphens are tried separately (they also
+    join parts of single names)."""
+    parts = [p.strip() for p in _SEPARATORS.split(strip_dose(text)) if p and p.strip()]
+    return parts if len(parts) > 1 else [text]
+
+
+@lru_cache(maxsize=1)
+def combination_products() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """``combination_products.tsv``: normalised product name -> (name, ingredient names)."""
+    from importlib import resources
+
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    text = resources.files("kg.interactions").joinpath("combination_products.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    for cells in rows[1:]:  # header first
+        name, ingredients = cells[0].strip(), tuple(i.strip() for i in cells[1].split("+") if i.strip())
+        if name and len(ingredients) > 1:
+            out.setdefault(normalize(name), (name, ingredients))
+    return out
 
 
 def parse_curie(text: str) -> tuple[str, str] | None:
@@ -283,9 +405,9 @@ class DrugResolver:
         self.resolve(["aspirin", "asprin"])
         return self
 
-    def resolve(self, inputs: Sequence[str]) -> list[ResolvedDrug | UnresolvedDrug]:
-        """One result per input, in order."""
-        out: list[ResolvedDrug | UnresolvedDrug | None] = [None] * len(inputs)
+    def resolve(self, inputs: Sequence[str]) -> list[ResolvedDrug | ResolvedProduct | UnresolvedDrug]:
+        """One result per input, in order (a combination product is one :class:`ResolvedProduct`)."""
+        out: list[ResolvedDrug | ResolvedProduct | UnresolvedDrug | None] = [None] * len(inputs)
         names: list[tuple[int, str]] = []
         for i, raw in enumerate(inputs):
             text = raw.strip() if isinstance(raw, str) else ""
@@ -302,37 +424,106 @@ class DrugResolver:
                 out[i] = UnresolvedDrug(input=text, reason="no letters or digits to match")
             else:
                 names.append((i, text))
-        if names:
-            cands = self.linker.link_many([t for _, t in names], labels=[EntityType.DRUG] * len(names), k=5)
-            retry: list[tuple[int, str, str]] = []
-            for (i, text), cs in zip(names, cands, strict=True):
-                out[i] = result = self._name(text, cs)
-                stripped = strip_dose(text)
-                if isinstance(result, UnresolvedDrug) and stripped != text:
-                    retry.append((i, text, stripped))
-            if retry:
-                again = self.linker.link_many([s for _, _, s in retry], labels=[EntityType.DRUG] * len(retry), k=5)
-                for (i, text, stripped), cs in zip(retry, again, strict=True):
-                    result = self._name(stripped, cs)
-                    if isinstance(result, ResolvedDrug):
-                        out[i] = result.model_copy(update={"input": text})
+        products = combination_products()
+        plain: list[tuple[int, str]] = []
+        for i, text in names:
+            hit = next((products[k] for k in _product_keys(text) if k in products), None)
+            if hit is not None:
+                out[i] = self._product(text, hit[0], hit[1], "product_table")
+            else:
+                plain.append((i, text))
+        wholes = self._link_texts([t for _, t in plain])
+        for (i, text), whole in zip(plain, wholes, strict=True):
+            out[i] = whole
+            exact = isinstance(whole, ResolvedDrug) and whole.method == "exact"
+            parts = split_ingredients(text)
+            if len(parts) > 1 and not exact:
+                out[i] = self._product(text, text, tuple(parts), "ingredients")
+            elif not exact and len(hyphen := [p for p in _HYPHEN.split(strip_dose(text)) if p]) > 1 \
+                    and all(len(p) >= 3 for p in hyphen):
+                product = self._product(text, text, tuple(hyphen), "ingredients")
+                if isinstance(product, ResolvedProduct) and all(x.method == "exact" for x in product.ingredients):
+                    out[i] = product
         return [r for r in out if r is not None]
 
-    def resolve_one(self, text: str) -> ResolvedDrug | UnresolvedDrug:
+    def _product(self, text: str, name: str, ingredients: tuple[str, ...],
+                 method: Literal["product_table", "ingredients"]) -> ResolvedProduct | UnresolvedDrug:
+        """``text`` as the combination of ``ingredients``; unresolved (naming the part) when any
+        ingredient does not resolve, so no ingredient is dropped silently."""
+        _, route = strip_form(strip_dose(text))
+        parts = self._link_texts(list(ingredients))
+        missing = [p for p in parts if isinstance(p, UnresolvedDrug)]
+        if missing:
+            return UnresolvedDrug(input=text, name_like=True,
+                                  reason=f"combination: ingredient {missing[0].input[:60]!r} not resolved ({missing[0].reason})",
+                                  suggestions=missing[0].suggestions)
+        resolved = [p for p in parts if isinstance(p, ResolvedDrug)]
+        return ResolvedProduct(input=text, name=name, method=method, route=route,
+                               ingredients=tuple(p.model_copy(update={"input": text, "product": name, "route": route})
+                                                 for p in resolved))
+
+    def _link_texts(self, texts: list[str]) -> list[ResolvedDrug | UnresolvedDrug]:
+        """Link drug names: the whole text, then without its strength (``Tylenol 500 mg``), then
+        without dose-form/route words (``nitroglycerin patch``); the first that resolves wins."""
+        if not texts:
+            return []
+        cands = self.linker.link_many(texts, labels=[EntityType.DRUG] * len(texts), k=CANDIDATES)
+        out = [self._name(t, cs) for t, cs in zip(texts, cands, strict=True)]
+        for variant in (lambda t: (strip_dose(t), None), lambda t: strip_form(strip_dose(t))):
+            # a shorter variant replaces an unresolved or approximate result when it resolves
+            # exactly, or resolves at all where the whole did not ("nitroglycerin patch")
+            retry = [(i, *variant(t)) for i, t in enumerate(texts) if not _is_exact(out[i])]
+            retry = [(i, v, route) for i, v, route in retry if v and normalize(v) != normalize(texts[i])]
+            if not retry:
+                continue
+            again = self.linker.link_many([v for _, v, _ in retry], labels=[EntityType.DRUG] * len(retry), k=CANDIDATES)
+            for (i, v, route), cs in zip(retry, again, strict=True):
+                result = self._name(v, cs)
+                if isinstance(result, ResolvedDrug) and (_is_exact(result) or isinstance(out[i], UnresolvedDrug)):
+                    out[i] = result.model_copy(update={"input": texts[i], "route": route})
+        return out
+
+    def resolve_one(self, text: str) -> ResolvedDrug | ResolvedProduct | UnresolvedDrug:
         return self.resolve([text])[0]
 
     def equivalents(self, curie: str) -> tuple[str, ...]:
-        """``curie`` plus the other Drug CURIEs the KB knows for the same concept."""
+        """``curie`` plus the other Drug CURIEs of the same substance: the KB entry's Drug xrefs
+        (or the one entry carrying ``curie`` as an xref), and every entry of the same active
+        moiety (:func:`substance_key`: the parent and its salts/esters) with their xrefs."""
         kb = self.linker.kb
         ids = [curie]
         entry = kb.get(curie)
-        if entry is not None:
-            ids += [x for x in entry.xrefs if _is_drug_curie(x)]
-        else:
+        if entry is None:
             carriers = [e for e in kb.resolve(curie) if e.label is EntityType.DRUG]
-            if len(carriers) == 1:  # a MeSH id shared by several drugs is a class, not this drug
-                ids += [carriers[0].concept_id, *(x for x in carriers[0].xrefs if _is_drug_curie(x))]
+            entry = carriers[0] if len(carriers) == 1 else None  # a MeSH id shared by several drugs is a class
+        if entry is not None:
+            for member in [entry, *self._substances().get(substance_key(entry.name), ())]:
+                ids += [member.concept_id, *(x for x in member.xrefs if _is_drug_curie(x))]
         return tuple(dict.fromkeys(ids))
+
+    def parent_of(self, curie: str) -> tuple[str, str] | None:
+        """``(curie, name)`` of the parent substance of a salt/ester entry, None if ``curie`` is
+        itself the parent or has none in the KB."""
+        entry = self.linker.kb.get(curie)
+        if entry is None:
+            return None
+        key = substance_key(entry.name)
+        parent = next((m for m in self._substances().get(key, ()) if normalize(m.name) == key), None)
+        return None if parent is None or parent.concept_id == curie else (parent.concept_id, parent.name)
+
+    def _substances(self) -> dict[str, tuple[Any, ...]]:
+        """substance key -> the Drug entries sharing it, only for keys that are some entry's own
+        name (the parent exists) and hold more than one entry. Built once per linker."""
+        index = getattr(self.linker, "_medkg_substances", None)
+        if index is None:
+            groups: dict[str, list[Any]] = defaultdict(list)
+            for e in self.linker.kb:
+                if e.label is EntityType.DRUG:
+                    groups[substance_key(e.name)].append(e)
+            index = {k: tuple(v) for k, v in groups.items()
+                     if len(v) > 1 and any(normalize(e.name) == k for e in v)}
+            self.linker._medkg_substances = index  # type: ignore[attr-defined]  # cached with the linker
+        return index
 
     def name_of(self, curie: str) -> str | None:
         entry = self.linker.kb.get(curie)
@@ -357,7 +548,6 @@ class DrugResolver:
                             equivalent_ids=self.equivalents(curie))
 
     def _name(self, text: str, cands: list[LinkCandidate]) -> ResolvedDrug | UnresolvedDrug:
-        suggestions = tuple(Suggestion(curie=c.concept_id, name=c.name, score=c.score) for c in cands[:SUGGESTIONS])
         if not cands:
             return UnresolvedDrug(input=text, reason="no drug name in the vocabulary resembles it", name_like=True)
         top = cands[0]
@@ -370,16 +560,55 @@ class DrugResolver:
         elif top.score >= self.linker.threshold or (top.score >= MIN_TYPO_SCORE and is_typo(text, top.matched)):
             best, method = top, "fuzzy"
             alternatives = tuple(c.concept_id for c in cands[1:] if c.score == top.score)
+        elif (typo := _nearest_typo(text, cands)) is not None:
+            best, method, alternatives = typo, "fuzzy", ()
         else:
+            ranked = sorted(((edit_similarity(text, c.matched), c) for c in cands), key=lambda sc: -sc[0])
+            seen: set[str] = set()
+            suggestions = []
+            for sim, c in ranked:
+                if sim >= SUGGESTION_MIN_SCORE and c.concept_id not in seen and len(suggestions) < SUGGESTIONS:
+                    seen.add(c.concept_id)
+                    suggestions.append(Suggestion(curie=c.concept_id, name=c.name, score=round(sim, 4)))
             return UnresolvedDrug(
                 input=text,
-                reason=f"best match {top.name!r} ({top.concept_id}) scored {top.score:.2f}, below the linker "
-                       f"threshold {self.linker.threshold} and not a likely typo",
-                suggestions=suggestions,
+                reason=f"no drug name in the vocabulary is close enough (best 3-gram match scored {top.score:.2f}, "
+                       f"below the linker threshold {self.linker.threshold}, and none is within a typo's distance)",
+                suggestions=tuple(suggestions),
                 name_like=True,
             )
         return ResolvedDrug(input=text, curie=best.concept_id, name=best.name, score=best.score, method=method,
                             equivalent_ids=self.equivalents(best.concept_id), alternatives=alternatives)
+
+
+def edit_similarity(text: str, matched: str) -> float:
+    """1 - edit distance / longer length, on normalised strings: the suggestion score."""
+    a, b = normalize(text), normalize(matched)
+    if not a or not b:
+        return 0.0
+    return 1.0 - edit_distance(a, b) / max(len(a), len(b))
+
+
+def _nearest_typo(text: str, cands: list[LinkCandidate]) -> LinkCandidate | None:
+    """The candidate whose matched name is within a typo's distance (:func:`is_typo`) of ``text``,
+    closest first; None when there is none or two different concepts tie at the closest."""
+    key = normalize(text)
+    close = [(edit_distance(key, normalize(c.matched)), c) for c in cands if is_typo(text, c.matched)]
+    if not close:
+        return None
+    best = min(d for d, _ in close)
+    winners = {c.concept_id: c for d, c in close if d == best}
+    return next(iter(winners.values())) if len(winners) == 1 else None
+
+
+def _is_exact(result: ResolvedDrug | UnresolvedDrug) -> bool:
+    return isinstance(result, ResolvedDrug) and result.method == "exact"
+
+
+def _product_keys(text: str) -> list[str]:
+    """Keys a product name is looked up under: as written, without strength, without form words."""
+    keys = [normalize(text), normalize(strip_dose(text)), normalize(strip_form(strip_dose(text))[0])]
+    return list(dict.fromkeys(k for k in keys if k))
 
 
 def _is_drug_curie(x: str) -> bool:

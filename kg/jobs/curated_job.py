@@ -106,7 +106,7 @@ def default_drug_index() -> DrugIndex:
 
 def _default_options(name: str) -> dict[str, Any]:
     """What a source's reader needs that only this floor can provide (vocabulary indexes)."""
-    return {"drug_index": default_drug_index()} if name == "ddinter" else {}
+    return {"drug_index": default_drug_index()} if name in ("ddinter", "pddi", "pddi-drugbank") else {}
 
 
 def check_sources(names: Iterable[str], *, accept_noncommercial: bool) -> None:

@@ -67,6 +67,8 @@ class LoadReport:
     """Rows folded into a relation already stated by another row (duplicates across references/files)."""
     unmapped: dict[str, str] = field(default_factory=dict)
     """Source id -> name of entities that could not be mapped to the target vocabulary."""
+    notes: list[str] = field(default_factory=list)
+    """Other things a reader did that a user should know (ids remapped...)."""
 
     def summary(self) -> str:
         rels = ", ".join(f"{n:,} {t}" for t, n in sorted(self.relations.items())) or "no relations"
@@ -75,6 +77,7 @@ class LoadReport:
             parts.append(f"{self.merged:,} duplicate rows merged")
         for reason, n in sorted(self.skipped.items()):
             parts.append(f"{n:,} skipped ({reason})")
+        parts += self.notes
         if self.unmapped:
             parts.append(f"{len(self.unmapped):,} unmapped names")
         return "; ".join(parts)

@@ -44,7 +44,8 @@ LICENCE = "CC BY-NC-SA 4.0 (non-commercial use only)"
 BUCKET_WIDTH = 10
 """Lower DDInter ids per document: ~200 documents of ~800 pairs for the 1,939-drug release."""
 SEVERITY_ORDER = ("Major", "Moderate", "Minor", "Unknown")
-"""Most to least severe; Unknown is ranked last because it asserts nothing about severity."""
+"""DDInter's own levels, most to least severe: the graph's scale (:func:`schema.model.severity_scale`)
+without Contraindicated, which DDInter does not grade; they map onto it unchanged."""
 _COLUMNS = ("DDInterID_A", "Drug_A", "DDInterID_B", "Drug_B", "Level")
 _ID = re.compile(r"DDInter(\d+)")
 _SPACES = re.compile(r"\s+")

@@ -10,12 +10,21 @@ pair of DrugBank ids (bio2rdf URIs) with the source's drug names:
 | ONC non-interruptive (Phansalkar 2013: should not interrupt) | ``pddi`` | public | Minor |
 | DrugBank 4.0 pairs (no severity) | ``pddi-drugbank`` (opt-in) | non-commercial | Unknown |
 
-The graph's severity scale is DDInter's (Major > Moderate > Minor > Unknown); the mapping above is
-the documented interim one: the ONC high-priority list is by definition "should interrupt" (Major),
-NDF-RT's two levels map to the two upper grades, the non-interruptive list is what should not
-interrupt (Minor), and DrugBank 4.0 states no severity (Unknown). A pair named by several lists
-keeps the most severe level, and its evidence sentence names every list with its own category,
-so a reader sees which source said what.
+The graph's severity scale is :func:`schema.model.severity_scale` (Contraindicated > Major >
+Moderate > Minor > Unknown). The ONC high-priority list is by definition "should interrupt" but
+does not grade contraindication (Major); NDF-RT's two levels map to the two grades below
+contraindicated; the non-interruptive list is what should not interrupt (Minor); DrugBank 4.0
+states no severity (Unknown). A pair named by several lists keeps the most severe level on its
+evidence (``severity``) and every list's own category in the evidence property ``lists``
+(``{"ONC-HighPriority": "Major", ...}``; the interaction check ranks ONC high-priority pairs as
+interrupting alerts from it), and its evidence sentence names every list, so a reader sees which
+source said what.
+
+The lists use DrugBank 4.0 (2014) ids; some drugs have other ids in today's vocabulary (verapamil
+DB00661 -> DB14063, irinotecan DB00762 -> DB05482). With ``drug_index`` (the vocabulary's names ->
+ids, :func:`loaders.curated.ddinter.build_drug_index`), an id the vocabulary does not hold is
+replaced by the id its name has there (counted in the load report), so the list's pairs land on
+the nodes that names, extraction and the other sources use.
 
 Pairs appear in both orders in the file; they are deduplicated as unordered pairs. Documents group
 pairs by the lower DrugBank number, :data:`BUCKET_WIDTH` numbers per document
@@ -31,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from loaders._common import OnError, report
+from loaders.curated.ddinter import DrugIndex, name_key
 from loaders.curated._common import (
     SHARED_KNOWLEDGE,
     LoadReport,
@@ -41,7 +51,7 @@ from loaders.curated._common import (
     require,
     table_rows,
 )
-from loaders.curated.ddinter import SEVERITY_ORDER
+from schema.model import severity_scale
 from schema.records import Document, EntityType, Mention
 
 FILE = "merged_pddi_public_subset.tsv"
@@ -68,15 +78,16 @@ def default_path() -> Path:
 
 
 def read_public(path: str | os.PathLike[str] | None = None, *, on_error: OnError = None,
-                report_to: LoadReport | None = None) -> Iterator[Document]:
+                report_to: LoadReport | None = None, drug_index: DrugIndex | None = None) -> Iterator[Document]:
     """The public lists (ONC high-priority, NDF-RT, ONC non-interruptive) as source ``pddi``."""
-    return read(path, lists=PUBLIC, source="pddi", on_error=on_error, report_to=report_to)
+    return read(path, lists=PUBLIC, source="pddi", on_error=on_error, report_to=report_to, drug_index=drug_index)
 
 
 def read_drugbank(path: str | os.PathLike[str] | None = None, *, on_error: OnError = None,
-                  report_to: LoadReport | None = None) -> Iterator[Document]:
+                  report_to: LoadReport | None = None, drug_index: DrugIndex | None = None) -> Iterator[Document]:
     """The DrugBank 4.0 rows (non-commercial) as source ``pddi-drugbank``."""
-    return read(path, lists=NONCOMMERCIAL, source="pddi-drugbank", on_error=on_error, report_to=report_to)
+    return read(path, lists=NONCOMMERCIAL, source="pddi-drugbank", on_error=on_error, report_to=report_to,
+                drug_index=drug_index)
 
 
 def read(
@@ -87,6 +98,7 @@ def read(
     on_error: OnError = None,
     report_to: LoadReport | None = None,
     width: int = BUCKET_WIDTH,
+    drug_index: DrugIndex | None = None,
 ) -> Iterator[Document]:
     """Stream bucketed INTERACTS_WITH documents for the rows of ``lists`` (see the module docstring).
 
@@ -97,6 +109,19 @@ def read(
     require(file, "public PDDI table")
     names: dict[str, str] = {}
     pairs: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)  # pair -> list -> severity
+    known = {curie for curie, _ in drug_index.values()} if drug_index else set()
+
+    def current(curie: str, name: str) -> str:
+        """Today's id of a DrugBank 4.0 drug: its own if the vocabulary holds it, else its name's."""
+        if not drug_index or curie in known:
+            return curie
+        hit = drug_index.get(name_key(name))
+        if hit is None or not hit[0].startswith("DRUGBANK:"):
+            return curie
+        remapped.add(curie)
+        return hit[0]
+
+    remapped: set[str] = set()
     for line, row in table_rows(file, _COLUMNS, on_error=on_error):
         if report_to is not None:
             report_to.rows += 1
@@ -121,15 +146,22 @@ def read(
         if problem is not None or a is None or b is None or severity is None:
             report(file, f"line {line}", problem or "bad row", None, on_error)
             continue
-        ida, idb = f"DRUGBANK:{a.group(1)}", f"DRUGBANK:{b.group(1)}"
+        ida = current(f"DRUGBANK:{a.group(1)}", _display(row["object"]))
+        idb = current(f"DRUGBANK:{b.group(1)}", _display(row["precipitant"]))
+        if ida == idb:
+            report(file, f"line {line}", "both drugs map to the same vocabulary id", None, on_error)
+            continue
         names.setdefault(ida, _display(row["object"]))
         names.setdefault(idb, _display(row["precipitant"]))
         key = (ida, idb) if ida < idb else (idb, ida)
         old = pairs[key].get(listed)
         if old is not None and report_to is not None:
             report_to.merged += 1
-        if old is None or SEVERITY_ORDER.index(severity) < SEVERITY_ORDER.index(old):
+        if old is None or severity_scale().index(severity) < severity_scale().index(old):
             pairs[key][listed] = severity
+    if report_to is not None and remapped:
+        report_to.notes.append(f"{len(remapped)} DrugBank 4.0 ids not in the drug vocabulary mapped to the "
+                               "vocabulary's id for the same name")
     buckets: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for key in pairs:
         buckets[int(key[0].removeprefix("DRUGBANK:DB")) // width].append(key)
@@ -149,10 +181,12 @@ def _document(doc_id: str, keys: list[tuple[str, str]], pairs: dict[tuple[str, s
     relations = []
     for a, b in keys:
         said = pairs[(a, b)]
-        level = min(said.values(), key=SEVERITY_ORDER.index)
-        statements = "; ".join(f"{LISTS[name][0]}: {sev}" for name, sev in sorted(said.items(), key=lambda kv: (SEVERITY_ORDER.index(kv[1]), kv[0])))
+        scale = severity_scale()
+        level = min(said.values(), key=scale.index)
+        ordered = sorted(said.items(), key=lambda kv: (scale.index(kv[1]), kv[0]))
+        statements = "; ".join(f"{LISTS[name][0]}: {sev}" for name, sev in ordered)
         relations.append(relation("INTERACTS_WITH", (a, EntityType.DRUG), (b, EntityType.DRUG), source=source,
-                                  properties={"severity": level},
+                                  properties={"severity": level, "lists": dict(ordered)},
                                   evidence=f"{names[a]} and {names[b]}: {statements}"))
         for curie in (a, b):
             if curie not in mentions:

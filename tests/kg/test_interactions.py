@@ -130,7 +130,8 @@ def test_resolves_generic_brand_misspelling_and_curie(resolver: DrugResolver) ->
 
 def test_garbage_and_non_drug_curies_are_unresolved_with_reasons(resolver: DrugResolver) -> None:
     xyzzy, hp, bad_db = resolver.resolve(["xyzzy", "HP:0001945", "DRUGBANK:DB1"])
-    assert isinstance(xyzzy, UnresolvedDrug) and xyzzy.suggestions and "threshold" in xyzzy.reason
+    # no far-fetched suggestion: "Levocetirizine" is 3-gram-close to "xyzzy" but not edit-close
+    assert isinstance(xyzzy, UnresolvedDrug) and not xyzzy.suggestions and "threshold" in xyzzy.reason
     assert isinstance(hp, UnresolvedDrug) and "'HP' is not a Drug prefix" in hp.reason
     assert isinstance(bad_db, UnresolvedDrug) and "malformed DrugBank id" in bad_db.reason
 
@@ -187,8 +188,10 @@ def test_extracted_only_pair_gets_model_severity_and_sentence(graph: GraphStore,
 def test_sorted_by_severity_then_confidence(graph: GraphStore, resolver: DrugResolver) -> None:
     report = check_interactions(graph, ["simvastatin", "cimetidine", "warfarin", "altretamine", "omeprazole", "aspirin"],
                                 resolver=resolver)
-    got = [(x.severity, x.severity_basis) for x in report.interactions]
-    assert got == [("Major", "curated"), ("Moderate", "curated"), ("Moderate", "model"), ("Minor", "curated")]
+    got = [(x.tier, x.severity, x.severity_basis) for x in report.interactions]
+    assert got == [("interrupt", "Major", "curated"), ("warn", "Moderate", "curated"), ("warn", "Moderate", "model")]
+    # Minor is not an alert: it is folded into "also documented", not dropped
+    assert [(x.tier, x.severity) for x in report.also_documented] == [("info", "Minor")]
 
 
 def test_names_only_the_graph_knows_resolve_to_their_nodes(graph: GraphStore, resolver: DrugResolver) -> None:
@@ -278,9 +281,12 @@ def test_hostile_inputs_never_reach_cypher_as_code(graph: GraphStore, resolver: 
 
 
 def test_format_report_lists_everything(graph: GraphStore, resolver: DrugResolver) -> None:
-    text = format_report(check_interactions(graph, ["warfarin", "Coumadin", "aspirin", "xyzzy"], resolver=resolver))
+    text = format_report(check_interactions(graph, ["warfarin", "Coumadin", "aspirin", "simvastatin", "xyzzy",
+                                                    "ommeprazzolle"], resolver=resolver))
     assert "Major" in text and "Warfarin + Aspirin" in text and "ddinter:DDInter1951-DDInter20" in text
-    assert "duplicates" in text and "'xyzzy'" in text and "did you mean" in text
+    assert "SHOULD INTERRUPT" in text and "ALSO DOCUMENTED" in text and "why: Major (interrupt): ddinter: Major" in text
+    assert text.index("SHOULD INTERRUPT") < text.index("ALSO DOCUMENTED")
+    assert "duplicates" in text and "'xyzzy'" in text and "did you mean Omeprazole" in text
 
 
 def test_cli_interactions(tmp_path, resolver: DrugResolver) -> None:  # type: ignore[no-untyped-def]

@@ -351,15 +351,30 @@ def test_public_pddi_lists_map_to_one_severity_scale_and_say_who_said_what() -> 
     docs, rep = _read(public_pddi.read_public, CURATED / "pddi")
     rels = _rels(docs, "INTERACTS_WITH")
     moxi_cisapride = rels[("DRUGBANK:DB00218", "DRUGBANK:DB00604")]  # both row orders, two lists
-    assert moxi_cisapride.properties == {"severity": "Major"}  # ONC high priority beats NDF-RT Significant
+    # ONC high priority beats NDF-RT Significant; each list's own grade is kept
+    assert moxi_cisapride.properties == {"severity": "Major", "lists": {"ONC-HighPriority": "Major", "NDF-RT": "Moderate"}}
     assert moxi_cisapride.evidence_text == ("Moxifloxacin and Cisapride: ONC high-priority list (should interrupt): Major; "
                                             "VA NDF-RT: Moderate")
     severities = Counter(r.properties["severity"] for r in rels.values())
-    assert severities == {"Major": 5, "Moderate": 1, "Minor": 2}
-    assert rep.skipped["Drugbank rows (another registered source)"] == 2 and rep.merged == 1
+    assert severities == {"Major": 6, "Moderate": 1, "Minor": 3}
+    assert rep.skipped["Drugbank rows (another registered source)"] == 5 and rep.merged == 1
     assert "Calcium Acetate" in {m.text for d in docs for m in d.mentions}
     docs, _ = _read(public_pddi.read_drugbank, CURATED / "pddi")
     assert {r.properties["severity"] for d in docs for r in d.relations} == {"Unknown"}
+
+
+def test_public_pddi_maps_drugbank4_ids_missing_from_the_vocabulary_by_name() -> None:
+    from loaders.curated import public_pddi
+
+    index = default_drug_index()
+    docs, rep = _read(public_pddi.read_drugbank, CURATED / "pddi", drug_index=index)
+    pairs = set(_rels(docs, "INTERACTS_WITH"))
+    # verapamil is DB00661 in DrugBank 4.0 and DB14063 in today's vocabulary; digoxin kept its id
+    assert ("DRUGBANK:DB00390", "DRUGBANK:DB14063") in pairs
+    assert not any("DRUGBANK:DB00661" in p for p in pairs)
+    assert any("mapped to the vocabulary's id" in n for n in rep.notes)
+    docs, _ = _read(public_pddi.read_drugbank, CURATED / "pddi")  # without an index: ids as given
+    assert ("DRUGBANK:DB00390", "DRUGBANK:DB00661") in set(_rels(docs, "INTERACTS_WITH"))
 
 
 def test_public_pddi_drugbank_rows_are_opt_in(store: GraphStore) -> None:
@@ -369,9 +384,9 @@ def test_public_pddi_drugbank_rows_are_opt_in(store: GraphStore) -> None:
     with pytest.raises(LicenceNotAcceptedError, match="non-commercial"):
         load_curated(store, ["pddi-drugbank"], paths={"pddi-drugbank": CURATED / "pddi"})
     load_curated(store, ["pddi"], paths={"pddi": CURATED / "pddi"})
-    assert store.stats()["INTERACTS_WITH"] == 8
+    assert store.stats()["INTERACTS_WITH"] == 10
     rows = store.query("MATCH (a:Drug {id: $a})-[r:INTERACTS_WITH]-(b:Drug {id: $b}) RETURN r.severity AS s, r.sources AS src",
                        {"a": "DRUGBANK:DB00218", "b": "DRUGBANK:DB00604"})
     assert rows == [{"s": "Major", "src": ["pddi"]}]
     load_curated(store, ["pddi-drugbank"], paths={"pddi-drugbank": CURATED / "pddi"}, accept_noncommercial=True)
-    assert store.stats()["INTERACTS_WITH"] == 10
+    assert store.stats()["INTERACTS_WITH"] == 15
