@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from schema.records import Document
-from loaders import bioc, fhir, jsonl, pubmed, pubtator, text
+from loaders import bioc, ddi2013, fhir, jsonl, pubmed, pubtator, text
 from loaders._common import OnError, open_binary, warn
 from loaders._seen import SeenIds
 from loaders._xml import document_root
@@ -64,12 +64,13 @@ FORMATS: dict[str, Reader] = {
     "text": text.read,
     "jsonl": jsonl.read,
     "fhir": fhir.read,
+    "ddi2013": ddi2013.read,
 }
 
 _SNIFF_BYTES = 64 * 1024  # enough for any XML prolog/DOCTYPE and the top of a FHIR bundle
 _PUBTATOR_FIRST_LINE = re.compile(rb"(?:\xef\xbb\xbf)?\s*\w[\w.-]{0,40}\|[ta]\|")
 _BUNDLE = re.compile(rb'"resourceType"\s*:\s*"Bundle"')
-_XML_ROOTS = {bioc.ROOT_ELEMENT: "bioc", pubmed.ROOT_ELEMENT: "pubmed"}
+_XML_ROOTS = {bioc.ROOT_ELEMENT: "bioc", pubmed.ROOT_ELEMENT: "pubmed", ddi2013.ROOT_ELEMENT: "ddi2013"}
 _DATA_SUFFIXES = (".pubtator", ".txt", ".xml", ".xml.gz", ".json", ".jsonl", ".ndjson")
 _NOT_DATA = re.compile(r"(readme|licen[cs]e|copying|notice)([-_.].*)?", re.I)
 
@@ -95,7 +96,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
     * ``.pubtator`` -> pubtator; ``.txt`` -> pubtator if its first non-blank line looks like
       ``PMID|t|`` or ``PMID|a|``, else text (one clinical note);
-    * ``.xml`` / ``.xml.gz`` -> bioc (root ``<collection>``) or pubmed (``<PubmedArticleSet>``);
+    * ``.xml`` / ``.xml.gz`` -> bioc (root ``<collection>``), pubmed (``<PubmedArticleSet>``) or
+      ddi2013 (``<document>``, text only: the build extracts from it);
     * ``.jsonl`` / ``.ndjson`` -> jsonl; ``.json`` -> fhir if it is a FHIR Bundle.
 
     Raises :class:`UnknownFormatError` naming the file and the valid formats otherwise.
@@ -111,8 +113,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
             return _XML_ROOTS[root]
         raise _unknown(
             path,
-            f"XML root element <{root}> is neither <collection> (BioC) "
-            "nor <PubmedArticleSet> (PubMed)",
+            f"XML root element <{root}> is not <collection> (BioC), <PubmedArticleSet> (PubMed) "
+            "or <document> (DDI-2013)",
         )
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"

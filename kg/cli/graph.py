@@ -53,6 +53,7 @@ def build(
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,
     quiet: QuietOpt = False,
+    accept_noncommercial: Annotated[bool, typer.Option("--accept-noncommercial", help="accept non-commercial licences of inputs (DDI-2013 XML, CC BY-NC 4.0)")] = False,
 ) -> None:
     """Load documents and their annotations into the graph (idempotent: re-running changes nothing)."""
     from kg.jobs import LazyExtractor, check_inputs, run_build
@@ -61,7 +62,7 @@ def build(
     if not paths:
         fail(ValueError("give input files/directories or --sample"))
     with reported():  # before any store is opened (or created)
-        check_inputs(paths)
+        check_inputs(paths, accept_noncommercial=accept_noncommercial)
     extractor = None
     if extract is not ExtractMode.none:
         pconf = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device)

@@ -151,7 +151,7 @@ class ResolvedDrug(Record):
     curie: str
     name: str | None
     score: float
-    method: Literal["exact", "fuzzy", "curie", "patient", "graph_name"]
+    method: Literal["exact", "fuzzy", "curie", "patient", "graph_name", "brand_table"]
     equivalent_ids: tuple[str, ...]
     alternatives: tuple[str, ...] = ()
     route: str | None = None
@@ -263,7 +263,8 @@ def split_ingredients(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def combination_products() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """``combination_products.tsv``: normalised product name -> (name, ingredient names)."""
+    """``combination_products.tsv``: normalised product name -> (name, ingredient names). Rows
+    with one ingredient are brands the drug dictionary lacks (``Imdur``)."""
     from importlib import resources
 
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -271,7 +272,7 @@ def combination_products() -> dict[str, tuple[str, tuple[str, ...]]]:
     rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
     for cells in rows[1:]:  # header first
         name, ingredients = cells[0].strip(), tuple(i.strip() for i in cells[1].split("+") if i.strip())
-        if name and len(ingredients) > 1:
+        if name and ingredients:
             out.setdefault(normalize(name), (name, ingredients))
     return out
 
@@ -428,7 +429,11 @@ class DrugResolver:
         plain: list[tuple[int, str]] = []
         for i, text in names:
             hit = next((products[k] for k in _product_keys(text) if k in products), None)
-            if hit is not None:
+            if hit is not None and len(hit[1]) == 1:  # a brand of one ingredient
+                brand = self._link_texts([hit[1][0]])[0]
+                out[i] = brand.model_copy(update={"input": text, "method": "brand_table"}) \
+                    if isinstance(brand, ResolvedDrug) else brand.model_copy(update={"input": text})
+            elif hit is not None:
                 out[i] = self._product(text, hit[0], hit[1], "product_table")
             else:
                 plain.append((i, text))

@@ -14,7 +14,8 @@ from tqdm import tqdm
 from kg.build import BuildOptions, build_batch
 from schema.records import Document, Extractor
 from kg.store.base import GraphStore, WriteSummary
-from loaders import SeenIds, _files, read_documents
+from loaders import SeenIds, _files, ddi2013, detect_format, read_documents
+from loaders.curated import LicenceNotAcceptedError
 from loaders.errors import (
     InputNotFoundError,
     MalformedInputError,
@@ -66,8 +67,11 @@ class LazyExtractor:
         return self._pipeline.process(docs, mode=self.mode)
 
 
-def check_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+def check_inputs(inputs: Sequence[str | Path], *, accept_noncommercial: bool | None = None) -> list[Path]:
     """The inputs as paths, each checked to exist and be readable: call before opening a store.
+
+    ``accept_noncommercial=False`` also refuses inputs under a non-commercial licence (DDI-2013
+    XML files) with :class:`~loaders.curated.LicenceNotAcceptedError`; ``None`` skips that check.
 
     Raises :class:`~loaders.errors.InputNotFoundError` for a missing path or a folder without
     data files, and :class:`~loaders.errors.UnreadableInputError` for one that cannot be opened
@@ -95,6 +99,13 @@ def check_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             raise UnreadableInputError(
                 f"cannot read input {shown}: {exc.strerror or exc}"
             ) from None
+    if accept_noncommercial is False:
+        for path in paths:
+            for file in (_files(path, quiet=True) if path.is_dir() else [path]):
+                if file.name.lower().endswith((".xml", ".xml.gz")) and detect_format(file) == "ddi2013":
+                    raise LicenceNotAcceptedError(
+                        f"{printable(str(file))}: DDI-2013 corpus file ({ddi2013.LICENCE}); "
+                        "pass --accept-noncommercial to load it")
     return paths
 
 
