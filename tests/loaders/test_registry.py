@@ -15,7 +15,7 @@ from loaders.errors import MalformedInputError, UnknownFormatError
 
 
 def test_registry_lists_every_format() -> None:
-    assert sorted(FORMATS) == ["bioc", "fhir", "jsonl", "pubmed", "pubtator", "text"]
+    assert sorted(FORMATS) == ["bioc", "ddi2013", "fhir", "jsonl", "pubmed", "pubtator", "text"]
     assert FORMATS["bioc"] is loaders.bioc.read and FORMATS["fhir"] is loaders.fhir.read
 
 
