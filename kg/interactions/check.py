@@ -40,7 +40,8 @@ Names the linker cannot resolve are looked up as exact Drug node names in the gr
 sources keep drugs the vocabulary lacks, e.g. unmapped DDInter drugs as ``DDINTER:...``).
 The graph is read with a fixed number of queries (at most five: patient, names, nodes, pairs
 with evidence, class siblings), independent of the list length; see the ``INTERACTION_*`` queries
-in :mod:`kg.cypher`.
+in :mod:`kg.cypher`. Names are looked up as graph node names too (resolved or not), so a drug
+keyed under another id by some source is still reached by its name.
 """
 
 from __future__ import annotations
@@ -399,19 +400,44 @@ def _patient_drugs(store: GraphStore, patient_id: str, resolver: DrugResolver) -
 
 def _graph_names(store: GraphStore, results: list[ResolvedDrug | ResolvedProduct | UnresolvedDrug]
                  ) -> list[ResolvedDrug | ResolvedProduct | UnresolvedDrug]:
-    """Names the linker could not resolve, looked up as exact (case-insensitive) Drug node names:
-    curated sources keep drugs the vocabulary lacks (unmapped DDInter drugs, ``DDINTER:...``)."""
-    keys = sorted({r.input.strip().lower() for r in results if isinstance(r, UnresolvedDrug) and r.name_like})
+    """Drug nodes named exactly (case-insensitively) like an input or its resolved name.
+
+    * A name the linker could not resolve becomes that node (curated sources keep drugs the
+      vocabulary lacks: unmapped DDInter drugs, ``DDINTER:...``).
+    * A resolved name also reaches the nodes named like it, whatever their id: a source may key
+      the same drug under another id of the vocabulary (the public lists' "Levomethadyl Acetate"
+      is DB01227, the dictionary's alias points to DB19094), and the same name is the same drug.
+    One query for the whole list."""
+    def keys_of(r: ResolvedDrug | UnresolvedDrug) -> set[str]:
+        if isinstance(r, UnresolvedDrug):
+            return {r.input.strip().lower()} if r.name_like else set()
+        if r.method in ("curie", "patient"):
+            return set()
+        return {k for k in (r.input.strip().lower(), (r.name or "").lower()) if k}
+
+    drugs = [d for r in results for d in (r.ingredients if isinstance(r, ResolvedProduct) else (r,))]
+    keys = sorted({k for d in drugs for k in keys_of(d)})  # type: ignore[arg-type]
     if not keys:
         return results
-    found: dict[str, tuple[str, str]] = {}
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in sorted(store.query(cypher.INTERACTION_DRUGS_BY_NAME, {"names": keys}), key=lambda r: r["id"]):
-        found.setdefault(row["name_key"], (row["id"], row["name"]))
+        found[row["name_key"]].append((row["id"], row["name"]))
+
+    def widen(d: ResolvedDrug) -> ResolvedDrug:
+        extra = [i for k in sorted(keys_of(d)) for i, _ in found.get(k, ())]
+        new = tuple(dict.fromkeys([*d.equivalent_ids, *extra]))
+        return d if new == d.equivalent_ids else d.model_copy(update={"equivalent_ids": new})
+
     out: list[ResolvedDrug | ResolvedProduct | UnresolvedDrug] = []
     for r in results:
-        hit = found.get(r.input.strip().lower()) if isinstance(r, UnresolvedDrug) and r.name_like else None
-        out.append(r if hit is None else ResolvedDrug(input=r.input, curie=hit[0], name=hit[1], score=1.0,
-                                                      method="graph_name", equivalent_ids=(hit[0],)))
+        if isinstance(r, UnresolvedDrug):
+            hits = found.get(r.input.strip().lower()) if r.name_like else None
+            out.append(r if not hits else ResolvedDrug(input=r.input, curie=hits[0][0], name=hits[0][1], score=1.0,
+                                                       method="graph_name", equivalent_ids=tuple(i for i, _ in hits)))
+        elif isinstance(r, ResolvedProduct):
+            out.append(r.model_copy(update={"ingredients": tuple(widen(d) for d in r.ingredients)}))
+        else:
+            out.append(widen(r))
     return out
 
 

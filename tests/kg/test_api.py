@@ -192,8 +192,13 @@ def test_interaction_check_over_http(answering_client: TestClient) -> None:
     assert top["severity"] == "Major" and top["curated"] is True
     assert [u["input"] for u in report["unresolved"]] == ["xyzzy"]
     severities = [i["severity"] for i in report["interactions"]]
-    order = {"Major": 0, "Moderate": 1, "Minor": 2, "Unknown": 3}
+    order = {"Contraindicated": 0, "Major": 1, "Moderate": 2, "Minor": 3, "Unknown": 4}
     assert severities == sorted(severities, key=order.__getitem__)
+    assert top["tier"] == "interrupt" and top["why"].startswith("Major (interrupt)") and top["said"]
+    # the ranked sections: a Minor pair is a field of its own, not an alert and not dropped
+    r = answering_client.post("/v1/interactions/check", headers=HEADERS, json={"drugs": ["warfarin", "simvastatin"]})
+    body = r.json()
+    assert body["interactions"] == [] and [x["severity"] for x in body["also_documented"]] == ["Minor"]
 
     r = answering_client.post("/v1/interactions/check", headers=HEADERS, json={"patient_id": "no-such-patient"})
     assert r.status_code == 404 and "unknown patient" in r.text and "no-such-patient" not in r.text
