@@ -71,6 +71,11 @@ def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:
             bounds = [0, *sorted(set(points)), len(token.text)]
             orths = [token.text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
             retokenizer.split(token, orths, heads=[(token, 0)] * len(orths))
+    # the pieces of a split token are inside its sentence: say so, or a one-token document
+    # ("http://...guanethidine_od.htm" split at the drug) is left without sentence boundaries
+    for tok in doc[1:]:
+        if tok.sent_start == 0:
+            tok.is_sent_start = False
     if abbreviations is not None:
         rebuilt = []
         for start, end, long_start, long_end in abbreviations:

@@ -130,6 +130,24 @@ def test_entities_inside_one_token_get_their_own_tokens() -> None:
     assert [t.text for t in doc][:2] == ["Famotidine", "-associated"]
 
 
+def test_a_split_one_token_document_keeps_its_sentence() -> None:
+    """A DDI-2013 document that is one URL token, split at the drug inside it, must still have
+    sentence boundaries (``doc.sents`` raised spaCy's E030 in the relation step)."""
+    import spacy
+    from scispacy.custom_tokenizer import combined_rule_tokenizer
+
+    from extractors.ner.component import split_at_boundaries
+    from extractors.pipeline import sentences_component
+
+    nlp = spacy.blank("en")
+    nlp.tokenizer = combined_rule_tokenizer(nlp)
+    text = "http://www.rxlist.com/cgi/generic3/guanethidine_od.htm"
+    doc = sentences_component(nlp(text))
+    assert len(doc) == 1
+    split_at_boundaries(doc, [text.index("guanethidine"), text.index("_od")])
+    assert [t.text for t in doc][1] == "guanethidine" and [s.text for s in doc.sents] == [text]
+
+
 def test_a_split_keeps_earlier_spans_on_their_text() -> None:
     """Abbreviations found before NER point at token indices, which a split shifts."""
     import scispacy.abbreviation  # noqa: F401  (registers abbreviation_detector)
