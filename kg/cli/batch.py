@@ -50,12 +50,15 @@ def extract_cmd(
     workers: Annotated[Optional[int], typer.Option(help="Ray actors, each loading the models once (default: as many as the cluster fits)")] = None,
     cpus_per_worker: Annotated[float, typer.Option(help="CPUs per Ray actor (also its torch threads)")] = 1.0,
     gpus_per_worker: Annotated[float, typer.Option(help="GPUs per Ray actor; 0 = CPU actors, 0.5 = two actors share a GPU")] = 0.0,
+    accept_noncommercial: Annotated[bool, typer.Option("--accept-noncommercial", help="accept non-commercial licences of inputs (DDI-2013 XML, CC BY-NC 4.0)")] = False,
 ) -> None:
     """Extract documents into resumable shard files (then `medkg load DIR`); killing and re-running finishes the same job."""
     from kg.batch import RayOptions, format_extract_summary, run_extract
+    from kg.jobs import check_inputs
 
     pconf = None if extract is ExtractMode.none else pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device)
     with reported():
+        check_inputs(inputs, accept_noncommercial=accept_noncommercial)
         ray_opts = RayOptions(address=ray_address, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)
         report = run_extract(inputs, out, pipeline=pconf, extract=extract.value, shard_docs=shard_docs, batch_docs=batch_docs,  # type: ignore[arg-type]
                              format=fmt, on_error=on_error.value, restart=restart, progress=not quiet,  # type: ignore[arg-type]

@@ -72,7 +72,7 @@ def build(
         report = run_build(
             paths, st, options=BuildOptions(evidence_text=evidence_text), format=fmt,
             on_error=on_error.value, batch_docs=batch_docs, progress=not quiet,  # type: ignore[arg-type]
-            extractor=extractor,
+            extractor=extractor, accept_noncommercial=accept_noncommercial,
         )
         w = report.write
         typer.echo(

@@ -280,13 +280,14 @@ class _Drug:
         self.ids = set(resolved.equivalent_ids) | {resolved.curie}
         self.ref = DrugRef(id=resolved.curie, name=resolved.name, input=resolved.input, product=resolved.product,
                            route=resolved.route)
-        self.origins = {(resolved.product is not None, resolved.input)}
-        """(from a product?, input) of every input that named this drug."""
+        self.origins = {(resolved.labelled_product, resolved.input)}
+        """(from a labelled combination product?, input) of every input that named this drug."""
 
 
 def _same_product(a: _Drug, b: _Drug) -> bool:
-    """True when both drugs come only from the same combination product(s): the product is
-    meant to be taken as one, so its ingredients are not an interaction to report."""
+    """True when both drugs come only from the same labelled combination product(s): the product
+    is meant to be taken as one, so its ingredients are not an interaction to report. Drugs typed
+    together in one field without being a labelled product ("warfarin and aspirin") are checked."""
     return a.origins == b.origins and all(from_product for from_product, _ in a.origins)
 
 
@@ -325,7 +326,10 @@ def check_interactions(
     products = [r for r in results if isinstance(r, ResolvedProduct)]
     resolved = [d for r in results for d in (r.ingredients if isinstance(r, ResolvedProduct) else (r,))
                 if isinstance(d, ResolvedDrug)]
-    unresolved = [r for r in results if isinstance(r, UnresolvedDrug)]
+    unresolved = [u for r in results for u in (r.unresolved if isinstance(r, ResolvedProduct) else (r,))
+                  if isinstance(u, UnresolvedDrug)]
+    if len(resolved) > MAX_DRUGS:
+        raise InteractionInputError(f"the inputs name {len(resolved)} drugs; at most {MAX_DRUGS} per check")
 
     unique, duplicates = _dedupe(resolved)
     owner = {i: k for k, d in enumerate(unique) for i in d.ids}
@@ -384,17 +388,24 @@ def _patient_drugs(store: GraphStore, patient_id: str, resolver: DrugResolver) -
         parsed = parse_curie(curie)
         if name and (parsed is None or parsed[0] not in ("DRUGBANK", "DDINTER")):
             parts += [(k, p) for p in name.split(" / ") if p.strip()]
-    extra: dict[int, list[str]] = defaultdict(list)
+    linked: dict[int, list[ResolvedDrug]] = defaultdict(list)
     for (k, _), r in zip(parts, resolver.resolve([p for _, p in parts]) if parts else [], strict=True):
         if isinstance(r, ResolvedDrug):
-            extra[k] += r.equivalent_ids
+            linked[k].append(r)
         elif isinstance(r, ResolvedProduct):
-            extra[k] += [i for d in r.ingredients for i in d.equivalent_ids]
+            linked[k] += r.ingredients
     out: list[ResolvedDrug | UnresolvedDrug] = []
     for k, (curie, name) in enumerate(takes):
+        if name and " / " in name and len(linked[k]) > 1:
+            # a coded combination (RxNorm "A 5 MG / B 10 MG"): each ingredient is a drug of the
+            # list, so two products sharing an ingredient are not merged into one
+            out += [d.model_copy(update={"input": name, "product": name, "labelled_product": True, "method": "patient"})
+                    for d in linked[k]]
+            continue
         equivalents = resolver.equivalents(curie) if parse_curie(curie) is not None else (curie,)
+        extra = [i for d in linked[k] for i in d.equivalent_ids]
         out.append(ResolvedDrug(input=name or curie, curie=curie, name=name, score=1.0, method="patient",
-                                equivalent_ids=tuple(dict.fromkeys([*equivalents, *extra[k]]))))
+                                equivalent_ids=tuple(dict.fromkeys([*equivalents, *extra]))))
     return out
 
 
@@ -451,8 +462,8 @@ def _dedupe(resolved: Sequence[ResolvedDrug]) -> tuple[list[_Drug], list[Duplica
             unique.append(_Drug(r))
         else:
             unique[k].ids |= ids
-            unique[k].origins.add((r.product is not None, r.input))
-            if (r.product is not None, r.input) != (unique[k].ref.product is not None, unique[k].ref.input):
+            unique[k].origins.add((r.labelled_product, r.input))
+            if r.input != unique[k].ref.input:
                 dup_inputs[k].append(r.input)
     duplicates = [
         Duplicate(curie=unique[k].ref.id, name=unique[k].ref.name, inputs=(unique[k].ref.input, *inputs))
@@ -491,15 +502,20 @@ def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
         stored = list(group.values())
         curated = [e for e in stored if e["curated"]]
         stated = sorted(said[(i, j)].values(), key=lambda x: (_RANK[x.severity], x.source, x.list or ""))
+        total = sum(int(e["evidence_count"] or 0) for e in stored)
+        extracted = max(0, total - len(curated_records[(i, j)]))
         if curated:
             levels = [x.severity for x in stated] or [normalize_severity(e["severity"]) or "Unknown" for e in curated]
             severity, basis, confidence = most_severe(levels), "curated", 1.0
+            if severity == "Unknown" and extracted:
+                # an ungraded curated listing must not demote what the text says: the extracted
+                # level applies (a curated "Unknown" alone stays "also documented")
+                severity, basis = model_severity(None), "model"
         else:
             types = [e["interaction_type"] for e in stored if e["interaction_type"]]
             severity, basis = model_severity(types[0] if types else None), "model"
             confidence = max(float(e["best_score"] or 0.0) for e in stored)
         best_first = sorted(stored, key=lambda e: (not e["curated"], -float(e["best_score"] or 0.0)))
-        total = sum(int(e["evidence_count"] or 0) for e in stored)
         x = Interaction(
             drug_a=unique[i].ref,
             drug_b=unique[j].ref,
@@ -512,7 +528,7 @@ def _interactions(rows: list[dict[str, Any]], unique: list[_Drug], owner: dict[s
             curated=bool(curated),
             confidence=round(confidence, 4),
             evidence_count=total,
-            extracted_evidence_count=max(0, total - len(curated_records[(i, j)])),
+            extracted_evidence_count=extracted,
             evidence=_pick_evidence(list(evidence[(i, j)].values()), max_evidence),
             said=tuple(stated),
             graph_ids=tuple(sorted(group)),

@@ -77,6 +77,10 @@ omeprazol); it keeps the edit-distance rule from rescuing an unrelated short nam
 SUGGESTIONS = 3
 """Candidates returned with an unresolved name, so a user (or UI) can pick one."""
 
+MAX_INGREDIENTS = 8
+"""Most drugs one input may name (``A/B/C``): the largest labelled combinations have 4-5; more
+is a pasted list, which belongs in separate items (and would get round :data:`MAX_DRUGS`)."""
+
 CANDIDATES = 10
 """Linker candidates considered per name (the typo rule and the suggestions pick among them)."""
 
@@ -92,7 +96,7 @@ from 0.5 to 0.65 in the same benchmark)."""
 HYDRATE_WORDS = frozenset("""hydrate monohydrate dihydrate trihydrate tetrahydrate pentahydrate hexahydrate
 heptahydrate hemihydrate sesquihydrate anhydrous""".split())
 SALT_WORDS = frozenset("""hydrochloride hcl dihydrochloride hydrobromide hydroiodide chloride bromide iodide
-sulfate bisulfate phosphate diphosphate acetate diacetate citrate carbonate bicarbonate tartrate bitartrate
+sulfate bisulfate acetate diacetate citrate carbonate bicarbonate tartrate bitartrate
 maleate fumarate hemifumarate succinate mesylate mesilate dimesylate besylate besilate tosylate napsylate
 edisylate esylate lactate gluconate glucoheptonate malate oxalate nitrate stearate palmitate pamoate embonate
 propionate dipropionate valerate butyrate furoate cypionate enanthate decanoate undecanoate benzoate xinafoate
@@ -100,7 +104,9 @@ tromethamine trometamol meglumine hyclate lysine cation ion anion disodium dipot
 sodium potassium calcium magnesium aluminum zinc ammonium""".split())
 """Counter-ions, esters and salt-form words (normalised spelling: ``sulfate``, ``aluminum``) that do
 not change which substance a drug name means for interaction checking. Kept short of
-pharmacologically distinct derivatives: ``salicylate``, ``oxide``, ``hydroxide`` are not here."""
+pharmacologically distinct derivatives: ``salicylate``, ``oxide``, ``hydroxide`` are not here,
+nor ``phosphate``/``diphosphate`` (metabolites such as zidovudine diphosphate or pyridoxal
+phosphate are not their parent)."""
 
 _FORM_WORDS = {
     "topical": "topical", "cream": "topical", "ointment": "topical", "gel": "topical", "lotion": "topical",
@@ -159,17 +165,25 @@ class ResolvedDrug(Record):
     product: str | None = None
     """For an ingredient of a combination product: the product's name (``input`` is the text as
     written, ``Bactrim DS 800/160``)."""
+    labelled_product: bool = False
+    """The product is a labelled combination (see :class:`ResolvedProduct`)."""
 
 
 class ResolvedProduct(Record):
-    """A combination product (``Bactrim``, ``sulfamethoxazole/trimethoprim``) resolved to its
-    ingredients; the check treats each ingredient as a drug of the list and never reports the
-    ingredients of one product against each other."""
+    """An input naming several drugs: a combination product (``Bactrim``) or ingredients written
+    in one field (``sulfamethoxazole/trimethoprim``, ``warfarin and aspirin``). The check treats
+    each ingredient as a drug of the list. ``labelled``: the ingredient set is a product of
+    ``combination_products.tsv`` (or a coded record's combination), taken together by design, so
+    its ingredients are not reported against each other; any other set is checked pair by pair
+    (two drugs typed in one field still interact). Parts that do not resolve are in
+    ``unresolved`` and reported; the resolved parts are still checked."""
 
     input: str
     name: str
     method: Literal["product_table", "ingredients"]
     ingredients: tuple[ResolvedDrug, ...]
+    unresolved: tuple["UnresolvedDrug", ...] = ()
+    labelled: bool = False
     route: str | None = None
 
 
@@ -241,23 +255,31 @@ def strip_form(text: str) -> tuple[str, str | None]:
 
 
 def substance_key(name: str) -> str:
-    """The active moiety's name key of a drug name: normalised, hydrate words and salt/ester words
-    (:data:`SALT_WORDS`) removed (``Warfarin sodium`` -> ``warfarin``, ``Lithium carbonate`` ->
-    ``lithium``). A name made only of salt words (``potassium chloride``) keys as itself."""
+    """The active moiety's name key of a drug name: normalised, hydrate words and *trailing*
+    salt/ester words (:data:`SALT_WORDS`) removed (``Warfarin sodium`` -> ``warfarin``,
+    ``Lithium carbonate`` -> ``lithium``, ``methylprednisolone sodium succinate`` ->
+    ``methylprednisolone``). A name made only of salt words (``potassium chloride``) and the
+    hydrogen halides key as themselves; leading words are never removed (``zinc protoporphyrin``)."""
     words = [w for w in normalize(name).split() if w not in HYDRATE_WORDS]
-    core = [w for w in words if w not in SALT_WORDS]
-    return " ".join(core or words)
+    core = list(words)
+    while core and core[-1] in SALT_WORDS:  # trailing counter-ions only: "zinc protoporphyrin" stays
+        core.pop()
+    if not core or core == ["hydrogen"]:  # "potassium chloride", "hydrogen iodide": their own substance
+        return " ".join(words)
+    return " ".join(core)
 
 
-_SEPARATORS = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b)\s*", re.I)
+_SEPARATORS = re.compile(r"\s*(?:/|\+|&|,|;|\n|\band\b|\bwith\b)\s*", re.I)
 _HYPHEN = re.compile(r"\s*-\s*")
 
 
 def split_ingredients(text: str) -> list[str]:
-    """The parts of a name written as a combination (``A/B``, ``A + B``, ``A and B``, ``A with
-    B``); ``[text]`` when it has no such separator. Hyphens are tried separately (they also
-    join parts of single names)."""
-    parts = [p.strip() for p in _SEPARATORS.split(strip_dose(text)) if p and p.strip()]
+    """The parts of a name written as a combination or a list in one field (``A/B``, ``A + B``,
+    ``A and B``, ``A with B``, ``A, B``, ``A; B``), split *before* strengths are removed (``A 10 mg/B
+    325 mg``), each without its strength; ``[text]`` when it has no such separator. Hyphens are
+    tried separately (they also join parts of single names)."""
+    parts = [strip_dose(p.strip()) for p in _SEPARATORS.split(text) if p and p.strip()]
+    parts = [p for p in parts if any(ch.isalpha() for ch in p)]  # "5/325": strengths, not parts
     return parts if len(parts) > 1 else [text]
 
 
@@ -437,14 +459,21 @@ class DrugResolver:
                 out[i] = self._product(text, hit[0], hit[1], "product_table")
             else:
                 plain.append((i, text))
+        # several drugs in one field ("A 10 mg/B 325 mg", "A and B"): split unless the text as
+        # written is a vocabulary name (a dose-stripped match would drop B silently)
+        split = {i: parts for i, t in plain if len(parts := split_ingredients(t)) > 1}
+        if split:
+            raw = self.linker.link_many([t for i, t in plain if i in split], labels=[EntityType.DRUG] * len(split),
+                                        k=CANDIDATES)
+            for (i, text), cands in zip([(i, t) for i, t in plain if i in split], raw, strict=True):
+                whole = self._name(text, cands)
+                out[i] = whole if _is_exact(whole) else self._product(text, text, tuple(split[i]), "ingredients")
+        plain = [(i, t) for i, t in plain if i not in split]
         wholes = self._link_texts([t for _, t in plain])
         for (i, text), whole in zip(plain, wholes, strict=True):
             out[i] = whole
             exact = isinstance(whole, ResolvedDrug) and whole.method == "exact"
-            parts = split_ingredients(text)
-            if len(parts) > 1 and not exact:
-                out[i] = self._product(text, text, tuple(parts), "ingredients")
-            elif not exact and len(hyphen := [p for p in _HYPHEN.split(strip_dose(text)) if p]) > 1 \
+            if not exact and len(hyphen := [p for p in _HYPHEN.split(strip_dose(text)) if p]) > 1 \
                     and all(len(p) >= 3 for p in hyphen):
                 product = self._product(text, text, tuple(hyphen), "ingredients")
                 if isinstance(product, ResolvedProduct) and all(x.method == "exact" for x in product.ingredients):
@@ -453,19 +482,42 @@ class DrugResolver:
 
     def _product(self, text: str, name: str, ingredients: tuple[str, ...],
                  method: Literal["product_table", "ingredients"]) -> ResolvedProduct | UnresolvedDrug:
-        """``text`` as the combination of ``ingredients``; unresolved (naming the part) when any
-        ingredient does not resolve, so no ingredient is dropped silently."""
+        """``text`` as the drugs ``ingredients``. Parts that do not resolve are kept as unresolved
+        (reported, never dropped silently) while the others are checked; unresolved as a whole
+        only when no part resolves or there are more than :data:`MAX_INGREDIENTS` parts."""
+        if len(ingredients) > MAX_INGREDIENTS:
+            return UnresolvedDrug(input=text, reason=f"{len(ingredients)} parts; at most {MAX_INGREDIENTS} drugs "
+                                                     "per input (give a list, one drug per item)")
         _, route = strip_form(strip_dose(text))
         parts = self._link_texts(list(ingredients))
-        missing = [p for p in parts if isinstance(p, UnresolvedDrug)]
-        if missing:
-            return UnresolvedDrug(input=text, name_like=True,
-                                  reason=f"combination: ingredient {missing[0].input[:60]!r} not resolved ({missing[0].reason})",
-                                  suggestions=missing[0].suggestions)
         resolved = [p for p in parts if isinstance(p, ResolvedDrug)]
-        return ResolvedProduct(input=text, name=name, method=method, route=route,
-                               ingredients=tuple(p.model_copy(update={"input": text, "product": name, "route": route})
-                                                 for p in resolved))
+        missing = [p for p in parts if isinstance(p, UnresolvedDrug)]
+        if not resolved:
+            return UnresolvedDrug(input=text, name_like=True,
+                                  reason=f"none of its {len(parts)} parts resolves (first: {missing[0].reason})",
+                                  suggestions=missing[0].suggestions)
+        labelled = method == "product_table" or self._is_labelled(resolved)
+        return ResolvedProduct(
+            input=text, name=name, method=method, route=route, labelled=labelled,
+            ingredients=tuple(p.model_copy(update={"input": text, "product": name, "route": route,
+                                                   "labelled_product": labelled}) for p in resolved),
+            unresolved=tuple(missing),
+        )
+
+    def _is_labelled(self, drugs: Sequence[ResolvedDrug]) -> bool:
+        """True when ``drugs`` are exactly the ingredients of a product of the table."""
+        sets = getattr(self.linker, "_medkg_product_sets", None)
+        if sets is None:
+            sets = []
+            for _, ingredients in combination_products().values():
+                if len(ingredients) > 1:
+                    linked = self._link_texts(list(ingredients))
+                    if all(isinstance(x, ResolvedDrug) for x in linked):
+                        sets.append([set(x.equivalent_ids) | {x.curie} for x in linked])  # type: ignore[union-attr]
+            self.linker._medkg_product_sets = sets  # type: ignore[attr-defined]  # cached with the linker
+        ids = [set(d.equivalent_ids) | {d.curie} for d in drugs]
+        return any(len(product) == len(ids) and all(any(p & i for i in ids) for p in product)
+                   and all(any(p & i for p in product) for i in ids) for product in sets)
 
     def _link_texts(self, texts: list[str]) -> list[ResolvedDrug | UnresolvedDrug]:
         """Link drug names: the whole text, then without its strength (``Tylenol 500 mg``), then
@@ -474,11 +526,15 @@ class DrugResolver:
             return []
         cands = self.linker.link_many(texts, labels=[EntityType.DRUG] * len(texts), k=CANDIDATES)
         out = [self._name(t, cs) for t, cs in zip(texts, cands, strict=True)]
-        for variant in (lambda t: (strip_dose(t), None), lambda t: strip_form(strip_dose(t))):
-            # a shorter variant replaces an unresolved or approximate result when it resolves
-            # exactly, or resolves at all where the whole did not ("nitroglycerin patch")
-            retry = [(i, *variant(t)) for i, t in enumerate(texts) if not _is_exact(out[i])]
-            retry = [(i, v, route) for i, v, route in retry if v and normalize(v) != normalize(texts[i])]
+        for step, variant in enumerate((lambda t: (strip_dose(t), None), lambda t: strip_form(strip_dose(t)))):
+            # without its strength, a name replaces only an unresolved result ("iodine 131" stays
+            # Iodide I-131); without form/route words, it also replaces an approximate one when it
+            # resolves exactly ("nitroglycerin patch")
+            retry = [(i, *variant(t)) for i, t in enumerate(texts)
+                     if isinstance(out[i], UnresolvedDrug) or (step == 1 and not _is_exact(out[i]))]
+            before = [texts[i] if step == 0 else strip_dose(texts[i]) for i, _, _ in retry]
+            retry = [(i, v, route) for (i, v, route), b in zip(retry, before, strict=True)
+                     if v and normalize(v) != normalize(b)]  # the variant removed something
             if not retry:
                 continue
             again = self.linker.link_many([v for _, v, _ in retry], labels=[EntityType.DRUG] * len(retry), k=CANDIDATES)
@@ -598,7 +654,8 @@ def _nearest_typo(text: str, cands: list[LinkCandidate]) -> LinkCandidate | None
     """The candidate whose matched name is within a typo's distance (:func:`is_typo`) of ``text``,
     closest first; None when there is none or two different concepts tie at the closest."""
     key = normalize(text)
-    close = [(edit_distance(key, normalize(c.matched)), c) for c in cands if is_typo(text, c.matched)]
+    close = [(edit_distance(key, normalize(c.matched)), c) for c in cands
+             if c.score >= MIN_TYPO_SCORE and is_typo(text, c.matched)]
     if not close:
         return None
     best = min(d for d, _ in close)

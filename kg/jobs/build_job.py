@@ -149,8 +149,12 @@ def run_build(
     batch_docs: int = 500,
     extractor: Extractor | None = None,
     progress: bool = False,
+    accept_noncommercial: bool = False,
 ) -> BuildReport:
     """Load ``inputs`` into ``store``; idempotent, so re-running a job changes nothing.
+
+    Inputs under a non-commercial licence (DDI-2013 XML) are refused unless
+    ``accept_noncommercial`` (:func:`check_inputs`).
 
     ``on_error="fail"`` validates all inputs first and writes nothing if any record is bad;
     ``"skip"`` writes the good records and reports the bad ones in :attr:`BuildReport.errors`.
@@ -158,7 +162,7 @@ def run_build(
     checked with :func:`check_inputs` first; a document id repeated across the inputs is a
     record error like any other (see :func:`_documents`).
     """
-    paths = check_inputs(inputs)
+    paths = check_inputs(inputs, accept_noncommercial=accept_noncommercial)
     report = BuildReport(inputs=[str(p) for p in paths])
     t0 = time.perf_counter()
     total = validate_inputs(paths, format=format, progress=progress) if on_error == "fail" else None

@@ -79,6 +79,11 @@ def test_salt_form_and_combination_rules() -> None:
     assert substance_key("Metoprolol succinate") == substance_key("metoprolol tartrate") == "metoprolol"
     assert substance_key("potassium chloride") == "potassium chloride"  # only salt words: itself
     assert substance_key("Sodium bicarbonate") == "sodium bicarbonate"
+    # only trailing counter-ions go: distinct substances and metabolites keep their own key
+    assert substance_key("Zinc protoporphyrin") == "zinc protoporphyrin"
+    assert substance_key("Hydrogen iodide") == "hydrogen iodide"
+    assert substance_key("zidovudine diphosphate") == "zidovudine diphosphate"
+    assert substance_key("methylprednisolone sodium succinate") == "methylprednisolone"
     assert strip_form("nitroglycerin patch") == ("nitroglycerin", "transdermal")
     assert strip_form("timolol 0.5% eye drops".replace("0.5% ", "")) == ("timolol", "ophthalmic")
     assert split_ingredients("hydrocodone/acetaminophen 5/325") == ["hydrocodone", "acetaminophen"]
@@ -98,8 +103,19 @@ def test_combination_products_resolve_to_every_ingredient(resolver: DrugResolver
         assert isinstance(product, ResolvedProduct)
         assert [i.curie for i in product.ingredients] == [SMX, TMP]
     assert isinstance(hyphen, ResolvedProduct) and len(hyphen.ingredients) == 2
-    # a part that does not resolve makes the whole unresolved, naming the part: nothing dropped silently
-    assert isinstance(bad, UnresolvedDrug) and "qqqzzxv" in bad.reason
+    assert bactrim.labelled and slash.labelled  # slash: the same ingredients as a labelled product
+    # a part that does not resolve is reported, the others are still checked: nothing dropped silently
+    assert isinstance(bad, ResolvedProduct) and [i.curie for i in bad.ingredients] == [SMX]
+    assert [u.input for u in bad.unresolved] == ["qqqzzxv"]
+    # strengths are removed per part, after splitting (RxNorm-style lines keep both ingredients)
+    for text in ("hydrocodone 10 mg/acetaminophen 325 mg", "Sulfamethoxazole 800 MG / Trimethoprim 160 MG Oral Tablet"):
+        product = resolver.resolve_one(text)
+        assert isinstance(product, ResolvedProduct) and len(product.ingredients) == 2, text
+    # two drugs typed in one field are two drugs, not a labelled product
+    pair = resolver.resolve_one("warfarin and aspirin")
+    assert isinstance(pair, ResolvedProduct) and not pair.labelled and len(pair.ingredients) == 2
+    too_many = resolver.resolve_one("/".join(["aspirin"] * 12))
+    assert isinstance(too_many, UnresolvedDrug) and "at most" in too_many.reason
 
 
 def test_salts_reach_the_parent_and_each_other(resolver: DrugResolver) -> None:
@@ -110,9 +126,11 @@ def test_salts_reach_the_parent_and_each_other(resolver: DrugResolver) -> None:
 
 
 def test_suggestions_only_when_likely_right(resolver: DrugResolver) -> None:
-    near, far = resolver.resolve(["ommeprazzolle", "xyzzy"])
+    near, far, brand = resolver.resolve(["ommeprazzolle", "xyzzy", "Humulin"])
     assert isinstance(near, UnresolvedDrug) and near.suggestions[0].name == "Omeprazole"
     assert isinstance(far, UnresolvedDrug) and far.suggestions == ()
+    # a brand the dictionary lacks is in the brand table, not typo-matched to Paromomycin ("humatin")
+    assert isinstance(brand, ResolvedDrug) and brand.name == "Insulin human" and brand.method == "brand_table"
 
 
 def test_dose_form_words_resolve_and_keep_the_route(resolver: DrugResolver) -> None:
@@ -155,6 +173,34 @@ def test_unknown_severity_is_documented_not_alerted(graph: GraphStore, resolver:
     assert {x.drug_a.id, x.drug_b.id} == {DIGOXIN, VERAPAMIL} and (x.tier, x.severity) == ("info", "Unknown")
 
 
+def test_drugs_typed_in_one_field_still_interact(graph: GraphStore, resolver: DrugResolver) -> None:
+    report = check_interactions(graph, ["warfarin and aspirin"], resolver=resolver)
+    assert [(x.tier, x.severity) for x in report.interactions] == [("interrupt", "Major")]
+
+
+def test_ungraded_curated_listing_does_not_demote_extracted_evidence(graph: GraphStore, resolver: DrugResolver) -> None:
+    # a real DDI-2013 Train sentence naming verapamil raising digoxin levels, as the relation
+    # extractor would write it; the pair is otherwise only in DrugBank 4.0 (Unknown)
+    text = ("Quinidine, verapamil, amiodarone, propafenone, indomethacin, itraconazole, alprazolam, and "
+            "spironolactone raise the serum digoxin concentration due to a reduction in clearance and/or in volume "
+            "of distribution of the drug, with the implication that digitalis intoxication may result.")
+    head, tail = sorted((DIGOXIN, VERAPAMIL))
+    graph.write(build_batch([Document(
+        id="DDI-DrugBank.d450.s2", source_format="ddi2013", text=text,
+        mentions=(Mention(label=EntityType.DRUG, text="verapamil", start=11, end=20, concept_id=VERAPAMIL,
+                          concept_name="Verapamil", score=0.99, source="re-minilm-test"),
+                  Mention(label=EntityType.DRUG, text="digoxin", start=text.index("digoxin"),
+                          end=text.index("digoxin") + 7, concept_id=DIGOXIN, concept_name="Digoxin", score=0.99,
+                          source="re-minilm-test")),
+        relations=(Relation(type="INTERACTS_WITH", head_id=head, head_label="Drug", tail_id=tail, tail_label="Drug",
+                            score=0.91, source="re-minilm-test", model="re-minilm-test", evidence_text=text,
+                            evidence_start=0, evidence_end=len(text), properties={"interaction_type": "mechanism"}),),
+    )]))
+    (x,) = check_interactions(graph, ["digoxin", "verapamil"], resolver=resolver).interactions
+    assert (x.tier, x.severity, x.severity_basis, x.curated) == ("warn", "Moderate", "model", True)
+    assert [(s.source, s.severity) for s in x.said] == [("pddi-drugbank", "Unknown")]
+
+
 def test_salt_name_reaches_the_parent_node(graph: GraphStore, resolver: DrugResolver) -> None:
     for name in ("lithium", "lithium carbonate", "Lithium cation"):
         report = check_interactions(graph, [name, "lisinopril"], resolver=resolver)
@@ -190,3 +236,17 @@ def test_curated_pair_with_literature_evidence_shows_both(graph: GraphStore, res
     lean = check_interactions(graph, ["cimetidine", "altretamine"], resolver=resolver, include_evidence=False)
     (y,) = lean.interactions
     assert y.evidence == () and y.said == x.said and y.extracted_evidence_count == 1
+
+
+def test_patient_combination_products_are_checked_per_ingredient(graph: GraphStore, resolver: DrugResolver) -> None:
+    # Synthea-style RxNorm-coded combinations that share an ingredient must not collapse into one drug
+    meds = [("RXNORM:1049621", "Oxycodone Hydrochloride 5 MG / Acetaminophen 325 MG Oral Tablet"),
+            ("RXNORM:856987", "Hydrocodone Bitartrate 5 MG / Acetaminophen 325 MG Oral Tablet")]
+    graph.write(build_batch([Document(
+        id="fhir:Patient/pat-combo", source_format="fhir", kind="record", patient_id="pat-combo",
+        mentions=tuple(Mention(label=EntityType.DRUG, text=n, concept_id=c, concept_name=n, source="fhir")
+                       for c, n in meds))]))
+    report = check_interactions(graph, patient_id="pat-combo", resolver=resolver)
+    names = sorted({r.name for r in report.resolved})
+    assert names == ["Acetaminophen", "Hydrocodone", "Oxycodone"]
+    assert [d.name for d in report.duplicates] == ["Acetaminophen"]  # the shared ingredient, checked once
