@@ -38,6 +38,7 @@ class NerComponent:
             for start, end, label, score in found[id(doc)]:
                 span = doc.char_span(start, end, label=label, alignment_mode="expand")
                 if span is not None:
+                    span = without_leading_cues(span)
                     span._.ner_score = score
                     ents.append(span)
             doc.ents = non_overlapping(ents)
@@ -84,6 +85,23 @@ def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:
                 short._.long_form = long_form
                 rebuilt.append(short)
         doc._.abbreviations = rebuilt
+
+
+NEGATION_CUES = frozenset({"no", "not", "denies", "denied", "deny", "denying", "without", "negative", "neg",
+                           "absent", "absence", "free", "never", "nor"})
+"""Words that are never part of an entity but a statement about it ("denies nipple discharge").
+A span the model starts with one of them loses them, so the assertion step sees the cue before
+the entity (negated) instead of inside it (present)."""
+_CUE_FOLLOWERS = frozenset({"of", "for", "any", "evidence", "signs", "sign", "history"})
+"""Words trimmed too when they follow a cue ("negative for", "no evidence of", "free of")."""
+
+
+def without_leading_cues(span: Span) -> Span:
+    """``span`` without leading negation cues (see :data:`NEGATION_CUES`); at least one token stays."""
+    doc, i, trimmed = span.doc, span.start, False
+    while i < span.end - 1 and (doc[i].lower_ in NEGATION_CUES or (trimmed and doc[i].lower_ in _CUE_FOLLOWERS)):
+        i, trimmed = i + 1, True
+    return span if i == span.start else Span(doc, i, span.end, label=span.label_)
 
 
 def non_overlapping(spans: list[Span]) -> list[Span]:

@@ -81,6 +81,13 @@ def canonical_curie(value: str) -> str | None:
     return f"{prefix}:{m.group(2)}"
 
 
+MODIFIERS = frozenset("""bilateral unilateral left right severe mild moderate sudden acute chronic subacute
+symmetric symmetrical asymmetric progressive intermittent persistent recurrent new worsening constant
+occasional diffuse generalized localized focal mild-to-moderate significant marked slight""".split())
+"""Leading qualifiers of a finding that do not change which finding it is (laterality, severity,
+onset, course, distribution)."""
+
+
 class Resolver:
     """Resolves inputs against one index; the linker is loaded only when a name needs it."""
 
@@ -103,6 +110,29 @@ class Resolver:
         return self.resolve_name(value, role, via_text=via_text)
 
     def resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
+        """A name as a symptom of the index: the name itself, then without leading modifiers
+        ("bilateral", "severe", "sudden"...: :data:`MODIFIERS`), then its trailing words alone
+        ("ankle edema" -> "edema"), so a modifier never pulls a finding to another concept and an
+        unknown qualifier falls back to the broader finding, marked ``via`` ``*-broader``."""
+        from extractors.linking.normalize import normalize
+
+        first = self._resolve_name(value, role, via_text=via_text)
+        if not isinstance(first, Unresolved):
+            return first
+        words = normalize(value).split()
+        core = list(words)
+        while len(core) > 1 and core[0] in MODIFIERS:
+            core.pop(0)
+        tries = [" ".join(core)] if core != words else []
+        tries += [" ".join(core[k:]) for k in range(1, len(core))]  # the head and its closest words
+        for attempt in tries:
+            found = self._resolve_name(attempt, role, via_text=via_text)
+            if isinstance(found, ResolvedFinding):
+                broader = attempt != " ".join(core)
+                return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
+        return first
+
+    def _resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
         from extractors.linking.normalize import normalize
 
         key = normalize(value)
@@ -136,9 +166,16 @@ class Resolver:
     def resolve_text(self, text: str, extractor: Extractor, out: Resolution) -> None:
         doc = Document(id="diagnosis-query", source_format="text", kind="clinical_note", text=text)
         (processed,) = extractor([doc])
+        from extractors.linking.normalize import normalize
+
         ignored: list[str] = []
         for m in processed.mentions:
             if m.label is EntityType.DRUG:
+                continue
+            if all(w in MODIFIERS for w in normalize(m.text).split()):
+                # "Sudden" tagged alone in "Sudden severe headache": a qualifier, not a finding
+                # (linked on its own it would become "Sudden death")
+                ignored.append(f"{m.text!r} (a qualifier without its finding)")
                 continue
             if m.assertion is Assertion.PRESENT:
                 role = FindingRole.PRESENT

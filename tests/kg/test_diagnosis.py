@@ -221,3 +221,25 @@ def test_cli_diagnose(ladybug_store: GraphStore, tmp_path) -> None:  # type: ign
     assert text.exit_code == 0 and "1. Marfan syndrome (OMIM:154700)" in text.output
     bad = CliRunner().invoke(app, ["diagnose", "--db", db, "-f", ARACHNODACTYLY, "--top", "0"])
     assert bad.exit_code == 2 and "top_k" in bad.output
+
+
+def test_clinical_wording_negation_cues_and_modifiers() -> None:
+    """Negation cues are never part of a finding ("denies nipple discharge" is excluded, not a
+    present "Abnormal nipple discharge"); leading modifiers do not pull a finding to another
+    concept; a qualifier the vocabulary lacks falls back to the broader finding, marked as such."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0032408": "Breast mass", "HP:6000062": "Abnormal nipple discharge", "HP:0000969": "Edema",
+             "HP:0002315": "Headache", "HP:0001699": "Sudden death", "HP:0001386": "Joint swelling"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms]
+        + [Annotation(disease="D:2", symptom="HP:0001699", frequency=0.9)],
+        symptom_names=terms,
+    )
+    report = rank_diagnoses(idx, text="52-year-old woman with a breast lump, denies nipple discharge. "
+                                      "Bilateral ankle edema. Sudden severe headache.")
+    present = {f.concept_id: f for f in report.findings}
+    assert {f.concept_id for f in report.excluded} == {"HP:6000062"}
+    assert "HP:6000062" not in present and "HP:0001699" not in present  # no "Sudden death"
+    assert {"HP:0032408", "HP:0002315", "HP:0000969"} <= set(present)
+    assert present["HP:0000969"].via.endswith("-broader")  # "ankle edema" is not in the index: Edema
