@@ -43,6 +43,7 @@ SUFFIX = {
     "text": ".txt",
     "jsonl": ".jsonl",
     "fhir": ".json",
+    "ddi2013": ".xml",
 }
 
 SEEDS: list[tuple[str, str, bytes]] = [
@@ -55,6 +56,7 @@ SEEDS: list[tuple[str, str, bytes]] = [
         ("text", "note", "notes/discharge_note.txt"),
         ("jsonl", "notes", "notes/notes.jsonl"),
         ("fhir", "synthea", "synthea/synthea_bundle_excerpt.json"),
+        ("ddi2013", "ddi", "ddi2013/Train/DrugBank/Altretamine_ddi.xml"),
     ]
 ]
 """(format, file name, content) of every fixture the mutations start from."""
@@ -139,7 +141,7 @@ def test_mutated_fixtures(workdir: Path, data: st.DataObject, detect: bool) -> N
     exercise(read_documents if detect else FORMATS[fmt], path)
 
 
-XML_SEEDS = [seed for seed in SEEDS if seed[0] in ("bioc", "pubmed")]
+XML_SEEDS = [seed for seed in SEEDS if seed[0] in ("bioc", "pubmed", "ddi2013")]
 
 
 @FUZZ
