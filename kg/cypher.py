@@ -269,6 +269,9 @@ DIAGNOSIS_SYMPTOM_IS_A = "MATCH (c:Symptom)-[:IS_A]->(p:Symptom) RETURN c.id AS 
 
 DIAGNOSIS_SYMPTOMS = "MATCH (s:Symptom) RETURN s.id AS id, s.name AS name, s.synonyms AS synonyms ORDER BY id"
 
+DIAGNOSIS_FINGERPRINT = "MATCH (d:Document) RETURN d.id AS id, d.content_hash AS hash"
+"""Every Document's id and content hash: what :func:`kg.diagnosis.cache.graph_fingerprint` hashes."""
+
 
 # -- store maintenance, bulk import fix-ups, query cancellation ------------------------------------
 

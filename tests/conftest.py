@@ -8,6 +8,7 @@ Neo4j tests use ``MEDKG_TEST_NEO4J_URI`` (default ``bolt://127.0.0.1:7687``, as 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from kg.store.base import GraphStore
 from kg.store.ladybug_store import LadybugStore
 
 NEO4J_URI = os.environ.get("MEDKG_TEST_NEO4J_URI", "bolt://127.0.0.1:7687")
+
+# caches the code under test writes (the diagnosis index) go to a per-run folder, never the user's
+os.environ["MEDKG_CACHE_DIR"] = tempfile.mkdtemp(prefix="medkg-test-cache-")
 
 
 def _neo4j_store() -> GraphStore:

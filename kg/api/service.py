@@ -53,7 +53,8 @@ class Service:
         """The diagnosis index; :class:`EmptyIndexError` (404 per request) on a graph without
         HAS_SYMPTOM annotations. The empty state is remembered: the API's embedded store is
         read-only, and on Neo4j a restart picks up newly loaded knowledge."""
-        from kg.diagnosis import DiagnosisIndex, EmptyIndexError
+        from kg.diagnosis import EmptyIndexError
+        from kg.diagnosis.cache import cached_index
 
         with self._index_lock:
             if self._index is None:
@@ -61,7 +62,7 @@ class Service:
                     raise EmptyIndexError("no Disease -[:HAS_SYMPTOM]-> Symptom annotations to rank on; load curated sources first")
                 try:
                     with self.locked():
-                        self._index = DiagnosisIndex.from_store(self.store)
+                        self._index = cached_index(self.store)[0]
                 except EmptyIndexError:
                     self.diagnosis_state = "empty"
                     raise

@@ -42,17 +42,21 @@ def diagnose(
     sex: Annotated[Optional[str], typer.Option(help="male | female | other | unknown (accepted; not used while the graph has no sex data)")] = None,
     top: Annotated[int, typer.Option("--top", help="candidates to show")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="reuse the diagnosis index saved for this exact graph (fingerprint of its documents; $MEDKG_CACHE_DIR)")] = True,
     store: StoreOpt = None,
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,
 ) -> None:
     """Rank candidate diseases for findings (free text, HPO/SYMP/MeSH CURIEs or names); negated findings count as absent."""
-    from kg.diagnosis import rank_diagnoses
+    from kg.diagnosis import DiagnosisIndex, rank_diagnoses
+    from kg.diagnosis.cache import cached_index
     from kg.diagnosis.report import format_report
 
     _, st = open_cli_store(store, db, neo4j_uri, read_only=True)
     with st, reported():
-        report = rank_diagnoses(st, text=text, findings=finding or [], excluded=exclude or [], age=age, sex=sex, top_k=top)
+        index = cached_index(st)[0] if cache else DiagnosisIndex.from_store(st)
+        report = rank_diagnoses(index, text=text, findings=finding or [], excluded=exclude or [], age=age, sex=sex,
+                                top_k=top)
     typer.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
 
 

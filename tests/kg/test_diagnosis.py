@@ -243,3 +243,34 @@ def test_clinical_wording_negation_cues_and_modifiers() -> None:
     assert "HP:6000062" not in present and "HP:0001699" not in present  # no "Sudden death"
     assert {"HP:0032408", "HP:0002315", "HP:0000969"} <= set(present)
     assert present["HP:0000969"].via.endswith("-broader")  # "ankle edema" is not in the index: Edema
+
+
+def test_index_cache_is_reused_while_the_graph_is_unchanged(store: GraphStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kg.diagnosis.cache import cached_index, graph_fingerprint
+
+    _load(store)
+    first, hit = cached_index(store, directory=tmp_path)
+    assert not hit and len(list(tmp_path.glob("*.pickle"))) == 1
+    again, hit = cached_index(store, directory=tmp_path)
+    assert hit and again.diseases == first.diseases and again.stats() == first.stats()
+    report = rank_diagnoses(again, findings=[ARACHNODACTYLY, ECTOPIA_LENTIS])
+    assert report.candidates[0].disease_id in {MARFAN, HOMOCYSTINURIA}
+    # a changed graph (one more document) has another fingerprint: rebuilt, not the stale index
+    before = graph_fingerprint(store)
+    store.write(build_batch([Document(id="note:extra", source_format="text", kind="clinical_note", text="x")]))
+    assert graph_fingerprint(store) != before
+    _, hit = cached_index(store, directory=tmp_path)
+    assert not hit
+    # a file another user could have written is never loaded
+    for f in tmp_path.glob("*.pickle"):
+        f.chmod(0o666)
+    _, hit = cached_index(store, directory=tmp_path)
+    assert not hit
+    # a damaged file is rebuilt, not an error
+    for f in tmp_path.glob("*.pickle"):
+        f.chmod(0o600)
+        f.write_bytes(b"not a pickle")
+    _, hit = cached_index(store, directory=tmp_path)
+    assert not hit
+    _, hit = cached_index(store, directory=tmp_path)
+    assert hit
