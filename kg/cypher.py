@@ -269,6 +269,11 @@ DIAGNOSIS_SYMPTOM_IS_A = "MATCH (c:Symptom)-[:IS_A]->(p:Symptom) RETURN c.id AS 
 
 DIAGNOSIS_SYMPTOMS = "MATCH (s:Symptom) RETURN s.id AS id, s.name AS name, s.synonyms AS synonyms ORDER BY id"
 
+DOCUMENTS_OF_SOURCE = (
+    "MATCH (d:Document) WHERE d.source_format = $source AND d.kind = 'curated' RETURN d.id AS id, d.title AS title"
+)
+"""Stored curated documents of one source (the curated job empties those a new read no longer has)."""
+
 DIAGNOSIS_FINGERPRINT = "MATCH (d:Document) RETURN d.id AS id, d.content_hash AS hash"
 """Every Document's id and content hash: what :func:`kg.diagnosis.cache.graph_fingerprint` hashes."""
 

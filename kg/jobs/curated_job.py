@@ -20,11 +20,12 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
+from kg import cypher
 from kg.build import build_batch
 from schema.records import Document
 from kg.store.base import GraphStore, WriteSummary
 from loaders.curated import check_licence, read_curated, source
-from loaders.curated._common import LoadReport
+from loaders.curated._common import LoadReport, curated_document
 from loaders.curated.ddinter import DrugIndex, build_drug_index
 from loaders.errors import RecordError
 
@@ -149,13 +150,40 @@ def load_curated(
         options = {**_default_options(name), **dict((reader_options or {}).get(name, {}))}
         docs = read_curated(name, paths.get(name), accept_noncommercial=accept_noncommercial,
                             on_error=sink, report_to=rep, **options)
+        produced: set[str] = set()
         with tqdm(desc=f"loading {name}", unit="doc", disable=not progress) as bar:
             for chunk in _chunks(docs, max_relations=batch_relations, max_docs=batch_docs):
+                produced.update(d.id for d in chunk)
                 part.write.add(store.write(build_batch(chunk, schema=store.schema)))
                 bar.update(len(chunk))
+        given = paths.get(name)
+        if given is None or Path(given).is_dir():  # a whole release, not one file of it
+            part.write.add(_retire_stale(store, name, produced, rep))
         part.seconds = time.perf_counter() - t0
     return run
 
+
+
+WITHDRAWN = "(withdrawn: not in the latest load of its source)"
+"""Title of a curated document emptied by :func:`_retire_stale` (kept so a re-run is a no-op)."""
+
+
+def _retire_stale(store: GraphStore, name: str, produced: set[str], rep: LoadReport) -> WriteSummary:
+    """Empty the stored documents of source ``name`` that this complete read (the default location
+    or a folder, never a single file of a release) no longer produced.
+
+    A source's documents group its records (by id bucket, by disease...); a new release or a new
+    reader version can group them differently, and the old documents would otherwise keep their
+    evidence next to the new ones: duplicated support, and records the source withdrew still
+    stated. Each stale document is rewritten empty through the normal write path, which removes
+    its evidence and re-aggregates (or deletes) the edges it supported."""
+    stored = [r["id"] for r in store.query(cypher.DOCUMENTS_OF_SOURCE, {"source": name}) if r["title"] != WITHDRAWN]
+    stale = sorted(set(stored) - produced)
+    if not stale:
+        return WriteSummary()
+    rep.notes.append(f"{len(stale)} documents from an earlier load that this release no longer has were emptied")
+    return store.write(build_batch([curated_document(doc_id, source=name, title=WITHDRAWN) for doc_id in stale],
+                                   schema=store.schema))
 
 
 def parse_paths(items: Iterable[str]) -> dict[str, Path]:

@@ -390,3 +390,28 @@ def test_public_pddi_drugbank_rows_are_opt_in(store: GraphStore) -> None:
     assert rows == [{"s": "Major", "src": ["pddi"]}]
     load_curated(store, ["pddi-drugbank"], paths={"pddi-drugbank": CURATED / "pddi"}, accept_noncommercial=True)
     assert store.stats()["INTERACTS_WITH"] == 15
+
+
+def test_documents_a_new_release_no_longer_has_are_retired(store: GraphStore, tmp_path: Path) -> None:
+    """Re-loading a source whose release regroups (or drops) records leaves no stale support."""
+    from kg.jobs.curated_job import load_curated
+
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "merged_pddi_public_subset.tsv").write_bytes((CURATED / "pddi" / "merged_pddi_public_subset.tsv").read_bytes())
+    load_curated(store, ["pddi"], paths={"pddi": full})
+    before = store.stats()
+    # the next "release" lacks the amiodarone/escitalopram row, the only pair of its bucket document
+    lines = (full / "merged_pddi_public_subset.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
+    smaller = tmp_path / "smaller"
+    smaller.mkdir()
+    (smaller / "merged_pddi_public_subset.tsv").write_text(
+        "".join(line for line in lines if "Escitalopram" not in line), encoding="utf-8")
+    run = load_curated(store, ["pddi"], paths={"pddi": smaller})
+    assert any("emptied" in n for n in run.sources[0].read.notes)
+    rows = store.query("MATCH (a:Drug {id: $a})-[r:INTERACTS_WITH]-(b:Drug {id: $b}) RETURN r.severity AS s",
+                       {"a": "DRUGBANK:DB01118", "b": "DRUGBANK:DB01175"})
+    assert rows == [] and store.stats()["INTERACTS_WITH"] == before["INTERACTS_WITH"] - 1
+    # idempotent: loading the same release again changes nothing
+    again = load_curated(store, ["pddi"], paths={"pddi": smaller})
+    assert again.sources[0].write.edges_written == 0 and not again.sources[0].read.notes
