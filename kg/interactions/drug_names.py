@@ -48,21 +48,44 @@ Drug classes (:func:`drug_classes`) come from the MeSH tree numbers that the
 
 from __future__ import annotations
 
-import bz2
-import pickle
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from extractors.errors import ExtractionError
 from extractors.linking import KnowledgeBase, LinkCandidate, Linker, default_kb
 from extractors.linking.normalize import normalize
-from kg.errors import MedkgError
-from schema.model import load_schema
+from kg.interactions.drug_classes import MAX_CLASS_MEMBERS, MIN_CLASS_DEPTH, DrugClasses, drug_classes
+from kg.interactions.errors import DrugResolveError
+from kg.interactions.name_rules import (
+    HYDRATE_WORDS,
+    SALT_WORDS,
+    _HYPHEN,
+    auto_fuzziness,
+    combination_products,
+    drug_prefixes,
+    edit_distance,
+    edit_similarity,
+    is_typo,
+    parse_curie,
+    product_keys,
+    split_ingredients,
+    strip_dose,
+    strip_form,
+    substance_key,
+)
 from schema.records import EntityType, Record
+
+__all__ = [  # the rules and classes are re-exported: callers import them from here
+    "CANDIDATES", "HYDRATE_WORDS", "MAX_CLASS_MEMBERS", "MAX_INGREDIENTS", "MAX_INPUT_CHARS", "MIN_CLASS_DEPTH",
+    "MIN_TYPO_SCORE", "SALT_WORDS", "SUGGESTIONS", "SUGGESTION_MIN_SCORE", "DrugClasses", "DrugResolveError",
+    "DrugResolver", "ResolvedDrug", "ResolvedProduct", "Suggestion", "UnresolvedDrug", "auto_fuzziness",
+    "combination_products", "drug_classes", "drug_prefixes", "edit_distance", "edit_similarity", "is_typo",
+    "parse_curie", "product_keys", "shared_linker", "split_ingredients", "strip_dose", "strip_form",
+    "substance_key",
+]
 
 MAX_INPUT_CHARS = 200
 """Longest input linked as a drug name. The longest DrugBank name is well under this; a longer
@@ -74,6 +97,14 @@ MIN_TYPO_SCORE = 0.5
 spelling with the input to be the same word with a slip (checked on warfrin 0.68, aspirine,
 omeprazol); it keeps the edit-distance rule from rescuing an unrelated short name."""
 
+NEAREST_TYPO_MIN_SCORE = 0.45
+"""3-gram floor for the typo rule applied to any of the :data:`CANDIDATES` (not only the best).
+Without a floor an unrelated brand within two edits of some alias was accepted ("Humulin" ->
+Paromomycin via "humatin", 3-gram 0.36). On the inputs of ``benchmarks/bench_drug_names.py``
+(400 misspelled drugs, 400 non-drug words), floors 0.5 / 0.45 / 0.4 / 0.0 resolve 135 / 178 /
+207 / 274 misspellings right with 8 / 8 / 7 / 8 wrong, and 0 / 0 / 1 / 2 non-drug words to a
+drug: 0.45 is the lowest that resolves no non-drug word (a development choice on those inputs)."""
+
 SUGGESTIONS = 3
 """Candidates returned with an unresolved name, so a user (or UI) can pick one."""
 
@@ -84,7 +115,7 @@ is a pasted list, which belongs in separate items (and would get round :data:`MA
 CANDIDATES = 10
 """Linker candidates considered per name (the typo rule and the suggestions pick among them)."""
 
-SUGGESTION_MIN_SCORE = 0.63
+SUGGESTION_MIN_SCORE = 0.64
 """Lowest edit similarity (:func:`edit_similarity`, 1 - edits / length) at which a candidate is
 offered as a suggestion: below it a suggestion is wrong more often than right. Set from
 ``benchmarks/bench_drug_names.py`` (typed misspellings of common drugs and non-drug words; the
@@ -93,48 +124,7 @@ reported on the other half in BENCHMARKS.md). The 3-gram score is not used for t
 unresolved names it separates right from wrong suggestions poorly (9-38 % right in every band
 from 0.5 to 0.65 in the same benchmark)."""
 
-HYDRATE_WORDS = frozenset("""hydrate monohydrate dihydrate trihydrate tetrahydrate pentahydrate hexahydrate
-heptahydrate hemihydrate sesquihydrate anhydrous""".split())
-SALT_WORDS = frozenset("""hydrochloride hcl dihydrochloride hydrobromide hydroiodide chloride bromide iodide
-sulfate bisulfate acetate diacetate citrate carbonate bicarbonate tartrate bitartrate
-maleate fumarate hemifumarate succinate mesylate mesilate dimesylate besylate besilate tosylate napsylate
-edisylate esylate lactate gluconate glucoheptonate malate oxalate nitrate stearate palmitate pamoate embonate
-propionate dipropionate valerate butyrate furoate cypionate enanthate decanoate undecanoate benzoate xinafoate
-tromethamine trometamol meglumine hyclate lysine cation ion anion disodium dipotassium monosodium
-sodium potassium calcium magnesium aluminum zinc ammonium""".split())
-"""Counter-ions, esters and salt-form words (normalised spelling: ``sulfate``, ``aluminum``) that do
-not change which substance a drug name means for interaction checking. Kept short of
-pharmacologically distinct derivatives: ``salicylate``, ``oxide``, ``hydroxide`` are not here,
-nor ``phosphate``/``diphosphate`` (metabolites such as zidovudine diphosphate or pyridoxal
-phosphate are not their parent)."""
-
-_FORM_WORDS = {
-    "topical": "topical", "cream": "topical", "ointment": "topical", "gel": "topical", "lotion": "topical",
-    "shampoo": "topical", "foam": "topical", "transdermal": "transdermal", "patch": "transdermal",
-    "eye": "ophthalmic", "ophthalmic": "ophthalmic", "ear": "otic", "otic": "otic", "nasal": "nasal",
-    "inhaler": "inhaled", "inhalation": "inhaled", "inhaled": "inhaled", "nebulizer": "inhaled",
-    "injection": "parenteral", "injectable": "parenteral", "iv": "parenteral", "im": "parenteral",
-    "subcutaneous": "parenteral", "vaginal": "vaginal", "rectal": "rectal", "suppository": "rectal",
-    "sublingual": "sublingual", "oral": "oral", "tablet": "oral", "tab": "oral", "capsule": "oral", "cap": "oral",
-    "caplet": "oral", "syrup": "oral", "elixir": "oral", "suspension": "oral", "chewable": "oral", "odt": "oral",
-}
-"""Dose-form and route words removed from a name that does not resolve whole, with the route
-each implies (kept on the result: a topical or ophthalmic product still reaches the alerts, with
-its route shown)."""
-_MODIFIER_WORDS = frozenset("""er xr xl sr cr la dr ec ir extended delayed immediate release drops drop spray
-solution liquid powder pen vial prefilled syringe kit dose pack""".split())
-
-_DOSE = re.compile(r"\s+\d.*$", re.S)
-"""From the first number on: strength, unit and dose form of a medication line ("Tylenol 500 mg",
-RxNorm's "Warfarin Sodium 5 MG Oral Tablet"). Tried only when the whole text does not resolve."""
-
-_CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.]*):(\S+)$")
 _DRUGBANK_LOCAL = re.compile(r"^DB\d{5}$")
-
-
-class DrugResolveError(MedkgError):
-    """Root of drug-resolution errors (the knowledge base cannot be loaded...)."""
-
 
 
 class Suggestion(Record):
@@ -198,185 +188,6 @@ class UnresolvedDrug(Record):
     reason: str
     suggestions: tuple[Suggestion, ...] = ()
     name_like: bool = False
-
-
-# -- pure helpers -------------------------------------------------------------------------------
-
-
-def auto_fuzziness(length: int) -> int:
-    """Edits allowed for a word of ``length`` characters (Elasticsearch ``AUTO``: 0 / 1 / 2)."""
-    return 0 if length <= 2 else 1 if length <= 5 else 2
-
-
-def edit_distance(a: str, b: str, *, limit: int | None = None) -> int:
-    """Optimal-string-alignment (restricted Damerau-Levenshtein) distance: insertions,
-    deletions, substitutions and adjacent transpositions cost 1. Returns ``limit + 1`` early
-    once the distance is known to exceed ``limit``."""
-    if a == b:
-        return 0
-    if limit is not None and abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cost = 0 if ca == cb else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if limit is not None and min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
-def is_typo(text: str, matched: str) -> bool:
-    """True when ``matched`` is within :func:`auto_fuzziness` edits of ``text`` (normalised)."""
-    a, b = normalize(text), normalize(matched)
-    if not a or not b:
-        return False
-    allowed = auto_fuzziness(min(len(a), len(b)))
-    return allowed > 0 and edit_distance(a, b, limit=allowed) <= allowed
-
-
-def strip_dose(text: str) -> str:
-    """``text`` without a trailing strength/dose-form part (see ``_DOSE``); ``text`` if none."""
-    return _DOSE.sub("", text).strip() or text
-
-
-def strip_form(text: str) -> tuple[str, str | None]:
-    """``text`` without dose-form, route and release words (``nitroglycerin patch`` ->
-    ``nitroglycerin``) and the route they imply (the first route word wins)."""
-    words = normalize(text).split()
-    route = next((_FORM_WORDS[w] for w in words if w in _FORM_WORDS), None)
-    kept = [w for w in words if w not in _FORM_WORDS and w not in _MODIFIER_WORDS]
-    return (" ".join(kept) if kept else text), route
-
-
-def substance_key(name: str) -> str:
-    """The active moiety's name key of a drug name: normalised, hydrate words and *trailing*
-    salt/ester words (:data:`SALT_WORDS`) removed (``Warfarin sodium`` -> ``warfarin``,
-    ``Lithium carbonate`` -> ``lithium``, ``methylprednisolone sodium succinate`` ->
-    ``methylprednisolone``). A name made only of salt words (``potassium chloride``) and the
-    hydrogen halides key as themselves; leading words are never removed (``zinc protoporphyrin``)."""
-    words = [w for w in normalize(name).split() if w not in HYDRATE_WORDS]
-    core = list(words)
-    while core and core[-1] in SALT_WORDS:  # trailing counter-ions only: "zinc protoporphyrin" stays
-        core.pop()
-    if not core or core == ["hydrogen"]:  # "potassium chloride", "hydrogen iodide": their own substance
-        return " ".join(words)
-    return " ".join(core)
-
-
-_SEPARATORS = re.compile(r"\s*(?:/|\+|&|,|;|\n|\band\b|\bwith\b)\s*", re.I)
-_HYPHEN = re.compile(r"\s*-\s*")
-
-
-def split_ingredients(text: str) -> list[str]:
-    """The parts of a name written as a combination or a list in one field (``A/B``, ``A + B``,
-    ``A and B``, ``A with B``, ``A, B``, ``A; B``), split *before* strengths are removed (``A 10 mg/B
-    325 mg``), each without its strength; ``[text]`` when it has no such separator. Hyphens are
-    tried separately (they also join parts of single names)."""
-    parts = [strip_dose(p.strip()) for p in _SEPARATORS.split(text) if p and p.strip()]
-    parts = [p for p in parts if any(ch.isalpha() for ch in p)]  # "5/325": strengths, not parts
-    return parts if len(parts) > 1 else [text]
-
-
-@lru_cache(maxsize=1)
-def combination_products() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """``combination_products.tsv``: normalised product name -> (name, ingredient names). Rows
-    with one ingredient are brands the drug dictionary lacks (``Imdur``)."""
-    from importlib import resources
-
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    text = resources.files("kg.interactions").joinpath("combination_products.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    for cells in rows[1:]:  # header first
-        name, ingredients = cells[0].strip(), tuple(i.strip() for i in cells[1].split("+") if i.strip())
-        if name and ingredients:
-            out.setdefault(normalize(name), (name, ingredients))
-    return out
-
-
-def parse_curie(text: str) -> tuple[str, str] | None:
-    """``(PREFIX, local)`` with the prefix upper-cased if ``text`` looks like a CURIE, else None."""
-    m = _CURIE.match(text)
-    return (m.group(1).upper(), m.group(2)) if m else None
-
-
-@lru_cache(maxsize=1)
-def drug_prefixes() -> tuple[str, ...]:
-    return tuple(load_schema().node("Drug").curie_prefixes)
-
-
-# -- drug classes from MeSH tree numbers ---------------------------------------------------------
-
-MIN_CLASS_DEPTH = 4
-"""A drug's classes are the MeSH tree nodes one level above each of its tree numbers (its
-structural parent) plus its own nodes (so a drug is in the class of its derivatives: omeprazole
-D03.383.725.024.500 and esomeprazole D03.383.725.024.500.500). Nodes with fewer than 4 levels
-are dropped: at depth 3 they are broad chemical families (D04.615.638 Naphthalenes holds
-naproxen and simvastatin; D03.383.725 Pyridines), at depth 4 they start being drug families
-(D03.383.725.024: lansoprazole, omeprazole, pantoprazole, rabeprazole; D02.241.223.701:
-fenoprofen, ibuprofen, ketoprofen...)."""
-
-MAX_CLASS_MEMBERS = 20
-"""Classes with more DrugBank members than this are not used: the largest depth-4 nodes (26-31
-members) are chemical families, not groups whose members share interactions. Only 1,904 of the
-12,279 DrugBank drugs in the dictionary carry tree numbers, so class alerts are incomplete by
-construction."""
-
-
-class DrugClasses:
-    """DrugBank id -> class keys (``MESH_TREE:<number>``) and class key -> member DrugBank ids."""
-
-    def __init__(self, trees: dict[str, Iterable[str]], names: dict[str, str] | None = None) -> None:
-        self.names = dict(names or {})
-        members: dict[str, set[str]] = defaultdict(set)
-        keys_of: dict[str, set[str]] = defaultdict(set)
-        for curie, numbers in trees.items():
-            for t in numbers:
-                for key in (t, t.rsplit(".", 1)[0]):
-                    if key.count(".") + 1 >= MIN_CLASS_DEPTH:
-                        members[key].add(curie)
-                        keys_of[curie].add(key)
-        self._members = {k: frozenset(v) for k, v in members.items() if 1 < len(v) <= MAX_CLASS_MEMBERS}
-        self._keys = {c: frozenset(k for k in ks if k in self._members) for c, ks in keys_of.items()}
-
-    def classes(self, curie: str) -> frozenset[str]:
-        return self._keys.get(curie, frozenset())
-
-    def members(self, key: str) -> frozenset[str]:
-        return self._members.get(key, frozenset())
-
-    def shared(self, a: Iterable[str], b: Iterable[str]) -> list[str]:
-        """Class keys shared by any id of ``a`` and any id of ``b``, most specific first."""
-        ka = {k for c in a for k in self.classes(c)}
-        kb = {k for c in b for k in self.classes(c)}
-        return sorted(ka & kb, key=lambda k: (-k.count("."), k))
-
-
-@lru_cache(maxsize=1)
-def drug_classes() -> DrugClasses:
-    """Classes from the installed drug dictionary (loaded once, ~1 s)."""
-    from extractors.linking.sources import drug_dictionary_path
-
-    path = drug_dictionary_path()
-    try:
-        with bz2.open(path, "rb") as handle:  # trusted: ships inside an installed dependency
-            data: dict[str, Any] = pickle.load(handle)  # noqa: S301
-        canonical: dict[str, dict[str, Any]] = data["drug_canonical_to_data"]
-    except (OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as exc:
-        raise DrugResolveError(f"{path}: not a drug-named-entity-recognition dictionary ({exc!r})") from exc
-    trees: dict[str, set[str]] = defaultdict(set)
-    names: dict[str, str] = {}
-    for info in canonical.values():
-        if info.get("drugbank_id") and info.get("mesh_tree"):
-            curie = f"DRUGBANK:{info['drugbank_id']}"
-            trees[curie].update(info["mesh_tree"])
-            names.setdefault(curie, info.get("name") or curie)
-    return DrugClasses(trees, names)
 
 
 # -- the resolver ---------------------------------------------------------------------------------
@@ -450,7 +261,7 @@ class DrugResolver:
         products = combination_products()
         plain: list[tuple[int, str]] = []
         for i, text in names:
-            hit = next((products[k] for k in _product_keys(text) if k in products), None)
+            hit = next((products[k] for k in product_keys(text) if k in products), None)
             if hit is not None and len(hit[1]) == 1:  # a brand of one ingredient
                 brand = self._link_texts([hit[1][0]])[0]
                 out[i] = brand.model_copy(update={"input": text, "method": "brand_table"}) \
@@ -642,20 +453,12 @@ class DrugResolver:
                             equivalent_ids=self.equivalents(best.concept_id), alternatives=alternatives)
 
 
-def edit_similarity(text: str, matched: str) -> float:
-    """1 - edit distance / longer length, on normalised strings: the suggestion score."""
-    a, b = normalize(text), normalize(matched)
-    if not a or not b:
-        return 0.0
-    return 1.0 - edit_distance(a, b) / max(len(a), len(b))
-
-
 def _nearest_typo(text: str, cands: list[LinkCandidate]) -> LinkCandidate | None:
     """The candidate whose matched name is within a typo's distance (:func:`is_typo`) of ``text``,
     closest first; None when there is none or two different concepts tie at the closest."""
     key = normalize(text)
     close = [(edit_distance(key, normalize(c.matched)), c) for c in cands
-             if c.score >= MIN_TYPO_SCORE and is_typo(text, c.matched)]
+             if c.score >= NEAREST_TYPO_MIN_SCORE and is_typo(text, c.matched)]
     if not close:
         return None
     best = min(d for d, _ in close)
@@ -665,12 +468,6 @@ def _nearest_typo(text: str, cands: list[LinkCandidate]) -> LinkCandidate | None
 
 def _is_exact(result: ResolvedDrug | UnresolvedDrug) -> bool:
     return isinstance(result, ResolvedDrug) and result.method == "exact"
-
-
-def _product_keys(text: str) -> list[str]:
-    """Keys a product name is looked up under: as written, without strength, without form words."""
-    keys = [normalize(text), normalize(strip_dose(text)), normalize(strip_form(strip_dose(text))[0])]
-    return list(dict.fromkeys(k for k in keys if k))
 
 
 def _is_drug_curie(x: str) -> bool:
