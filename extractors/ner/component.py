@@ -87,20 +87,28 @@ def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:
         doc._.abbreviations = rebuilt
 
 
-NEGATION_CUES = frozenset({"no", "not", "denies", "denied", "deny", "denying", "without", "negative", "neg",
-                           "absent", "absence", "free", "never", "nor"})
+NEGATION_CUES = frozenset({"no", "not", "denies", "denied", "deny", "denying", "without", "never", "nor"})
 """Words that are never part of an entity but a statement about it ("denies nipple discharge").
 A span the model starts with one of them loses them, so the assertion step sees the cue before
 the entity (negated) instead of inside it (present)."""
+_CUE_WITH_OF = frozenset({"absence", "free", "negative", "neg"})
+"""Cues only when followed by "of"/"for" ("absence of", "negative for"): alone they begin real
+names ("absence seizures", "Absent thumb" is not touched at all, "negative symptoms")."""
 _CUE_FOLLOWERS = frozenset({"of", "for", "any", "evidence", "signs", "sign", "history"})
-"""Words trimmed too when they follow a cue ("negative for", "no evidence of", "free of")."""
+"""Words trimmed too when they follow a cue ("no evidence of", "without any")."""
 
 
 def without_leading_cues(span: Span) -> Span:
     """``span`` without leading negation cues (see :data:`NEGATION_CUES`); at least one token stays."""
     doc, i, trimmed = span.doc, span.start, False
-    while i < span.end - 1 and (doc[i].lower_ in NEGATION_CUES or (trimmed and doc[i].lower_ in _CUE_FOLLOWERS)):
-        i, trimmed = i + 1, True
+    while i < span.end - 1:
+        word = doc[i].lower_
+        if word in NEGATION_CUES or (trimmed and word in _CUE_FOLLOWERS):
+            i, trimmed = i + 1, True
+        elif word in _CUE_WITH_OF and i + 1 < span.end - 1 and doc[i + 1].lower_ in ("of", "for"):
+            i, trimmed = i + 2, True
+        else:
+            break
     return span if i == span.start else Span(doc, i, span.end, label=span.label_)
 
 

@@ -164,3 +164,24 @@ def test_a_split_keeps_earlier_spans_on_their_text() -> None:
     split_at_boundaries(doc, [0, 10])
     after = sorted((a.text, a.start_char, a._.long_form.text) for a in doc._.abbreviations)
     assert after == before and before and before[0][0] == "ACE"
+
+
+def test_negation_cues_are_trimmed_but_names_that_start_like_them_are_kept() -> None:
+    import spacy
+    from scispacy.custom_tokenizer import combined_rule_tokenizer
+    from spacy.tokens import Span
+
+    from extractors.ner.component import without_leading_cues
+
+    nlp = spacy.blank("en")
+    nlp.tokenizer = combined_rule_tokenizer(nlp)
+    cases = {
+        "denies nipple discharge": "nipple discharge", "no evidence of pneumonia": "pneumonia",
+        "absence of fever": "fever", "negative for malignancy": "malignancy", "without any rash": "rash",
+        # names, not cues: kept whole
+        "absence seizures": "absence seizures", "Absent thumb": "Absent thumb", "negative symptoms": "negative symptoms",
+        "no": "no",  # at least one token stays
+    }
+    for text, want in cases.items():
+        doc = nlp(text)
+        assert without_leading_cues(Span(doc, 0, len(doc), label="Symptom")).text == want, text
