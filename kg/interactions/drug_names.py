@@ -260,16 +260,18 @@ class DrugResolver:
                 names.append((i, text))
         products = combination_products()
         plain: list[tuple[int, str]] = []
+        brands: list[tuple[int, str, str]] = []  # a brand of one ingredient: (position, input, ingredient)
         for i, text in names:
             hit = next((products[k] for k in product_keys(text) if k in products), None)
-            if hit is not None and len(hit[1]) == 1:  # a brand of one ingredient
-                brand = self._link_texts([hit[1][0]])[0]
-                out[i] = brand.model_copy(update={"input": text, "method": "brand_table"}) \
-                    if isinstance(brand, ResolvedDrug) else brand.model_copy(update={"input": text})
+            if hit is not None and len(hit[1]) == 1:
+                brands.append((i, text, hit[1][0]))
             elif hit is not None:
                 out[i] = self._product(text, hit[0], hit[1], "product_table")
             else:
                 plain.append((i, text))
+        for (i, text, _), brand in zip(brands, self._link_texts([b for _, _, b in brands]), strict=True):
+            out[i] = brand.model_copy(update={"input": text, "method": "brand_table"}) \
+                if isinstance(brand, ResolvedDrug) else brand.model_copy(update={"input": text})
         # several drugs in one field ("A 10 mg/B 325 mg", "A and B"): split unless the text as
         # written is a vocabulary name (a dose-stripped match would drop B silently)
         split = {i: parts for i, t in plain if len(parts := split_ingredients(t)) > 1}
@@ -372,16 +374,6 @@ class DrugResolver:
             for member in [entry, *self._substances().get(substance_key(entry.name), ())]:
                 ids += [member.concept_id, *(x for x in member.xrefs if _is_drug_curie(x))]
         return tuple(dict.fromkeys(ids))
-
-    def parent_of(self, curie: str) -> tuple[str, str] | None:
-        """``(curie, name)`` of the parent substance of a salt/ester entry, None if ``curie`` is
-        itself the parent or has none in the KB."""
-        entry = self.linker.kb.get(curie)
-        if entry is None:
-            return None
-        key = substance_key(entry.name)
-        parent = next((m for m in self._substances().get(key, ()) if normalize(m.name) == key), None)
-        return None if parent is None or parent.concept_id == curie else (parent.concept_id, parent.name)
 
     def _substances(self) -> dict[str, tuple[Any, ...]]:
         """substance key -> the Drug entries sharing it, only for keys that are some entry's own

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from kg.interactions.drug_names import ResolvedDrug, ResolvedProduct, UnresolvedDrug
+from loaders.curated import public_pddi
 from schema.model import severity_scale
 from schema.records import Record
 
@@ -26,12 +27,8 @@ INTERRUPT_LEVELS = frozenset({"Contraindicated", "Major"})
 INTERRUPT_LISTS = frozenset({"ONC-HighPriority"})
 """Source lists whose every pair should interrupt (Phansalkar et al. 2012), whatever other
 sources grade it."""
-LIST_NAMES = {
-    "ONC-HighPriority": "ONC high-priority list (should interrupt)",
-    "ONC-NonInteruptive": "ONC non-interruptive list (should not interrupt)",
-    "NDF-RT": "VA NDF-RT",
-    "Drugbank": "DrugBank 4.0",
-}
+LIST_NAMES = {name: shown for name, (shown, _) in public_pddi.LISTS.items()}
+"""How each list of the public DDI lists is named in explanations (the loader's own names)."""
 
 MODEL_SEVERITY: Severity = "Moderate"
 """Severity given to an interaction that only extracted (model or annotated-corpus) sources
