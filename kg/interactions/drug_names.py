@@ -101,7 +101,7 @@ NEAREST_TYPO_MIN_SCORE = 0.45
 """3-gram floor for the typo rule applied to any of the :data:`CANDIDATES` (not only the best).
 Without a floor an unrelated brand within two edits of some alias was accepted ("Humulin" ->
 Paromomycin via "humatin", 3-gram 0.36). On the inputs of ``benchmarks/bench_drug_names.py``
-(400 misspelled drugs, 400 non-drug words), floors 0.5 / 0.45 / 0.4 / 0.0 resolve 135 / 178 /
+(400 misspelled drugs, 400 non-drug words; its "typo-rule floor" table in BENCHMARKS.md), floors 0.5 / 0.45 / 0.4 / 0.0 resolve 135 / 178 /
 207 / 274 misspellings right with 8 / 8 / 7 / 8 wrong, and 0 / 0 / 1 / 2 non-drug words to a
 drug: 0.45 is the lowest that resolves no non-drug word (a development choice on those inputs)."""
 
