@@ -12,9 +12,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from schema.model import Schema, load_schema
+from schema.model import Schema, SchemaError, load_schema
 from schema.records import (
     Assertion,
+    ConceptProperties,
     Document,
     DocumentRecord,
     Edge,
@@ -53,8 +54,32 @@ def mention_concept_id(m: Mention) -> str:
 
 
 def content_hash(doc: Document, options: BuildOptions) -> str:
-    payload = doc.model_dump_json() + options.model_dump_json()
+    # documents without concept properties hash as before the field existed, so stores built
+    # earlier do not reload every document once
+    payload = doc.model_dump_json(exclude={"concepts"} if not doc.concepts else None) + options.model_dump_json()
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+_LIST_PROPERTIES = {"synonyms", "sources", "xrefs"}
+_OWN_PROPERTIES = {"name", "synonyms", "sources"}
+
+
+def _merge_concept_properties(schema: Schema, doc_id: str, c: ConceptProperties, into: dict[str, Any]) -> None:
+    """Fold one document's statement about a concept into what the batch holds for it: list
+    properties are unioned, scalars are last-stated-wins. Undeclared names are an error."""
+    declared = schema.node(c.label.value).properties
+    for name, value in c.properties.items():
+        if name not in declared or name in _OWN_PROPERTIES:
+            raise SchemaError(
+                f"document {doc_id!r} states property {name!r} of {c.label.value} {c.concept_id!r}, "
+                f"which the schema does not declare as a concept property"
+            )
+        if value is None:
+            continue
+        if name in _LIST_PROPERTIES:
+            into[name] = merge_ids(into.get(name) or [], list(value))
+        else:
+            into[name] = value
 
 
 def evidence_id(doc_id: str, rel_type: str, head: str, tail: str) -> str:
@@ -118,6 +143,7 @@ def build_batch(
     patients: dict[str, dict[str, Any]] = {}
     mention_acc: dict[tuple[str, str, str], list[Mention]] = defaultdict(list)
     evidence: dict[str, EvidenceRecord] = {}
+    stated: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
 
     for doc in documents:
         docs[doc.id] = DocumentRecord(
@@ -140,6 +166,10 @@ def build_batch(
                 preferred[key] = m.concept_name
             sources[key].add(m.source)
             mention_acc[(doc.id, *key)].append(m)
+        for c in doc.concepts:
+            _merge_concept_properties(schema, doc.id, c, stated[(c.label.value, c.concept_id)])
+            names[(c.label.value, c.concept_id)]  # the concept's node exists even without a mention
+            sources[(c.label.value, c.concept_id)].add(doc.source_format)
         for rel in (*doc.relations, *_patient_relations(doc)):
             schema.check_endpoint(rel.type, rel.head_label, rel.tail_label)
             head, tail = (rel.head_id, rel.head_label), (rel.tail_id, rel.tail_label)
@@ -179,6 +209,7 @@ def build_batch(
                 "name": preferred.get((label, cid)) or (_first_seen_name(texts) if texts else None),
                 "synonyms": merge_synonyms([], texts),
                 "sources": sorted(sources[(label, cid)]),
+                **stated.get((label, cid), {}),
             },
         )
         for (label, cid), texts in names.items()
@@ -211,6 +242,15 @@ def merge_synonyms(existing: Sequence[str] | None, new: Iterable[str]) -> list[s
     for s in [*(existing or []), *new]:
         seen.setdefault(s.casefold(), s)
     return sorted(seen.values(), key=str.casefold)[:MAX_SYNONYMS]
+
+
+MAX_XREFS = 512
+"""Cap of an ``xrefs`` list (the Disease Ontology's largest xref set has ~200 ids)."""
+
+
+def merge_ids(existing: Sequence[str] | None, new: Iterable[str]) -> list[str]:
+    """Union of ids (exact strings), sorted, capped at MAX_XREFS."""
+    return sorted({*(existing or []), *new})[:MAX_XREFS]
 
 
 def _pick(values: list[tuple[bool, str, Any]], order: Sequence[str] = ()) -> Any:

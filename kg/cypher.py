@@ -267,6 +267,17 @@ DIAGNOSIS_LACKS_SYMPTOM = (
 
 DIAGNOSIS_SYMPTOM_IS_A = "MATCH (c:Symptom)-[:IS_A]->(p:Symptom) RETURN c.id AS child, p.id AS parent ORDER BY child, parent"
 
+DIAGNOSIS_DISEASE_PROFILES = (
+    "MATCH (d:Disease) WHERE d.xrefs IS NOT NULL OR d.prevalence_per_100k IS NOT NULL OR d.cant_miss IS NOT NULL "
+    "OR d.typical_sex IS NOT NULL OR d.onset_age_min IS NOT NULL OR d.onset_age_max IS NOT NULL "
+    "RETURN d.id AS disease, d.xrefs AS xrefs, d.prevalence_per_100k AS prevalence_per_100k, "
+    "d.prevalence_basis AS prevalence_basis, d.prevalence_source AS prevalence_source, d.typical_sex AS typical_sex, "
+    "d.onset_age_min AS onset_age_min, d.onset_age_max AS onset_age_max, d.cant_miss AS cant_miss "
+    "ORDER BY disease"
+)
+"""What the graph states about diseases themselves: xrefs (equivalence) and the common-disease
+profile (prior, age/sex, can't-miss), read by the diagnosis index."""
+
 DIAGNOSIS_SYMPTOMS = "MATCH (s:Symptom) RETURN s.id AS id, s.name AS name, s.synonyms AS synonyms ORDER BY id"
 
 DOCUMENTS_OF_SOURCE = (

@@ -86,6 +86,17 @@ def ladybug_ddl(schema: Schema) -> list[str]:
     return stmts
 
 
+def ladybug_migrations(schema: Schema) -> list[str]:
+    """``ALTER TABLE ... ADD IF NOT EXISTS`` for every declared property, so a store created by
+    an earlier schema version gains the columns added since (``CREATE ... IF NOT EXISTS`` leaves
+    an existing table as it was). Idempotent; run after :func:`ladybug_ddl`."""
+    stmts = [f"ALTER TABLE {node.name} ADD IF NOT EXISTS {name} {ladybug_type(p.type)}"
+             for node in schema.nodes.values() for name, p in node.properties.items()]
+    stmts += [f"ALTER TABLE {edge.name} ADD IF NOT EXISTS {name} {ladybug_type(p.type)}"
+              for edge in schema.edges.values() for name, p in schema.edge_properties(edge.name).items()]
+    return stmts
+
+
 def owl_graph(schema: Schema) -> Graph:
     """The schema as OWL: node types -> classes, edges -> object properties, props -> datatype props.
 

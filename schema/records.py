@@ -98,6 +98,16 @@ class Relation(_Record):
     properties: dict[str, Any] = Field(default_factory=dict)
 
 
+class ConceptProperties(_Record):
+    """Properties a source states about a concept itself rather than about a relation, e.g. a
+    disease's xrefs or its prevalence (the diagnosis prior). Names must be declared for the
+    label in the schema; ``kg.build`` checks them."""
+
+    label: EntityType
+    concept_id: str
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
 class Document(_Record):
     """One input unit: an abstract, a clinical note, or one patient's FHIR bundle.
 
@@ -115,6 +125,8 @@ class Document(_Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
     mentions: tuple[Mention, ...] = ()
     relations: tuple[Relation, ...] = ()
+    concepts: tuple[ConceptProperties, ...] = ()
+    """Concept-level properties stated by this document (curated sources); see :class:`ConceptProperties`."""
 
     @model_validator(mode="after")
     def _check(self) -> "Document":

@@ -24,6 +24,8 @@ import numpy as np
 
 from kg import cypher
 from kg.diagnosis.errors import EmptyIndexError
+from kg.errors import QueryError
+from kg.diagnosis.prior import EMPTY, PriorVectors, Profile
 from kg.diagnosis.score import effective_frequency
 
 if TYPE_CHECKING:
@@ -88,12 +90,18 @@ class DiagnosisIndex:
     parents: dict[str, tuple[str, ...]]
     name_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Normalised symptom name or synonym -> symptom ids (for name lookup and cross-vocabulary equivalence)."""
+    profiles: list[Profile] = field(default_factory=list)
+    """Per disease position: its profile (prior, age/sex, can't-miss), shared by its equivalence group."""
+    group: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    """Per disease position: the position representing its equivalence group (a DOID and the
+    OMIM/ORPHA/MESH ids it lists as xrefs are one candidate)."""
     _position: dict[str, int] = field(default_factory=dict, repr=False)
     _ancestors: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _prop: dict[str, Posting] = field(default_factory=dict, repr=False)
     _direct: dict[str, Posting] = field(default_factory=dict, repr=False)
     _lacks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _ic: dict[str, float] = field(default_factory=dict, repr=False)
+    _prior_vectors: PriorVectors | None = field(default=None, repr=False)
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -105,8 +113,13 @@ class DiagnosisIndex:
         disease_names: Mapping[str, str] | None = None,
         symptom_names: Mapping[str, str] | None = None,
         symptom_synonyms: Mapping[str, Sequence[str]] | None = None,
+        profiles: Mapping[str, Profile] | None = None,
+        xrefs: Mapping[str, Sequence[str]] | None = None,
     ) -> DiagnosisIndex:
         """Build from annotation records and ``(child, parent)`` symptom IS_A pairs.
+
+        ``profiles`` (disease id -> :class:`Profile`) and ``xrefs`` (disease id -> ids of the same
+        disease in other vocabularies) come from Disease node properties.
 
         Raises :class:`EmptyIndexError` when no disease has a present annotation.
         """
@@ -153,6 +166,7 @@ class DiagnosisIndex:
             _position=position,
         )
         index.name_keys = _name_keys(names, symptom_synonyms or {})
+        index.group, index.profiles = _groups(diseases, position, xrefs or {}, profiles or {})
         index._build_postings()
         return index
 
@@ -174,8 +188,23 @@ class DiagnosisIndex:
         for r in store.query(cypher.DIAGNOSIS_SYMPTOMS):
             names[r["id"]] = r["name"] or r["id"]
             synonyms[r["id"]] = list(r.get("synonyms") or [])
+        profiles: dict[str, Profile] = {}
+        xrefs: dict[str, list[str]] = {}
+        try:
+            profile_rows = store.query(cypher.DIAGNOSIS_DISEASE_PROFILES)
+        except QueryError:
+            # an embedded store created before Disease profiles existed, opened read-only (a
+            # write, e.g. `medkg load-curated common`, adds the columns): rank without them
+            profile_rows = []
+        for r in profile_rows:
+            if r.get("xrefs"):
+                xrefs[r["disease"]] = list(r["xrefs"])
+            p = Profile.from_row(r)
+            if p != EMPTY:
+                profiles[r["disease"]] = p
         return cls.from_annotations(
-            rows, is_a=is_a, disease_names=disease_names, symptom_names=names, symptom_synonyms=synonyms
+            rows, is_a=is_a, disease_names=disease_names, symptom_names=names, symptom_synonyms=synonyms,
+            profiles=profiles, xrefs=xrefs,
         )
 
     def _build_postings(self) -> None:
@@ -271,9 +300,27 @@ class DiagnosisIndex:
         same = [t for t in self.name_keys.get(normalize(name), ()) if t != term and normalize(self.symptom_names.get(t, "")) == normalize(name)]
         return (term, *sorted(same))
 
+    def prior_vectors(self) -> PriorVectors:
+        """The profiles as arrays over disease positions (built once, memoised)."""
+        if self._prior_vectors is None:
+            self._prior_vectors = PriorVectors.of(self.profiles, len(self.diseases))
+        return self._prior_vectors
+
+    def profile(self, pos: int) -> Profile:
+        return self.profiles[pos] if self.profiles else EMPTY
+
+    def members(self, pos: int) -> tuple[int, ...]:
+        """Positions ranked as one candidate with ``pos`` (itself included)."""
+        if not len(self.group):
+            return (pos,)
+        return tuple(int(i) for i in np.flatnonzero(self.group == self.group[pos]))
+
     def stats(self) -> dict[str, int]:
         return {
             "diseases": len(self.diseases),
+            "with_prior": sum(1 for p in self.profiles if p.per_100k is not None),
+            "cant_miss": sum(1 for p in self.profiles if p.cant_miss),
+            "grouped": int(len(self.group) - len(set(self.group.tolist()))) if len(self.group) else 0,
             "annotations": sum(len(a) for a in self.annotations),
             "absent_annotations": sum(len(a) for a in self.lacks),
             "symptoms_in_hierarchy": len(self.parents),
@@ -308,3 +355,33 @@ def _name_keys(names: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) 
             if k and term not in keys[k]:
                 keys[k].append(term)
     return {k: tuple(sorted(v)) for k, v in keys.items()}
+
+
+def _groups(
+    diseases: Sequence[str], position: Mapping[str, int], xrefs: Mapping[str, Sequence[str]],
+    profiles: Mapping[str, Profile],
+) -> tuple[np.ndarray, list[Profile]]:
+    """Equivalence groups and their profiles. Each indexed non-DOID id (OMIM, ORPHA, MESH...)
+    joins the group of at most one DOID that lists it as an xref: the one with the fewest xrefs
+    (the most specific; ties by id). Two DOIDs are never merged with each other, so a broad
+    DOID listing many subtype ids does not swallow a narrower DOID."""
+    group = np.arange(len(diseases), dtype=np.int32)
+    owner: dict[str, str] = {}
+    for doid in sorted((d for d in xrefs if d.startswith("DOID:")), key=lambda d: (len(xrefs[d]), d)):
+        for x in xrefs[doid]:
+            if x in position and x not in owner and not x.startswith("DOID:"):
+                owner[x] = doid
+    members: dict[str, list[str]] = defaultdict(list)
+    for x, doid in owner.items():
+        members[doid].append(x)
+    group_profile: dict[int, Profile] = {}
+    for doid, ids in members.items():
+        ids = sorted({*ids, *([doid] if doid in position else [])})
+        rep = min(position[i] for i in ids)
+        merged = profiles.get(doid, EMPTY)
+        for i in ids:
+            group[position[i]] = rep
+            merged = merged.merged(profiles.get(i, EMPTY))
+        group_profile[rep] = merged
+    out = [group_profile.get(int(group[i]), profiles.get(d, EMPTY)) for i, d in enumerate(diseases)]
+    return group, out

@@ -12,7 +12,8 @@ import numpy as np
 from kg.diagnosis.errors import DiagnosisInputError
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.match import excluded_vector, explain_excluded, explain_present, present_vector
-from kg.diagnosis.report import Candidate, DiagnosisReport, ResolvedFinding
+from kg.diagnosis.prior import PRIOR_WEIGHT, age_sex_fit
+from kg.diagnosis.report import Candidate, DiagnosisReport, Prior, ResolvedFinding
 from kg.diagnosis.findings import Extractor, clean, resolve_all
 
 if TYPE_CHECKING:
@@ -29,10 +30,8 @@ MAX_TOP_K = 1000
 MAX_AGE = 150
 SEXES = {"male": "male", "m": "male", "female": "female", "f": "female", "other": "other", "unknown": "unknown"}
 
-AGE_SEX_NOTE = (
-    "age and sex were accepted but not used: the graph's HAS_SYMPTOM edges carry frequency and "
-    "weight only, no onset or sex annotations"
-)
+CANT_MISS_K = 5
+"""At most this many can't-miss diseases are listed beside the likely ones."""
 
 
 def score_findings(
@@ -51,11 +50,49 @@ def score_findings(
     return total, explains
 
 
-def ranked_positions(index: DiagnosisIndex, scores: np.ndarray, eligible: np.ndarray) -> list[int]:
-    """Eligible disease positions, best score first, ties by disease id (positions are id-sorted)."""
+def ranked_positions(index: DiagnosisIndex, scores: np.ndarray, eligible: np.ndarray, *, limit: int | None = None) -> list[int]:
+    """Eligible disease positions, best score first, ties by disease id (positions are id-sorted),
+    one per equivalence group (a DOID and its OMIM/ORPHA/MESH xrefs are one candidate: the
+    best-scoring member stands for the group); at most ``limit``."""
     pos = np.flatnonzero(eligible)
-    order = np.lexsort((pos, -scores[pos]))
-    return [int(p) for p in pos[order]]
+    order = pos[np.lexsort((pos, -scores[pos]))]
+    if not len(index.group):
+        return [int(p) for p in order[:limit]]
+    out: list[int] = []
+    seen: set[int] = set()
+    for p in order:
+        g = int(index.group[p])
+        if g in seen:
+            continue
+        seen.add(g)
+        out.append(int(p))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def group_posterior(index: DiagnosisIndex, total: np.ndarray) -> np.ndarray:
+    """Per disease position: the softmax, over equivalence groups, of each group's best score
+    (a disease listed under three vocabularies is one hypothesis, not three)."""
+    group = index.group if len(index.group) else np.arange(len(total), dtype=np.int32)
+    best = np.full(len(total), -np.inf)
+    np.maximum.at(best, group, total)
+    reps = np.isfinite(best)
+    shifted = np.zeros(len(total))
+    shifted[reps] = np.exp(best[reps] - best[reps].max())
+    shifted /= shifted.sum()
+    return shifted[group]
+
+
+def combined_scores(
+    index: DiagnosisIndex, loglik: np.ndarray, *, age: int | None = None, sex: str | None = None,
+    prior_weight: float = PRIOR_WEIGHT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(total, log prior, log age/sex fit)`` for every disease (see :mod:`kg.diagnosis.prior`)."""
+    vectors = index.prior_vectors()
+    prior = vectors.log_prior(prior_weight)
+    fit = vectors.age_sex_fit(age, sex)
+    return loglik + prior + fit, prior, fit
 
 
 def _check_strings(values: Sequence[str], what: str) -> list[str]:
@@ -108,6 +145,7 @@ def rank_diagnoses(
     sex: str | None = None,
     top_k: int = 10,
     extractor: Extractor | None = None,
+    prior_weight: float = PRIOR_WEIGHT,
 ) -> DiagnosisReport:
     """Rank diseases for a patient: ``findings``/``excluded`` are CURIEs or names, ``text`` free
     text (present mentions become findings, negated ones exclusions). ``extractor`` replaces the
@@ -126,29 +164,43 @@ def rank_diagnoses(
     index = index_or_store if isinstance(index_or_store, DiagnosisIndex) else DiagnosisIndex.from_store(index_or_store)
     res = resolve_all(index, text=text, findings=present_in, excluded=excluded_in, extractor=extractor)
     notes = list(res.notes)
-    if age is not None or sex is not None:
-        notes.append(AGE_SEX_NOTE)
+    vectors = index.prior_vectors()
+    if not vectors.stated.any():
+        notes.append("no disease in this graph states how often it presents (load the 'common' curated source): "
+                     "every disease got the same prior")
+    if (age is not None or sex is not None) and not (vectors.sex.any() or np.isfinite(vectors.age_min).any()
+                                                      or np.isfinite(vectors.age_max).any()):
+        notes.append("age and sex were accepted but not used: no disease in this graph states a typical age or sex")
     candidates: list[Candidate] = []
+    cant_miss: list[Candidate] = []
     if not res.findings:
         notes.append("no present finding was resolved, so no disease is ranked (exclusions alone only lower scores)")
     else:
         present_groups = [_group(f) for f in res.findings]
         excluded_groups = [_group(f) for f in res.excluded]
-        scores, explains = score_findings(index, present_groups, excluded_groups)
-        shifted = np.exp(scores - scores.max())
-        posterior = shifted / shifted.sum()
-        for rank, pos in enumerate(ranked_positions(index, scores, explains)[:top_k], start=1):
-            candidates.append(_candidate(index, pos, rank, float(scores[pos]), float(posterior[pos]), res.findings, res.excluded))
+        loglik, explains = score_findings(index, present_groups, excluded_groups)
+        total, prior, fit = combined_scores(index, loglik, age=age, sex=sex, prior_weight=prior_weight)
+        posterior = group_posterior(index, total)
+        parts = (loglik, prior, fit, posterior, age, sex)
+        for rank, pos in enumerate(ranked_positions(index, total, explains, limit=top_k), start=1):
+            candidates.append(_candidate(index, pos, rank, parts, res.findings, res.excluded))
+        # can't-miss: serious diseases that explain a finding, ranked on the findings (and the
+        # age/sex fit) alone: a low prevalence must not bury a dangerous diagnosis
+        serious = explains & vectors.cant_miss
+        for rank, pos in enumerate(ranked_positions(index, loglik + fit, serious, limit=CANT_MISS_K), start=1):
+            cant_miss.append(_candidate(index, pos, rank, parts, res.findings, res.excluded))
     return DiagnosisReport(
-        candidates=tuple(candidates), findings=tuple(res.findings), excluded=tuple(res.excluded),
-        unresolved=tuple(res.unresolved), age=age, sex=sex, notes=tuple(notes), diseases_ranked=len(index),
+        candidates=tuple(candidates), cant_miss=tuple(cant_miss), findings=tuple(res.findings),
+        excluded=tuple(res.excluded), unresolved=tuple(res.unresolved), age=age, sex=sex, notes=tuple(notes),
+        diseases_ranked=len(index),
     )
 
 
 def _candidate(
-    index: DiagnosisIndex, pos: int, rank: int, score: float, posterior: float,
+    index: DiagnosisIndex, pos: int, rank: int, parts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int | None, str | None],
     present: Sequence[ResolvedFinding], excluded: Sequence[ResolvedFinding],
 ) -> Candidate:
+    loglik, prior, fit, posterior, age, sex = parts
     matched, unmatched, contradicting = [], [], []
     for f in present:
         match, contra, _, _ = explain_present(index, pos, f.concept_id, _group(f))
@@ -164,9 +216,17 @@ def _candidate(
             contradicting.append(contra)
     sources = sorted({s for m in matched for s in m.provenance.sources})
     disease = index.diseases[pos]
+    profile = index.profile(pos)
+    vectors = index.prior_vectors()
     return Candidate(
         rank=rank, disease_id=disease, disease_name=index.disease_names.get(disease, disease),
-        score=round(score, 6), posterior=round(posterior, 6), matched=tuple(matched), unmatched=tuple(unmatched),
+        score=round(float(loglik[pos] + prior[pos] + fit[pos]), 6), log_likelihood=round(float(loglik[pos]), 6),
+        log_age_sex=round(float(fit[pos]), 6),
+        prior=Prior(per_100k=float(vectors.per_100k[pos]), stated=bool(vectors.stated[pos]), basis=profile.basis,
+                    source=profile.source, log_prior=round(float(prior[pos]), 6)),
+        age_sex=age_sex_fit(profile, age, sex)[1], cant_miss=profile.cant_miss,
+        same_as=tuple(index.diseases[m] for m in index.members(pos) if m != pos),
+        posterior=round(float(posterior[pos]), 6), matched=tuple(matched), unmatched=tuple(unmatched),
         contradicting=tuple(contradicting), sources=tuple(sources),
         curated=any(m.provenance.curated for m in matched),
         extracted_evidence=sum(m.provenance.evidence_count for m in matched if not m.provenance.curated),

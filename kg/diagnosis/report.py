@@ -61,12 +61,28 @@ class Contradiction(Record):
     provenance: Provenance
 
 
+class Prior(Record):
+    """How often the disease presents, as the ranking used it (see :mod:`kg.diagnosis.prior`)."""
+
+    per_100k: float = Field(description="cases per 100,000 (the stated figure, or the default for diseases without one)")
+    stated: bool = Field(description="false: no source states a figure; the rare-disease default was used")
+    basis: str | None = Field(default=None, description="incidence (new cases per year) | prevalence (people living with it)")
+    source: str | None = None
+    log_prior: float = Field(description="the prior's contribution to the score: weight * log(per_100k / 100,000)")
+
+
 class Candidate(Record):
     rank: int
     disease_id: str
     disease_name: str
-    score: float = Field(description="sum of per-finding log-likelihood ratios (natural log)")
-    posterior: float = Field(description="softmax of scores over all indexed diseases (uniform prior, naive Bayes)")
+    score: float = Field(description="log_likelihood + log_prior + log_age_sex (natural log)")
+    log_likelihood: float = Field(description="sum of per-finding log-likelihood ratios")
+    log_age_sex: float = Field(default=0.0, description="age and sex fit (0 when not given or not stated for the disease)")
+    prior: Prior
+    age_sex: tuple[str, ...] = Field(default=(), description="how the patient's age and sex were used for this disease")
+    cant_miss: bool = Field(default=False, description="serious and time-critical (listed separately when it fits)")
+    same_as: tuple[str, ...] = Field(default=(), description="ids of the same disease in other vocabularies, ranked as this one candidate")
+    posterior: float = Field(description="softmax of scores over all indexed diseases (naive Bayes with the prior)")
     matched: tuple[FindingMatch, ...]
     unmatched: tuple[str, ...] = Field(description="present findings the disease does not explain")
     contradicting: tuple[Contradiction, ...]
@@ -96,7 +112,10 @@ class Unresolved(Record):
 
 
 class DiagnosisReport(Record):
-    candidates: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...] = Field(description="likely diagnoses: findings, prior, age and sex together")
+    cant_miss: tuple[Candidate, ...] = Field(
+        default=(), description="serious, time-critical diseases that explain a finding, ranked without the prevalence prior"
+    )
     findings: tuple[ResolvedFinding, ...]
     excluded: tuple[ResolvedFinding, ...]
     unresolved: tuple[Unresolved, ...]
@@ -119,17 +138,37 @@ def format_report(report: DiagnosisReport) -> str:
         lines.append(f"note: {note}")
     if not report.candidates:
         lines.append(f"no candidate among {report.diseases_ranked} diseases")
+    else:
+        lines.append("likely diagnoses:")
     for c in report.candidates:
-        lines.append(f"{c.rank:>3}. {c.disease_name} ({c.disease_id})  score {c.score:.2f}  posterior {c.posterior:.3f}")
-        for m in c.matched:
-            via = "" if m.kind is MatchKind.EXACT else f" ~ {m.annotation_name} ({m.annotation})"
-            freq = f"{m.frequency:.0%}" if m.frequency_known else f"{m.frequency:.0%} assumed"
-            lines.append(f"       + {m.finding_name} [{m.kind.value}{via}, {freq}, LR {m.log_lr:+.2f}]")
-        for x in c.contradicting:
-            lines.append(f"       ! {x.finding_name} [{x.kind.value}: {x.annotation_name}, LR {x.log_lr:+.2f}]")
-        if c.unmatched:
-            lines.append(f"       - unexplained: {', '.join(c.unmatched)}")
-        src = ", ".join(c.sources) or "-"
-        extra = f"; {c.extracted_evidence} extracted evidence" if c.extracted_evidence else ""
-        lines.append(f"       sources: {src}{extra}")
+        _candidate_lines(c, lines)
+    if report.cant_miss:
+        lines.append("can't miss (serious, time-critical; ranked on the findings alone):")
+        for c in report.cant_miss:
+            _candidate_lines(c, lines)
     return "\n".join(lines)
+
+
+def _candidate_lines(c: Candidate, lines: list[str]) -> None:
+    flag = "  [can't miss]" if c.cant_miss else ""
+    lines.append(f"{c.rank:>3}. {c.disease_name} ({c.disease_id}){flag}  score {c.score:.2f}  posterior {c.posterior:.3f}")
+    p = c.prior
+    prior = (f"{p.per_100k:g} per 100,000 ({p.basis or 'rate'}; {p.source or 'no source'})" if p.stated
+             else f"no stated figure: rare-disease default {p.per_100k:g} per 100,000")
+    lines.append(f"       findings {c.log_likelihood:+.2f}, prior {p.log_prior:+.2f} [{prior}]"
+                 + (f", age/sex {c.log_age_sex:+.2f}" if c.log_age_sex else ""))
+    for note in c.age_sex:
+        lines.append(f"       age/sex: {note}")
+    if c.same_as:
+        lines.append(f"       same disease as: {', '.join(c.same_as)}")
+    for m in c.matched:
+        via = "" if m.kind is MatchKind.EXACT else f" ~ {m.annotation_name} ({m.annotation})"
+        freq = f"{m.frequency:.0%}" if m.frequency_known else f"{m.frequency:.0%} assumed"
+        lines.append(f"       + {m.finding_name} [{m.kind.value}{via}, {freq}, LR {m.log_lr:+.2f}]")
+    for x in c.contradicting:
+        lines.append(f"       ! {x.finding_name} [{x.kind.value}: {x.annotation_name}, LR {x.log_lr:+.2f}]")
+    if c.unmatched:
+        lines.append(f"       - unexplained: {', '.join(c.unmatched)}")
+    src = ", ".join(c.sources) or "-"
+    extra = f"; {c.extracted_evidence} extracted evidence" if c.extracted_evidence else ""
+    lines.append(f"       sources: {src}{extra}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kg import cypher
-from kg.build import aggregate_edges, merge_synonyms
+from kg.build import aggregate_edges, merge_ids, merge_synonyms
 from schema.records import EvidenceRecord, GraphBatch, Node
 from kg.config import QueryLimits
 from kg.errors import StoreError
@@ -73,6 +73,10 @@ def on_cancel(cancel: threading.Event | None, action: Callable[[], None]) -> Ite
         yield
     finally:
         finished.set()
+
+
+def _states_properties(node: Node) -> bool:
+    return any(v is not None for k, v in node.properties.items() if k not in ("name", "synonyms", "sources"))
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -196,6 +200,9 @@ class GraphStore(ABC):
             needed = {(m.label, m.concept_id) for m in mentions}
             needed |= {(e.head_label, e.head_id) for e in evidence} | {(e.tail_label, e.tail_id) for e in evidence}
             needed |= {("Patient", d.patient_id) for d in batch.documents if d.id in live and d.patient_id}
+            # concepts whose properties a document states (xrefs, prevalence...) even when no
+            # mention or evidence touches them; unchanged ones cost a read, not a write
+            needed |= {(n.label, n.id) for n in batch.nodes if n.label != "Patient" and _states_properties(n)}
             nodes = [n for n in batch.nodes if (n.label, n.id) in needed]
             self._upsert_nodes(tx, nodes, summary)
             self._write_documents(tx, [d for d in batch.documents if d.id in live], plan, summary)
@@ -257,7 +264,13 @@ class GraphStore(ABC):
                 for p in props:
                     if p in ("synonyms", "sources"):
                         merged[p] = merge_synonyms(old.get(p), row.get(p) or [])
-                    elif old.get(p) is None and row.get(p) is not None:
+                    elif p == "xrefs":
+                        merged[p] = merge_ids(old.get(p), row.get(p) or [])
+                    elif p == "name":
+                        if old.get(p) is None and row.get(p) is not None:
+                            merged[p] = row[p]
+                    elif row.get(p) is not None:
+                        # a stated property (prevalence, sex...) is what its latest load says
                         merged[p] = row[p]
                 if merged != old:
                     update.append(merged)

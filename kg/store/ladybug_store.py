@@ -16,7 +16,7 @@ from kg.errors import QueryError, QueryLimitError, StoreError, StoreUnavailableE
 from kg.query_guard import sanitize_engine_message
 from kg.store.base import GraphStore, on_cancel
 from kg.store.user_query import PreparedQuery, QueryResult, collect
-from schema.compile import ladybug_ddl
+from schema.compile import ladybug_ddl, ladybug_migrations
 from schema.model import Schema
 
 
@@ -144,6 +144,9 @@ class LadybugStore(GraphStore):
     def ensure_schema(self) -> None:
         for stmt in ladybug_ddl(self.schema):
             self._conn.execute(stmt)
+        if not self.read_only:
+            for stmt in ladybug_migrations(self.schema):
+                self._conn.execute(stmt)
 
     def clear(self) -> None:
         with self.transaction() as tx:

@@ -21,7 +21,16 @@ from typing import Any
 
 from schema.records import Document
 from loaders._common import OnError
-from loaders.curated import ddinter, disease_ontology, hpo, hsdn, pharmacotherapydb, public_pddi, symptom_ontology
+from loaders.curated import (
+    common_diseases,
+    ddinter,
+    disease_ontology,
+    hpo,
+    hsdn,
+    pharmacotherapydb,
+    public_pddi,
+    symptom_ontology,
+)
 from loaders.curated._common import (
     CuratedSourceError,
     LicenceNotAcceptedError,
@@ -79,6 +88,11 @@ CURATED_SOURCES: dict[str, CuratedSource] = {
             "hsdn", "HSDN symptom-disease co-occurrence weights (MeSH symptoms x DOID diseases)",
             "CC0 wrapper; underlying Zhou et al. 2014 supplement (c) Macmillan: reuse with discretion",
             hsdn.default_path, hsdn.read,
+        ),
+        CuratedSource(
+            "common", "medkg common-disease profiles: typical findings with frequency classes, prevalence prior, "
+            "age/sex fit and can't-miss flag for common diseases (hand-curated for medkg)",
+            common_diseases.LICENCE, common_diseases.default_path, common_diseases.read,
         ),
         CuratedSource(
             "pharmacotherapydb", "PharmacotherapyDB drug-disease indications (disease-modifying / symptomatic)",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schema.records import Document, EntityType, Mention, Relation
+from schema.records import ConceptProperties, Document, EntityType, Mention, Relation
 from loaders._common import OnError, fatal, report
 from loaders.errors import LoaderError
 
@@ -214,6 +214,7 @@ def curated_document(
     mentions: Sequence[Mention] = (),
     relations: Sequence[Relation] = (),
     metadata: dict[str, Any] | None = None,
+    concepts: Sequence[ConceptProperties] = (),
 ) -> Document:
     return Document(
         id=doc_id,
@@ -223,4 +224,5 @@ def curated_document(
         metadata=metadata or {},
         mentions=tuple(mentions),
         relations=tuple(relations),
+        concepts=tuple(concepts),
     )

@@ -9,10 +9,10 @@ Read from the folder of DO's tabular reports (``../shared/data/knowledge/disease
   A parent label that resolves to nothing is counted in the report, not guessed.
 * ``allXREFinDO.tsv`` (``id``, ``label``, ``xref``): cross-references, normalised to the
   prefixes the graph uses (``MIM:`` -> ``OMIM:``, ``ORDO:`` -> ``ORPHA:``, ``UMLS_CUI:`` ->
-  ``UMLS:``, ``SNOMEDCT_US_<date>:`` -> ``SNOMEDCT:``). The schema has no xref property on
-  nodes, so they travel in each document's ``metadata`` (part of its content hash) and are
-  available to callers through :func:`read_xrefs` (e.g. to map HPO's OMIM/ORPHA diseases onto
-  DOIDs).
+  ``UMLS:``, ``SNOMEDCT_US_<date>:`` -> ``SNOMEDCT:``). They become the Disease node's
+  ``xrefs`` list (a concept property; diagnosis ranks a DOID and the OMIM/ORPHA/MESH ids it
+  lists as one candidate), also kept in each document's ``metadata`` and available to callers
+  through :func:`read_xrefs` (e.g. to map HPO's OMIM/ORPHA diseases onto DOIDs).
 * ``disease-symptom.tsv`` (``disease_id``, ``disease_label``, ``symptom_id``,
   ``symptom_label``): ``HAS_SYMPTOM`` Disease (DOID) -> Symptom (SYMP), no frequency.
 
@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schema.records import Document, EntityType, Mention
+from schema.records import ConceptProperties, Document, EntityType, Mention
 from loaders.xrefs import normalize_xref
 from loaders._common import OnError, report
 from loaders.curated._common import (
@@ -169,5 +169,7 @@ def _bucket_document(doc_id: str, bucket: _Bucket, xrefs: dict[str, tuple[str, .
             relations.append(relation("HAS_SYMPTOM", (doid, EntityType.DISEASE), (symp, EntityType.SYMPTOM), source=SOURCE,
                                       evidence=f"Disease Ontology: {name} has symptom {symp_name or symp}"))
     meta = {"xrefs": {d: list(xrefs[d]) for d in ids if d in xrefs}}
+    concepts = [ConceptProperties(label=EntityType.DISEASE, concept_id=d, properties={"xrefs": list(xrefs[d])})
+                for d in ids if xrefs.get(d)]
     return curated_document(doc_id, source=SOURCE, title=f"Disease Ontology {ids[0]}..{ids[-1]}",
-                            mentions=mentions, relations=relations, metadata=meta)
+                            mentions=mentions, relations=relations, metadata=meta, concepts=concepts)

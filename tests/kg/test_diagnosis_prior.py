@@ -1,0 +1,119 @@
+"""The diagnosis prior, age/sex fit, can't-miss list and cross-vocabulary candidates, on both
+stores: the HPO excerpt of tests/fixtures/diagnosis plus three common-disease profiles
+(tests/fixtures/common_diseases) and a Disease Ontology xref statement, all written through the
+normal curated write path."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from kg.build import build_batch
+from kg.diagnosis import DiagnosisIndex, rank_diagnoses
+from kg.diagnosis.prior import AGE_OUTSIDE, DEFAULT_PER_100K, PRIOR_WEIGHT, SEX_MISMATCH
+from kg.diagnosis.report import format_report
+from kg.store.base import GraphStore
+from loaders.curated import common_diseases, hpo
+from loaders.curated._common import curated_document
+from schema.records import ConceptProperties, EntityType
+from tests.helpers import FIXTURES
+
+AORTIC_ANEURYSM_DOID, OVARIAN_CANCER, MARFAN_DOID, MARFAN_OMIM = "DOID:3627", "DOID:2394", "DOID:14323", "OMIM:154700"
+CHEST_PAIN, AORTIC_ANEURYSM, ABDOMINAL_DISTENTION, ASCITES = "HP:0100749", "HP:0004942", "HP:0003270", "HP:0001541"
+ARACHNODACTYLY, ECTOPIA_LENTIS = "HP:0001166", "HP:0001083"
+
+
+def _xrefs_document():  # type: ignore[no-untyped-def]
+    """What the Disease Ontology reader states about Marfan syndrome's ids (a real xref row)."""
+    return curated_document("do:test-xrefs", source="do", concepts=[
+        ConceptProperties(label=EntityType.DISEASE, concept_id=MARFAN_DOID, properties={"xrefs": [MARFAN_OMIM, "MESH:D008382"]}),
+    ])
+
+
+@pytest.fixture
+def index(store: GraphStore) -> DiagnosisIndex:
+    docs = [*hpo.read(FIXTURES / "diagnosis"), *common_diseases.read(FIXTURES / "common_diseases"), _xrefs_document()]
+    store.write(build_batch(docs, schema=store.schema))
+    return DiagnosisIndex.from_store(store)
+
+
+def _by_id(candidates, disease):  # type: ignore[no-untyped-def]
+    return next((c for c in candidates if c.disease_id == disease or disease in c.same_as), None)
+
+
+def test_profiles_reach_the_index(index: DiagnosisIndex) -> None:
+    stats = index.stats()
+    assert stats["with_prior"] >= 3 and stats["cant_miss"] == 1 and stats["grouped"] == 1
+    pos = index.position(OVARIAN_CANCER)
+    assert pos is not None
+    p = index.profile(pos)
+    assert (p.per_100k, p.basis, p.sex, p.age_min, p.age_max, p.cant_miss) == (10.0, "incidence", "female", 30, 120, False)
+
+
+def test_prior_rule_and_its_contribution(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, findings=[CHEST_PAIN, AORTIC_ANEURYSM], top_k=20)
+    common = _by_id(report.candidates, AORTIC_ANEURYSM_DOID)
+    assert common.prior.stated and common.prior.per_100k == 50
+    assert common.prior.log_prior == pytest.approx(PRIOR_WEIGHT * math.log(50 / 100_000), abs=1e-6)
+    rare = next(c for c in report.candidates if c.disease_id.startswith("OMIM:") and not c.same_as)
+    assert not rare.prior.stated and rare.prior.per_100k == DEFAULT_PER_100K
+    assert rare.prior.log_prior == pytest.approx(PRIOR_WEIGHT * math.log(DEFAULT_PER_100K / 100_000), abs=1e-6)
+    for c in report.candidates:
+        assert c.score == pytest.approx(c.log_likelihood + c.prior.log_prior + c.log_age_sex, abs=1e-5)
+    assert [c.score for c in report.candidates] == sorted((c.score for c in report.candidates), reverse=True)
+    # without the prior the same findings rank the common disease no higher than with it
+    flat = rank_diagnoses(index, findings=[CHEST_PAIN, AORTIC_ANEURYSM], top_k=20, prior_weight=0.0)
+    assert all(c.prior.log_prior == 0 for c in flat.candidates)
+    assert common.rank <= _by_id(flat.candidates, AORTIC_ANEURYSM_DOID).rank
+    assert report.candidates[0].disease_id == AORTIC_ANEURYSM_DOID
+
+
+def test_sex_and_age_are_used_and_said(index: DiagnosisIndex) -> None:
+    findings = [ABDOMINAL_DISTENTION, ASCITES]
+    woman = _by_id(rank_diagnoses(index, findings=findings, age=60, sex="female").candidates, OVARIAN_CANCER)
+    man = _by_id(rank_diagnoses(index, findings=findings, age=60, sex="male").candidates, OVARIAN_CANCER)
+    girl = _by_id(rank_diagnoses(index, findings=findings, age=12, sex="female").candidates, OVARIAN_CANCER)
+    assert woman.log_age_sex == 0 and any("female" in n and "fits" in n for n in woman.age_sex)
+    assert man.log_age_sex == pytest.approx(math.log(SEX_MISMATCH), abs=1e-6)
+    assert any("female" in n and "x0.02" in n for n in man.age_sex)
+    assert girl.log_age_sex == pytest.approx(math.log(AGE_OUTSIDE), abs=1e-6)
+    assert any("ages 30-120" in n and "12" in n for n in girl.age_sex)
+    assert man.score < woman.score and girl.score < woman.score
+    # no age or sex given: nothing applied, nothing said
+    plain = _by_id(rank_diagnoses(index, findings=findings).candidates, OVARIAN_CANCER)
+    assert plain.log_age_sex == 0 and plain.age_sex == ()
+
+
+def test_cant_miss_is_listed_even_outside_the_top(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, findings=[CHEST_PAIN, ARACHNODACTYLY, ECTOPIA_LENTIS], top_k=1)
+    assert report.candidates[0].disease_id != AORTIC_ANEURYSM_DOID
+    (serious,) = report.cant_miss
+    assert serious.disease_id == AORTIC_ANEURYSM_DOID and serious.cant_miss
+    assert [m.finding for m in serious.matched] == [CHEST_PAIN]
+    text = format_report(report)
+    assert "can't miss" in text and "aortic aneurysm" in text
+    # nothing serious explains these findings: no can't-miss list
+    assert rank_diagnoses(index, findings=[ABDOMINAL_DISTENTION]).cant_miss == ()
+
+
+def test_one_candidate_per_disease_across_vocabularies(index: DiagnosisIndex) -> None:
+    report = rank_diagnoses(index, findings=[ARACHNODACTYLY, ECTOPIA_LENTIS], top_k=50)
+    marfan = [c for c in report.candidates if {c.disease_id, *c.same_as} & {MARFAN_DOID, MARFAN_OMIM}]
+    assert len(marfan) == 1
+    (c,) = marfan
+    assert {c.disease_id, *c.same_as} == {MARFAN_DOID, MARFAN_OMIM}
+    assert c.rank == 1 and c.prior.per_100k == 20  # the group shares the DOID's stated figure
+    ids = [x.disease_id for x in report.candidates]
+    assert len(ids) == len(set(ids))
+    assert sum(x.posterior for x in report.candidates) <= 1 + 1e-6
+
+
+def test_reloading_the_profiles_is_a_no_op(store: GraphStore) -> None:
+    docs = list(common_diseases.read(FIXTURES / "common_diseases"))
+    store.write(build_batch(docs, schema=store.schema))
+    again = store.write(build_batch(list(common_diseases.read(FIXTURES / "common_diseases")), schema=store.schema))
+    assert again.documents_unchanged == len(docs) and again.evidence_created == 0
+    rows = store.query("MATCH (d:Disease {id: $id}) RETURN d.prevalence_per_100k AS p, d.typical_sex AS s, "
+                       "d.cant_miss AS c", {"id": OVARIAN_CANCER})
+    assert rows == [{"p": 10.0, "s": "female", "c": False}]
