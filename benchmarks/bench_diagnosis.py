@@ -48,6 +48,7 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
     names: dict[tuple[str, str], str] = {}
     profiles: dict[str, Profile] = {}
     xrefs: dict[str, list[str]] = {}
+    synonyms: dict[str, list[str]] = {}
     for doc in docs:
         for c in doc.concepts:
             if c.label.value != "Disease":
@@ -60,6 +61,8 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
         for m in doc.mentions:
             if m.concept_id and (m.label.value, m.concept_id) not in names:
                 names[(m.label.value, m.concept_id)] = m.concept_name or m.text
+            if m.concept_id and m.label.value == "Symptom" and m.concept_name and m.text != m.concept_name:
+                synonyms.setdefault(m.concept_id, []).append(m.text)  # as the store keeps them
         for r in doc.relations:
             if r.type == "IS_A" and r.head_label == "Symptom":
                 is_a.append((r.head_id, r.tail_id))
@@ -73,7 +76,7 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
         rows, is_a=is_a,
         disease_names={cid: n for (lab, cid), n in names.items() if lab == "Disease"},
         symptom_names={cid: n for (lab, cid), n in names.items() if lab == "Symptom"},
-        profiles=profiles, xrefs=xrefs,
+        symptom_synonyms=synonyms, profiles=profiles, xrefs=xrefs,
     )
 
 

@@ -28,8 +28,14 @@ BAR = 5
 
 
 def slim_terms() -> dict[str, str]:
+    """Slim DOID -> name; a 2016 DOID the current Disease Ontology release no longer has is
+    replaced by the current DOID with the same label (pleural cancer DOID:9917 -> DOID:5158)."""
     with (SHARED_KNOWLEDGE / "do_slim_2016" / "slim-terms.tsv").open(encoding="utf-8") as fh:
-        return {r["doid"]: r["name"] for r in csv.DictReader(fh, delimiter="\t")}
+        slim = {r["doid"]: r["name"] for r in csv.DictReader(fh, delimiter="\t")}
+    with (SHARED_KNOWLEDGE / "disease_ontology" / "HumanDO.tsv").open(encoding="utf-8") as fh:
+        current = {r["id"]: r["label"] for r in csv.DictReader(fh, delimiter="\t")}
+    by_label = {label: doid for doid, label in current.items()}
+    return {(d if d in current else by_label.get(name, d)): name for d, name in slim.items()}
 
 
 def main() -> None:
