@@ -74,12 +74,11 @@ def _merge_concept_properties(schema: Schema, doc_id: str, c: ConceptProperties,
                 f"document {doc_id!r} states property {name!r} of {c.label.value} {c.concept_id!r}, "
                 f"which the schema does not declare as a concept property"
             )
-        if value is None:
-            continue
         if name in _LIST_PROPERTIES:
-            into[name] = merge_ids(into.get(name) or [], list(value))
+            if value:
+                into[name] = merge_ids(into.get(name) or [], list(value))
         else:
-            into[name] = value
+            into[name] = value  # None states "no value": it clears what an earlier load stored
 
 
 def evidence_id(doc_id: str, rel_type: str, head: str, tail: str) -> str:

@@ -114,5 +114,6 @@ def cached_index(store: GraphStore, *, directory: Path | None = None,
         os.utime(path)  # most recently used: kept longest
         return index, True
     index = DiagnosisIndex.from_store(store, min_extracted_score=min_extracted_score)
-    save(index, path)
+    if not index.profiles_missing:  # an old store's reduced index is not kept for later calls
+        save(index, path)
     return index, False

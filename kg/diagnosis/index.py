@@ -102,6 +102,9 @@ class DiagnosisIndex:
     _lacks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _ic: dict[str, float] = field(default_factory=dict, repr=False)
     _prior_vectors: PriorVectors | None = field(default=None, repr=False)
+    profiles_missing: bool = False
+    """The store predates disease profiles (an embedded store of an earlier schema opened
+    read-only): ranked without priors, grouping or can't-miss; such an index is not cached."""
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -166,7 +169,7 @@ class DiagnosisIndex:
             _position=position,
         )
         index.name_keys = _name_keys(names, symptom_synonyms or {})
-        index.group, index.profiles = _groups(diseases, position, xrefs or {}, profiles or {})
+        index.group, index.profiles = _groups(diseases, position, xrefs or {}, profiles or {}, index.disease_names)
         index._build_postings()
         return index
 
@@ -190,22 +193,27 @@ class DiagnosisIndex:
             synonyms[r["id"]] = list(r.get("synonyms") or [])
         profiles: dict[str, Profile] = {}
         xrefs: dict[str, list[str]] = {}
+        profiles_missing = False
         try:
             profile_rows = store.query(cypher.DIAGNOSIS_DISEASE_PROFILES)
-        except QueryError:
-            # an embedded store created before Disease profiles existed, opened read-only (a
-            # write, e.g. `medkg load-curated common`, adds the columns): rank without them
-            profile_rows = []
+        except QueryError as exc:
+            # only an embedded store created before Disease profiles existed, opened read-only
+            # (its next write adds the columns), is ranked without them; any other failure stands
+            if "cannot find property" not in str(exc).lower():
+                raise
+            profile_rows, profiles_missing = [], True
         for r in profile_rows:
             if r.get("xrefs"):
                 xrefs[r["disease"]] = list(r["xrefs"])
             p = Profile.from_row(r)
             if p != EMPTY:
                 profiles[r["disease"]] = p
-        return cls.from_annotations(
+        index = cls.from_annotations(
             rows, is_a=is_a, disease_names=disease_names, symptom_names=names, symptom_synonyms=synonyms,
             profiles=profiles, xrefs=xrefs,
         )
+        index.profiles_missing = profiles_missing
+        return index
 
     def _build_postings(self) -> None:
         prop_d: dict[str, list[int]] = defaultdict(list)
@@ -359,29 +367,50 @@ def _name_keys(names: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) 
 
 def _groups(
     diseases: Sequence[str], position: Mapping[str, int], xrefs: Mapping[str, Sequence[str]],
-    profiles: Mapping[str, Profile],
+    profiles: Mapping[str, Profile], names: Mapping[str, str],
 ) -> tuple[np.ndarray, list[Profile]]:
-    """Equivalence groups and their profiles. Each indexed non-DOID id (OMIM, ORPHA, MESH...)
-    joins the group of at most one DOID that lists it as an xref: the one with the fewest xrefs
-    (the most specific; ties by id). Two DOIDs are never merged with each other, so a broad
-    DOID listing many subtype ids does not swallow a narrower DOID."""
+    """Equivalence groups, and each disease's own profile.
+
+    An indexed non-DOID id (OMIM, ORPHA, MESH...) joins the group of an *indexed* DOID that lists
+    it as an xref only when their names share a content word ("Marfan syndrome" / "Marfan
+    syndrome", "migraine" / "Migraine with or without aura, susceptibility to, 1"): Disease
+    Ontology xrefs hold loose and wrong matches (coronary artery disease lists OMIM:614293
+    "Hydatidiform mole, recurrent, 2"), and two different diseases must never become one
+    candidate. Among several DOIDs claiming an id, one with a profile wins, then the one with the
+    fewest xrefs (the most specific), then the lowest id. Two DOIDs are never merged.
+
+    Profiles are not propagated: a group member keeps its own (usually none, i.e. the rare-disease
+    default), so a loose xref never lends a common disease's prior, age range or can't-miss flag
+    to another entry; the group ranks by its best member's total score, the DOID's prior included.
+    """
     group = np.arange(len(diseases), dtype=np.int32)
+    words = {d: _name_words(names.get(d, "")) for d in diseases}
     owner: dict[str, str] = {}
-    for doid in sorted((d for d in xrefs if d.startswith("DOID:")), key=lambda d: (len(xrefs[d]), d)):
+    claimants = sorted((d for d in xrefs if d.startswith("DOID:") and d in position),
+                       key=lambda d: (d not in profiles, len(xrefs[d]), d))
+    for doid in claimants:
         for x in xrefs[doid]:
-            if x in position and x not in owner and not x.startswith("DOID:"):
+            if x in position and x not in owner and not x.startswith("DOID:") and words[x] & words[doid]:
                 owner[x] = doid
     members: dict[str, list[str]] = defaultdict(list)
     for x, doid in owner.items():
         members[doid].append(x)
-    group_profile: dict[int, Profile] = {}
     for doid, ids in members.items():
-        ids = sorted({*ids, *([doid] if doid in position else [])})
+        ids = sorted({*ids, doid})
         rep = min(position[i] for i in ids)
-        merged = profiles.get(doid, EMPTY)
         for i in ids:
             group[position[i]] = rep
-            merged = merged.merged(profiles.get(i, EMPTY))
-        group_profile[rep] = merged
-    out = [group_profile.get(int(group[i]), profiles.get(d, EMPTY)) for i, d in enumerate(diseases)]
-    return group, out
+    return group, [profiles.get(d, EMPTY) for d in diseases]
+
+
+_GENERIC_NAME_WORDS = frozenset("""disease disorder syndrome type form deficiency susceptibility familial hereditary
+congenital autosomal dominant recessive linked primary secondary acute chronic of the and with without to in or
+a an due""".split())
+
+
+def _name_words(name: str) -> frozenset[str]:
+    """Content words of a disease name for the xref name check (generic words like "syndrome" or
+    "type" and numbers do not count)."""
+    from extractors.linking.normalize import normalize
+
+    return frozenset(w for w in normalize(name).split() if w not in _GENERIC_NAME_WORDS and not w.isdigit() and len(w) > 2)

@@ -91,21 +91,6 @@ class Profile:
             cant_miss=bool(row.get("cant_miss")),
         )
 
-    def merged(self, other: Profile) -> Profile:
-        """The profile of a group of equivalent ids: the largest stated rate (with its basis and
-        source), a sex restriction only when every stating member agrees, the widest age range,
-        and can't-miss if any member is."""
-        best = self if (self.per_100k or 0) >= (other.per_100k or 0) else other
-        sexes = {p.sex for p in (self, other) if p.sex}
-        los = [p.age_min for p in (self, other) if p.age_min is not None]
-        his = [p.age_max for p in (self, other) if p.age_max is not None]
-        return Profile(
-            per_100k=best.per_100k, basis=best.basis, source=best.source,
-            sex=sexes.pop() if len(sexes) == 1 else None,
-            age_min=min(los) if los else None, age_max=max(his) if his else None,
-            cant_miss=self.cant_miss or other.cant_miss,
-        )
-
 
 EMPTY = Profile()
 

@@ -50,6 +50,18 @@ def score_findings(
     return total, explains
 
 
+def explained_support(index: DiagnosisIndex, present: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per disease: the summed log LR of the present findings it explains (exact, implied or
+    specific), ignoring those it does not. Positive when the findings a disease accounts for
+    favour it over a random disease, whatever else the patient has (a second problem's
+    findings do not hide a dangerous first one)."""
+    total = np.zeros(len(index))
+    for ids in present:
+        log_lr, strong = present_vector(index, ids)
+        total += np.where(strong, log_lr, 0.0)
+    return total
+
+
 def ranked_positions(index: DiagnosisIndex, scores: np.ndarray, eligible: np.ndarray, *, limit: int | None = None) -> list[int]:
     """Eligible disease positions, best score first, ties by disease id (positions are id-sorted),
     one per equivalence group (a DOID and its OMIM/ORPHA/MESH xrefs are one candidate: the
@@ -165,7 +177,10 @@ def rank_diagnoses(
     res = resolve_all(index, text=text, findings=present_in, excluded=excluded_in, extractor=extractor)
     notes = list(res.notes)
     vectors = index.prior_vectors()
-    if not vectors.stated.any():
+    if index.profiles_missing:
+        notes.append("this embedded store predates disease profiles and is open read-only: ranked without priors, "
+                     "age/sex fit or can't-miss list (any write to the store, e.g. `medkg load-curated common`, adds them)")
+    elif not vectors.stated.any():
         notes.append("no disease in this graph states how often it presents (load the 'common' curated source): "
                      "every disease got the same prior")
     if (age is not None or sex is not None) and not (vectors.sex.any() or np.isfinite(vectors.age_min).any()
@@ -184,9 +199,10 @@ def rank_diagnoses(
         parts = (loglik, prior, fit, posterior, age, sex)
         for rank, pos in enumerate(ranked_positions(index, total, explains, limit=top_k), start=1):
             candidates.append(_candidate(index, pos, rank, parts, res.findings, res.excluded))
-        # can't-miss: serious diseases that explain a finding, ranked on the findings (and the
-        # age/sex fit) alone: a low prevalence must not bury a dangerous diagnosis
-        serious = explains & vectors.cant_miss
+        # can't-miss: serious diseases whose explained findings favour them over a random
+        # disease (explained_support > 0), ranked on the findings (and the age/sex fit) alone:
+        # a low prevalence must not bury a dangerous diagnosis
+        serious = explains & vectors.cant_miss & (explained_support(index, present_groups) > 0)
         for rank, pos in enumerate(ranked_positions(index, loglik + fit, serious, limit=CANT_MISS_K), start=1):
             cant_miss.append(_candidate(index, pos, rank, parts, res.findings, res.excluded))
     return DiagnosisReport(

@@ -76,7 +76,7 @@ def on_cancel(cancel: threading.Event | None, action: Callable[[], None]) -> Ite
 
 
 def _states_properties(node: Node) -> bool:
-    return any(v is not None for k, v in node.properties.items() if k not in ("name", "synonyms", "sources"))
+    return any(k not in ("name", "synonyms", "sources") for k in node.properties)
 
 
 def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -265,12 +265,14 @@ class GraphStore(ABC):
                     if p in ("synonyms", "sources"):
                         merged[p] = merge_synonyms(old.get(p), row.get(p) or [])
                     elif p == "xrefs":
-                        merged[p] = merge_ids(old.get(p), row.get(p) or [])
-                    elif p == "name":
-                        if old.get(p) is None and row.get(p) is not None:
-                            merged[p] = row[p]
-                    elif row.get(p) is not None:
-                        # a stated property (prevalence, sex...) is what its latest load says
+                        if row.get(p):
+                            merged[p] = merge_ids(old.get(p), row[p])
+                    elif n.label != "Patient" and p != "name" and p in n.properties:
+                        # a concept property a document states (prevalence, typical sex...) is
+                        # what its latest load says, an explicit null included (a row changed
+                        # from 'female' to 'any' clears typical_sex)
+                        merged[p] = row[p]
+                    elif old.get(p) is None and row.get(p) is not None:
                         merged[p] = row[p]
                 if merged != old:
                     update.append(merged)

@@ -171,8 +171,8 @@ def read(
                 properties={"frequency": FREQUENCY_CLASSES[freq]},
                 evidence=f"medkg common-disease profile: {hpo_name} in {_CLASS_PERCENT[freq]} of patients with {d.name}",
             ))
-        profile = ConceptProperties(label=EntityType.DISEASE, concept_id=doid,
-                                    properties={k: v for k, v in d.properties.items() if v is not None})
+        # every profile property is stated, None included, so a changed row clears an old value
+        profile = ConceptProperties(label=EntityType.DISEASE, concept_id=doid, properties=dict(d.properties))
         yield count_document(report_to, curated_document(
             f"{SOURCE}:{doid}", source=SOURCE, title=d.name, mentions=mentions, relations=relations, concepts=(profile,),
         ))

@@ -103,17 +103,87 @@ def test_one_candidate_per_disease_across_vocabularies(index: DiagnosisIndex) ->
     assert len(marfan) == 1
     (c,) = marfan
     assert {c.disease_id, *c.same_as} == {MARFAN_DOID, MARFAN_OMIM}
-    assert c.rank == 1 and c.prior.per_100k == 20  # the group shares the DOID's stated figure
+    assert c.rank == 1
+    # the prior is the DOID's own: no member lends or borrows a profile
+    doid_pos, omim_pos = index.position(MARFAN_DOID), index.position(MARFAN_OMIM)
+    assert index.profile(doid_pos).per_100k == 20 and index.profile(omim_pos).per_100k is None
+    assert (c.prior.per_100k == 20) == (c.disease_id == MARFAN_DOID)
     ids = [x.disease_id for x in report.candidates]
     assert len(ids) == len(set(ids))
     assert sum(x.posterior for x in report.candidates) <= 1 + 1e-6
 
 
-def test_reloading_the_profiles_is_a_no_op(store: GraphStore) -> None:
+def test_reloading_the_profiles_is_a_no_op_and_a_changed_row_replaces_them(store: GraphStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
     docs = list(common_diseases.read(FIXTURES / "common_diseases"))
-    store.write(build_batch(docs, schema=store.schema))
-    again = store.write(build_batch(list(common_diseases.read(FIXTURES / "common_diseases")), schema=store.schema))
-    assert again.documents_unchanged == len(docs) and again.evidence_created == 0
-    rows = store.query("MATCH (d:Disease {id: $id}) RETURN d.prevalence_per_100k AS p, d.typical_sex AS s, "
-                       "d.cant_miss AS c", {"id": OVARIAN_CANCER})
-    assert rows == [{"p": 10.0, "s": "female", "c": False}]
+    store.write(build_batch([*docs, _xrefs_document()], schema=store.schema))
+    again = store.write(build_batch([*common_diseases.read(FIXTURES / "common_diseases"), _xrefs_document()],
+                                    schema=store.schema))
+    assert again.documents_unchanged == len(docs) + 1 and again.evidence_created == 0
+    assert again.nodes_updated == 0 and again.nodes_created == 0
+    query = ("MATCH (d:Disease {id: $id}) RETURN d.prevalence_per_100k AS p, d.typical_sex AS s, "
+             "d.cant_miss AS c, d.xrefs AS x")
+    assert store.query(query, {"id": OVARIAN_CANCER}) == [{"p": 10.0, "s": "female", "c": False, "x": None}]
+    assert store.query(query, {"id": MARFAN_DOID})[0]["x"] == ["MESH:D008382", MARFAN_OMIM]
+    # a new release of the table: ovarian cancer's row now says sex 'any' and another rate
+    folder = tmp_path / "common"
+    folder.mkdir()
+    for name in (common_diseases.DISEASES_FILE, common_diseases.FINDINGS_FILE):
+        text = (FIXTURES / "common_diseases" / name).read_text()
+        (folder / name).write_text(text.replace("DOID:2394\tovarian cancer\t10\tincidence\tfemale",
+                                                "DOID:2394\tovarian cancer\t12\tincidence\tany"))
+    changed = store.write(build_batch(list(common_diseases.read(folder)), schema=store.schema))
+    assert changed.documents_replaced == 1
+    assert store.query(query, {"id": OVARIAN_CANCER}) == [{"p": 12.0, "s": None, "c": False, "x": None}]
+
+
+def test_loose_xrefs_do_not_merge_different_diseases() -> None:
+    from kg.diagnosis import Annotation
+    from kg.diagnosis.prior import Profile
+
+    index = DiagnosisIndex.from_annotations(
+        [Annotation("DOID:3393", CHEST_PAIN, 0.9), Annotation("OMIM:614293", "HP:0000001", 0.9),
+         Annotation("OMIM:999", CHEST_PAIN, 0.5)],
+        disease_names={"DOID:3393": "coronary artery disease", "OMIM:614293": "Hydatidiform mole, recurrent, 2",
+                       "OMIM:999": "Coronary artery disease, autosomal dominant 1"},
+        profiles={"DOID:3393": Profile(per_100k=5000, cant_miss=True)},
+        xrefs={"DOID:3393": ["OMIM:614293", "OMIM:999"]},
+    )
+    cad, mole, adcad = (index.position(d) for d in ("DOID:3393", "OMIM:614293", "OMIM:999"))
+    assert index.group[mole] == mole  # a wrong xref (a different disease's name) is not followed
+    assert index.group[adcad] == index.group[cad]
+    assert index.profile(mole).per_100k is None and not index.profile(adcad).cant_miss
+
+
+def test_read_only_store_of_an_older_schema_ranks_without_profiles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ladybug
+
+    from kg.diagnosis.cache import cached_index
+    from kg.store.ladybug_store import LadybugStore
+    from schema.compile import ladybug_ddl
+    from schema.model import load_schema
+
+    schema = load_schema()
+    disease = schema.nodes["Disease"]
+    old_disease = disease.model_copy(update={"properties": {k: v for k, v in disease.properties.items()
+                                                           if k in ("name", "synonyms", "sources")}})
+    old_schema = schema.model_copy(update={"nodes": {**schema.nodes, "Disease": old_disease}})
+    path = tmp_path / "old.lbug"
+    db = ladybug.Database(str(path))
+    conn = ladybug.Connection(db)
+    for stmt in ladybug_ddl(old_schema):
+        conn.execute(stmt)
+    conn.execute("CREATE (:Disease {id: 'OMIM:154700', name: 'Marfan syndrome'}), (:Symptom {id: 'HP:0001166', name: 'Arachnodactyly'})")
+    conn.execute("MATCH (d:Disease), (s:Symptom) CREATE (d)-[:HAS_SYMPTOM {frequency: 0.9, curated: true, "
+                 "evidence_count: 1, best_score: 1.0, sources: ['hpo']}]->(s)")
+    conn.close()
+    db.close()
+    store = LadybugStore(path, read_only=True)
+    try:
+        index, from_cache = cached_index(store, directory=tmp_path / "cache")
+        assert index.profiles_missing and not from_cache
+        assert not list((tmp_path / "cache").glob("*.pickle"))  # the reduced index is not kept
+        report = rank_diagnoses(index, findings=[ARACHNODACTYLY])
+        assert report.candidates[0].disease_id == "OMIM:154700"
+        assert any("predates disease profiles" in n for n in report.notes)
+    finally:
+        store.close()

@@ -32,7 +32,7 @@ def test_reader_emits_profiles_and_findings() -> None:
     freqs = {r.tail_id: r.properties["frequency"] for r in doc.relations}
     assert freqs == {"HP:0003270": 0.55, "HP:0001541": 0.55}
     assert all(r.curated and r.source == "common" for r in doc.relations)
-    assert "typical_sex" not in docs["common:DOID:3627"].concepts[0].properties  # 'any' is not stated
+    assert docs["common:DOID:3627"].concepts[0].properties["typical_sex"] is None  # 'any': stated as no value
     assert report.rows == 9
 
 
