@@ -102,6 +102,7 @@ class DiagnosisIndex:
     _lacks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _ic: dict[str, float] = field(default_factory=dict, repr=False)
     _prior_vectors: PriorVectors | None = field(default=None, repr=False)
+    _group_weights: dict[tuple[str, ...], float] = field(default_factory=dict, repr=False)
     profiles_missing: bool = False
     """The store predates disease profiles (an embedded store of an earlier schema opened
     read-only): ranked without priors, grouping or can't-miss; such an index is not cached."""
@@ -275,6 +276,21 @@ class DiagnosisIndex:
         """Information content ``-log(fraction of diseases annotated with term or a descendant)``;
         a term no disease is annotated under gets the IC of a term annotated to one disease."""
         return self._ic.get(term, math.log(len(self.diseases)))
+
+    def group_weight(self, ids: Sequence[str]) -> float:
+        """``1 / P(q)`` for a finding given as a group of equivalent terms (HP:0100749 *Chest
+        pain*, SYMP *chest pain*, MESH *Chest Pain*): the fraction of diseases annotated at or
+        below *any* member, so a finding's background does not depend on which vocabulary a
+        disease's annotation came in (a vocabulary few diseases use would otherwise make its
+        exact matches look rare and strong). Memoised."""
+        key = tuple(sorted(set(ids)))
+        hit = self._group_weights.get(key)
+        if hit is None:
+            postings = [self.posting(e).diseases for e in key]
+            covered = len(np.unique(np.concatenate(postings))) if postings else 0
+            hit = len(self.diseases) / max(1, covered)
+            self._group_weights[key] = hit
+        return hit
 
     def posting(self, term: str) -> Posting:
         """Diseases annotated at or below ``term`` with ``F_D(term)``."""

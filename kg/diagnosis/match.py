@@ -39,12 +39,13 @@ def present_vector(index: DiagnosisIndex, ids: Sequence[str]) -> tuple[np.ndarra
     n = len(index)
     m = np.zeros(n)
     strong = np.zeros(n, dtype=bool)
+    exact_weight = index.group_weight(ids)
     for e in ids:
         for a in index.ancestors(e):
             weight = math.exp(index.ic(a))
             if a == e:
                 p = index.posting(e)
-                _raise(m, p.diseases, p.freqs * weight)
+                _raise(m, p.diseases, p.freqs * exact_weight)
                 strong[p.diseases] = True
                 continue
             d = index.direct_posting(a)
@@ -115,6 +116,7 @@ def explain_present(
         if best is None or key[:2] > best[:2] or (key[:2] == best[:2] and annotation < best[2]):
             best = (*key, {"kind": kind, "annotation": annotation, "edge": edge, "ancestor": ancestor})
 
+    exact_weight = index.group_weight(ids)
     for e in ids:
         for a in sorted(index.ancestors(e)):
             weight = math.exp(index.ic(a))
@@ -122,7 +124,7 @@ def explain_present(
                 hit = _best_under(index, edges, e)
                 if hit is not None:
                     t, edge = hit
-                    offer(edge.frequency * weight, MatchKind.EXACT if t == e else MatchKind.IMPLIED, t, edge, None)
+                    offer(edge.frequency * exact_weight, MatchKind.EXACT if t == e else MatchKind.IMPLIED, t, edge, None)
                 continue
             if a in edges:
                 offer(edges[a].frequency * weight, MatchKind.SPECIFIC, a, edges[a], None)

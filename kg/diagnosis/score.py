@@ -5,6 +5,10 @@ For a disease D and a patient finding q (an HPO/SYMP/MeSH term, or a set of equi
 
 * ``P(q)`` is the fraction of indexed diseases annotated with q or a descendant of q, and
   ``IC(q) = -log P(q)`` (Resnik information content over disease annotations, as in Phenomizer).
+  A finding given as a group of same-named terms of several vocabularies is one finding: for its
+  exact/implied matches ``P`` is over the union of the members' diseases
+  (:meth:`DiagnosisIndex.group_weight`), so a vocabulary few diseases use (SYMP, annotated by
+  the Disease Ontology only) does not make its matches look rarer and stronger than HPO's.
 * ``f_D(t)`` is the frequency of D's annotation t (HPO frequency; see :func:`effective_frequency`
   for annotations without one), and ``F_D(a)`` the largest ``f_D(t)`` over D's annotations t at or
   below a (the true-path rule: a disease annotated with t has every ancestor of t).

@@ -187,3 +187,16 @@ def test_read_only_store_of_an_older_schema_ranks_without_profiles(tmp_path) -> 
         assert any("predates disease profiles" in n for n in report.notes)
     finally:
         store.close()
+
+
+def test_a_finding_weighs_the_same_whichever_vocabulary_annotates_it() -> None:
+    from kg.diagnosis import Annotation
+
+    anns = [Annotation(f"OMIM:{i}", "HP:0001945", 0.5) for i in range(1, 6)]
+    anns += [Annotation("DOID:1", "SYMP:0000613", 0.5), Annotation("DOID:2", "HP:0002094", 0.5)]
+    index = DiagnosisIndex.from_annotations(anns, symptom_names={"HP:0001945": "Fever", "SYMP:0000613": "fever",
+                                                                  "HP:0002094": "Dyspnea"})
+    report = rank_diagnoses(index, findings=["HP:0001945"], top_k=10)
+    lrs = {c.disease_id: c.log_likelihood for c in report.candidates}
+    assert set(lrs) == {"OMIM:1", "OMIM:2", "OMIM:3", "OMIM:4", "OMIM:5", "DOID:1"}
+    assert lrs["DOID:1"] == pytest.approx(lrs["OMIM:1"])  # SYMP's one annotation is no rarer than HPO's five
