@@ -97,7 +97,7 @@ ALLOWED_PROCEDURES: dict[str, frozenset[str]] = {
         "db.labels", "db.relationshiptypes", "db.propertykeys", "db.schema.visualization",
         "db.schema.nodetypeproperties", "db.schema.reltypeproperties",
     }),
-    "ladybug": frozenset({"show_tables", "table_info", "show_connection"}),
+    "ladybug": frozenset({"show_tables", "table_info", "show_connection", "db.labels", "db.relationshiptypes"}),
 }
 """Read-only schema introspection; everything else a ``CALL`` can reach is refused (lower-case names)."""
 

@@ -137,7 +137,10 @@ class LadybugStore(GraphStore):
         if isinstance(result, list):  # several statements: the guard lets only one through
             raise QueryError("one statement per query")
         try:
-            return collect(result.get_column_names(), _rows(result), prepared.limits)
+            names = result.get_column_names()
+            if prepared.columns is not None and len(prepared.columns) == len(names):
+                names = list(prepared.columns)  # named as Neo4j names them
+            return collect(names, _rows(result), prepared.limits)
         finally:
             result.close()
 

@@ -45,12 +45,16 @@ class PreparedQuery:
     limits: QueryLimits
     write: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    translated: str | None = None
+    """The embedded store's spelling of the checked text (:mod:`kg.store.cypher_compat`)."""
+    columns: tuple[str, ...] | None = None
+    """Result column names as Neo4j gives them, where the engine names them differently."""
 
     def engine_text(self) -> str:
         """The text to run: a read query ending in ``RETURN`` without ``LIMIT`` gets
         ``LIMIT max_rows + 1`` appended, so the engine never materialises rows nobody reads
         (the ``+ 1`` tells a full page from a truncated one)."""
-        text = self.checked.text
+        text = self.translated or self.checked.text
         if not self.write and self.limits.max_rows and self.checked.ends_with_return_without_limit():
             text = f"{text} LIMIT {self.limits.max_rows + 1}"
         return text
@@ -76,6 +80,11 @@ def prepare(
         if not isinstance(name, str) or not name.isidentifier():
             raise QueryRefusedError("parameter names must be identifiers (letters, digits, _)")
         _check_param(value, name, 1)
+    if dialect == "ladybug":
+        from kg.store.cypher_compat import translate
+
+        t = translate(checked.text)
+        return PreparedQuery(checked, clean, limits, write, translated=t.text, columns=t.columns)
     return PreparedQuery(checked, clean, limits, write)
 
 
@@ -119,7 +128,10 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
-    if isinstance(value, Decimal | uuid.UUID):
+    if isinstance(value, Decimal):
+        # the embedded engine sums integers as INT128 (a Decimal); Neo4j returns an integer
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, uuid.UUID):
         return str(value)
     iso = getattr(value, "iso_format", None)  # neo4j.time types
     if callable(iso):
