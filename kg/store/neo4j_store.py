@@ -147,7 +147,7 @@ class Neo4jStore(GraphStore):
             with on_cancel(cancel, lambda: self._terminate(tag)), self._session(write=prepared.write) as session:
                 result = session.run(query, prepared.params)
                 keys = list(result.keys())
-                return collect(keys, (tuple(r.data().values()) for r in result), limits)
+                return collect(keys, (tuple(_plain(v) for v in r.values()) for r in result), limits)
         except Neo4jError as exc:
             code = exc.code or ""
             if cancel is not None and cancel.is_set():
@@ -181,3 +181,18 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self._driver.close()
+
+
+def _plain(value: Any) -> Any:
+    """A driver value as the embedded store gives it: a node or relationship as its property
+    map (``Record.data()`` would turn a relationship into a (start, type, end) triple), lists and
+    maps converted inside."""
+    from neo4j.graph import Node, Relationship
+
+    if isinstance(value, Node | Relationship):
+        return dict(value.items())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

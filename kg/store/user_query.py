@@ -121,6 +121,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, Mapping):
+        if "_ID" in value:
+            # a node or relationship of the embedded store: its set properties, as Neo4j gives them
+            return {str(k): jsonable(v) for k, v in value.items() if not str(k).startswith("_") and v is not None}
         return {str(k): jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]

@@ -104,6 +104,8 @@ QUERIES: list[tuple[str, dict]] = [
     ("MATCH (d:Disease {id: 'OMIM:154700'})-[:HAS_SYMPTOM]->(s:Symptom) RETURN size(collect(s.id)) AS n", {}),
     ("MATCH (d:Disease {id: 'DOID:2394'}) RETURN d.name AS profile", {}),
     ("UNWIND ['b', 'a', 'c'] AS x RETURN x ORDER BY x", {}),
+    ("MATCH (d:Disease {id: 'DOID:2394'}) RETURN d", {}),
+    ("MATCH (:Disease {id: 'OMIM:154700'})-[r:HAS_SYMPTOM]->(s:Symptom {id: 'HP:0001166'}) RETURN r, s", {}),
     ("RETURN range(1, 5) AS r, abs(-3) AS a, 7 % 3 AS m", {}),
     ("MATCH (d:Disease) WHERE d.prevalence_per_100k IS NOT NULL RETURN d.id, d.prevalence_per_100k ORDER BY d.prevalence_per_100k DESC", {}),
     ("MATCH (d:Disease) WHERE d.id STARTS WITH 'DOID:' AND d.xrefs IS NOT NULL RETURN count(d) AS with_xrefs", {}),
