@@ -18,7 +18,7 @@ def load_curated_cmd(
     path: Annotated[Optional[list[str]], typer.Option("--path", help="SOURCE=PATH: read a source from PATH instead of its default location")] = None,
     report_file: Annotated[Optional[Path], typer.Option("--report", help="write the drug names not mapped to DrugBank (id, name, source) to this TSV")] = None,
     on_error: Annotated[OnError, typer.Option(help="fail: stop at the first malformed row; skip: skip and report malformed rows")] = OnError.fail,
-    bulk: Annotated[Optional[bool], typer.Option("--bulk/--online", help="first load into an empty embedded store through the engine's bulk COPY (default: whenever the store is an empty embedded store), or always write online in batches")] = None,
+    bulk: Annotated[Optional[bool], typer.Option("--bulk/--online", help="first load into an empty store all at once (embedded: bulk COPY; Neo4j: batched CREATE without read-back; default: whenever the store holds no document), or always write online in batches")] = None,
     store: StoreOpt = None,
     db: DbOpt = None,
     neo4j_uri: UriOpt = None,

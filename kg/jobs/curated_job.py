@@ -144,21 +144,24 @@ def load_curated(
     before it stay; re-running after fixing the file is idempotent); ``"skip"`` skips bad rows and
     lists them in :attr:`CuratedRun.errors`.
 
-    ``bulk``: load through the embedded store's bulk ``COPY`` (:mod:`kg.store.ladybug_bulk`):
-    every source is read first, then written at once. ``None`` (default) uses it whenever the
-    store is an empty embedded store; ``False`` always writes online in batches.
+    ``bulk``: a first load into an empty store reads every source first, then writes everything
+    at once (embedded: ``COPY`` from Parquet, :mod:`kg.store.ladybug_bulk`; Neo4j: batched
+    ``CREATE``, :mod:`kg.store.neo4j_bulk`). ``None`` (default) does so whenever the store holds
+    no document; ``False`` always writes online in batches; ``True`` fails on a non-empty store.
     """
     paths = dict(paths or {})
     check_sources([*names, *paths], accept_noncommercial=accept_noncommercial)
     run = CuratedRun()
     sink = run.errors.append if on_error == "skip" else None
     if bulk is None or bulk:
-        from kg.store.ladybug_bulk import BulkLoadError, is_empty
+        from kg.store.bulk_rows import BulkLoadError, is_empty
         from kg.store.ladybug_store import LadybugStore
+        from kg.store.neo4j_store import Neo4jStore
 
-        usable = isinstance(store, LadybugStore) and not store.read_only and is_empty(store)
+        usable = (isinstance(store, Neo4jStore) or (isinstance(store, LadybugStore) and not store.read_only)) \
+            and is_empty(store)
         if bulk and not usable:
-            raise BulkLoadError("a bulk load needs an empty embedded store opened for writing")
+            raise BulkLoadError("a bulk load needs an empty store opened for writing")
         if usable:
             return _load_bulk(store, names, paths, accept_noncommercial, sink, reader_options, progress, run)
     for name in dict.fromkeys(names):
@@ -203,8 +206,14 @@ def _load_bulk(
     store: GraphStore, names: Sequence[str], paths: Mapping[str, str | os.PathLike[str]], accept_noncommercial: bool,
     sink: Any, reader_options: Mapping[str, Mapping[str, Any]] | None, progress: bool, run: CuratedRun,
 ) -> CuratedRun:
-    """Read every source, then write them all with one bulk ``COPY`` (first load only)."""
-    from kg.store.ladybug_bulk import bulk_write
+    """Read every source, then write them all at once (first load only): ``COPY`` into the
+    embedded store, batched ``CREATE`` into Neo4j."""
+    from kg.store.ladybug_store import LadybugStore
+
+    if isinstance(store, LadybugStore):
+        from kg.store.ladybug_bulk import bulk_write
+    else:
+        from kg.store.neo4j_bulk import bulk_write  # type: ignore[assignment]
 
     docs: list[Document] = []
     for name in dict.fromkeys(names):
@@ -277,8 +286,8 @@ def format_run(run: CuratedRun) -> str:
         )
     if run.bulk is not None:
         b = run.bulk
-        lines.append(f"bulk load (empty embedded store) in {run.bulk_seconds:.1f}s (batch built in "
-                     f"{run.bulk_build_seconds:.1f}s, Parquet + COPY {run.bulk_seconds - run.bulk_build_seconds:.1f}s): "
+        lines.append(f"bulk load (empty store) in {run.bulk_seconds:.1f}s (batch built in "
+                     f"{run.bulk_build_seconds:.1f}s, writing {run.bulk_seconds - run.bulk_build_seconds:.1f}s): "
                      f"{b.documents_new:,} documents, {b.nodes_created:,} nodes, {b.evidence_created:,} evidence, "
                      f"{b.edges_written:,} edges")
     rels = ", ".join(f"{t} {n:,}" for t, n in sorted(run.relations.items())) or "none"

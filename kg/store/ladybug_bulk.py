@@ -17,17 +17,14 @@ and an online load of the same documents give identical graphs.
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kg import cypher
-from kg.build import aggregate_edges
-from kg.errors import StoreError
 from kg.store.base import WriteSummary
+from kg.store.bulk_rows import BulkLoadError, is_empty, table_rows
 from schema.model import KEY, PropType, Schema
 from schema.records import GraphBatch
 
@@ -35,10 +32,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from kg.store.ladybug_store import LadybugStore
-
-
-class BulkLoadError(StoreError):
-    """The bulk path cannot be used (the store is not empty) or a ``COPY`` failed."""
 
 
 def _arrow_type(ptype: PropType) -> pa.DataType:
@@ -50,10 +43,6 @@ def _arrow_type(ptype: PropType) -> pa.DataType:
     }[ptype]
 
 
-def is_empty(store: LadybugStore) -> bool:
-    return not store.query("MATCH (d:Document) RETURN count(d) AS n")[0]["n"]
-
-
 def bulk_write(store: LadybugStore, batch: GraphBatch, *, workdir: str | Path | None = None) -> WriteSummary:
     """Load ``batch`` (all documents of a first load) into the empty ``store`` with ``COPY``."""
     if store.read_only:
@@ -61,7 +50,7 @@ def bulk_write(store: LadybugStore, batch: GraphBatch, *, workdir: str | Path | 
     if not is_empty(store):
         raise BulkLoadError("the store already holds documents: a bulk load is for a first load into an empty store")
     schema = store.schema
-    tables = _tables(schema, batch)
+    tables = table_rows(schema, batch)
     summary = WriteSummary(documents_new=len(batch.documents), nodes_created=len(batch.nodes),
                            evidence_created=len(batch.evidence), mentions_created=len(batch.mentions))
     summary.edges_written = sum(len(rows) for (kind, name, _, _), rows in tables.items()
@@ -104,33 +93,3 @@ def _write_parquet(path: Path, rows: Sequence[dict[str, Any]], columns: list[tup
 
     arrays = [pa.array([r.get(c) for r in rows], type=_arrow_type(t)) for c, t in columns]
     pq.write_table(pa.Table.from_arrays(arrays, names=[c for c, _ in columns]), path)
-
-
-def _tables(schema: Schema, batch: GraphBatch) -> dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]]:
-    """Rows per node table and per (relationship type, from label, to label), as the online
-    write stores them."""
-    tables: dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]] = defaultdict(list)
-    for n in batch.nodes:
-        props = schema.node(n.label).properties
-        tables[("node", n.label, None, None)].append({KEY: n.id, **{p: n.properties.get(p) for p in props}})
-    for d in batch.documents:
-        tables[("node", "Document", None, None)].append(d.model_dump())
-    for e in batch.evidence:
-        tables[("node", "Evidence", None, None)].append({
-            "id": e.id, "doc_id": e.doc_id, "rel_type": e.rel_type, "head_label": e.head_label,
-            "head": e.head_id, "tail_label": e.tail_label, "tail": e.tail_id, "text": e.text,
-            "span_start": e.start, "span_end": e.end, "score": e.score, "source": e.source,
-            "curated": e.curated, "model": e.model,
-            "properties_json": json.dumps(e.properties, sort_keys=True) if e.properties else None,
-        })
-        tables[("rel", "HAS_EVIDENCE", "Document", "Evidence")].append({"from": e.doc_id, "to": e.id})
-        tables[("rel", "SUPPORTED_BY", e.head_label, "Evidence")].append({"from": e.head_id, "to": e.id})
-    for m in batch.mentions:
-        tables[("rel", "MENTIONS", "Document", m.label)].append({
-            "from": m.doc_id, "to": m.concept_id, "mention_count": m.count, "best_score": m.best_score,
-            "assertions": list(m.assertions),
-        })
-    for edge in aggregate_edges(batch.evidence, schema=schema):
-        tables[("rel", edge.type, edge.head_label, edge.tail_label)].append(
-            {"from": edge.head_id, "to": edge.tail_id, **edge.properties})
-    return tables

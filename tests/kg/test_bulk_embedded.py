@@ -70,7 +70,7 @@ def test_bulk_refuses_a_store_that_holds_documents(tmp_path: Path) -> None:
         store.write(build_batch(docs[:1], schema=store.schema))
         with pytest.raises(BulkLoadError, match="already holds documents"):
             bulk_write(store, build_batch(docs, schema=store.schema))
-        with pytest.raises(BulkLoadError, match="empty embedded store"):
+        with pytest.raises(BulkLoadError, match="empty store"):
             load_curated(store, ["common"], paths={"common": FIXTURES / "common_diseases"}, bulk=True)
         assert store.query("MATCH (d:Document) RETURN count(d) AS n") == [{"n": 1}]
     finally:
