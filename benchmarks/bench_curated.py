@@ -146,7 +146,11 @@ def main() -> None:
             f"all = reading the sources {reading:.0f} s (the per-source column above) + building one batch "
             f"{r['run'].bulk_build_seconds:.0f} s + {how[0]} {copy_s:.0f} s for {b.edges_written:,} relation "
             f"edges, {links:,} link edges and {b.nodes_created + b.evidence_created + b.documents_new:,} nodes "
-            f"({(b.edges_written + links) / max(copy_s, 1e-9):,.0f} edges/s written). The online path "
+            f"({(b.edges_written + links) / max(copy_s, 1e-9):,.0f} edges/s written"
+            + (f"; of the {copy_s:.0f} s, writing Parquet took {r['run'].bulk_timings['parquet']:.0f} s and `COPY` itself "
+               f"{r['run'].bulk_timings['copy']:.0f} s: {(b.edges_written + links) / max(r['run'].bulk_timings['copy'], 1e-9):,.0f} "
+               "edges/s through `COPY`" if r["run"].bulk_timings else "")
+            + "). The online path "
             f"(`medkg load-curated --online`) took {before} s for the same sources less `common` and `pddi` in the "
             "previous run of this command (git history of this section).", ""]
     lines = [

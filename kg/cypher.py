@@ -297,8 +297,12 @@ def delete_all_nodes(label: str) -> str:
     return f"MATCH (n:{label}) DETACH DELETE n"
 
 
+DELETE_ALL_RELATIONSHIPS_IN_BATCHES = "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
 DELETE_ALL_IN_BATCHES = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-"""Neo4j: everything, in batches (needs an auto-commit transaction)."""
+"""Neo4j: everything, in batches (needs an auto-commit transaction). Run after
+:data:`DELETE_ALL_RELATIONSHIPS_IN_BATCHES`: detaching a hub node (a symptom with thousands of
+edges) inside a 10k-node batch exceeded the server's transaction memory pool on the full
+curated graph."""
 
 
 def empty_list_fixup(owner: str, prop: str, *, is_node: bool, batch_rows: int) -> str:

@@ -57,6 +57,8 @@ class CuratedRun:
     """What the bulk ``COPY`` wrote, when the run used it (per-source parts then hold reading only)."""
     bulk_seconds: float = 0.0
     bulk_build_seconds: float = 0.0
+    bulk_timings: dict[str, float] = field(default_factory=dict)
+    """The bulk writer's own split where it reports one (embedded: ``parquet``, ``copy`` seconds)."""
     """Of ``bulk_seconds``: building the one batch (merging nodes, aggregating edges); the rest is Parquet + COPY."""
 
     @property
@@ -235,7 +237,7 @@ def _load_bulk(
         print(f"bulk load: building and copying {len(docs):,} documents", flush=True)
     batch = build_batch(docs, schema=store.schema)
     run.bulk_build_seconds = time.perf_counter() - t0
-    run.bulk = bulk_write(store, batch)  # type: ignore[arg-type]
+    run.bulk = bulk_write(store, batch, timings=run.bulk_timings)  # type: ignore[arg-type]
     run.bulk_seconds = time.perf_counter() - t0
     return run
 

@@ -18,6 +18,7 @@ and an online load of the same documents give identical graphs.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,8 +44,10 @@ def _arrow_type(ptype: PropType) -> pa.DataType:
     }[ptype]
 
 
-def bulk_write(store: LadybugStore, batch: GraphBatch, *, workdir: str | Path | None = None) -> WriteSummary:
-    """Load ``batch`` (all documents of a first load) into the empty ``store`` with ``COPY``."""
+def bulk_write(store: LadybugStore, batch: GraphBatch, *, workdir: str | Path | None = None,
+               timings: dict[str, float] | None = None) -> WriteSummary:
+    """Load ``batch`` (all documents of a first load) into the empty ``store`` with ``COPY``.
+    ``timings``, when given, receives the seconds spent writing Parquet and in ``COPY``."""
     if store.read_only:
         raise BulkLoadError("the store is open read-only")
     if not is_empty(store):
@@ -62,9 +65,14 @@ def bulk_write(store: LadybugStore, batch: GraphBatch, *, workdir: str | Path | 
                 if not rows:
                     continue
                 path = Path(tmp) / f"{kind}-{name}-{src or ''}-{dst or ''}.parquet"
+                t0 = time.perf_counter()
                 _write_parquet(path, rows, _columns(schema, kind, name))
+                t1 = time.perf_counter()
                 options = f" (from='{src}', to='{dst}')" if kind == "rel" and len(schema.edge(name).endpoints) > 1 else ""
                 store._conn.execute(f"COPY {name} FROM '{path}'{options}")
+                if timings is not None:
+                    timings["parquet"] = timings.get("parquet", 0.0) + t1 - t0
+                    timings["copy"] = timings.get("copy", 0.0) + time.perf_counter() - t1
         except Exception as exc:
             _empty(store, schema)
             raise BulkLoadError(f"bulk load failed ({type(exc).__name__}); the store was left empty: "

@@ -27,7 +27,8 @@ ROWS_PER_TX = 20_000
 """Rows per write transaction: Neo4j's recommended 10k-50k range; larger batches gained nothing here."""
 
 
-def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_PER_TX) -> WriteSummary:
+def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_PER_TX,
+               timings: dict[str, float] | None = None) -> WriteSummary:
     """Load ``batch`` (all documents of a first load) into the empty database of ``store``."""
     if not is_empty(store):
         raise BulkLoadError("the database already holds documents: a bulk load is for a first load into an empty one")
@@ -52,6 +53,7 @@ def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_
                     session.run(query, rows=payload[i:i + rows_per_tx]).consume()
     except Exception as exc:
         with store._session(write=True) as session:
+            session.run(cypher.DELETE_ALL_RELATIONSHIPS_IN_BATCHES).consume()
             session.run(cypher.DELETE_ALL_IN_BATCHES).consume()
         raise BulkLoadError(f"bulk load failed ({type(exc).__name__}); the database was left empty") from exc
     return summary

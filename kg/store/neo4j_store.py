@@ -177,6 +177,7 @@ class Neo4jStore(GraphStore):
 
     def clear(self) -> None:
         with self._session() as session:
+            session.run(cypher.DELETE_ALL_RELATIONSHIPS_IN_BATCHES).consume()
             session.run(cypher.DELETE_ALL_IN_BATCHES).consume()
 
     def close(self) -> None:
