@@ -11,7 +11,7 @@ from typing import Any
 
 from kg.build import aggregate_edges
 from kg.errors import StoreError
-from kg.store.base import GraphStore
+from kg.store.base import GraphStore, WriteSummary
 from schema.model import KEY, Schema
 from schema.records import GraphBatch
 
@@ -56,3 +56,12 @@ def table_rows(schema: Schema, batch: GraphBatch) -> dict[TableKey, list[dict[st
         tables[("rel", edge.type, edge.head_label, edge.tail_label)].append(
             {"from": edge.head_id, "to": edge.tail_id, **edge.properties})
     return tables
+
+
+def bulk_summary(schema: Schema, batch: GraphBatch, tables: dict[TableKey, list[dict[str, Any]]]) -> WriteSummary:
+    """What a bulk write of ``batch`` (as ``tables``) creates, counted as the online write counts it."""
+    summary = WriteSummary(documents_new=len(batch.documents), nodes_created=len(batch.nodes),
+                           evidence_created=len(batch.evidence), mentions_created=len(batch.mentions))
+    summary.edges_written = sum(len(rows) for (kind, name, _, _), rows in tables.items()
+                                if kind == "rel" and schema.edge(name).kind == "relation")
+    return summary

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg import cypher
 from kg.store.base import WriteSummary
-from kg.store.bulk_rows import BulkLoadError, is_empty, table_rows
+from kg.store.bulk_rows import BulkLoadError, bulk_summary, is_empty, table_rows
 from schema.model import KEY, PropType, Schema
 from schema.records import GraphBatch
 
@@ -54,10 +54,7 @@ def bulk_write(store: LadybugStore, batch: GraphBatch, *, workdir: str | Path | 
         raise BulkLoadError("the store already holds documents: a bulk load is for a first load into an empty store")
     schema = store.schema
     tables = table_rows(schema, batch)
-    summary = WriteSummary(documents_new=len(batch.documents), nodes_created=len(batch.nodes),
-                           evidence_created=len(batch.evidence), mentions_created=len(batch.mentions))
-    summary.edges_written = sum(len(rows) for (kind, name, _, _), rows in tables.items()
-                                if kind == "rel" and schema.edge(name).kind == "relation")
+    summary = bulk_summary(schema, batch, tables)
     with tempfile.TemporaryDirectory(dir=workdir, prefix="medkg-bulk-") as tmp:
         try:
             # node tables first, then relationships (their endpoints must exist)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg import cypher
 from kg.store.base import WriteSummary
-from kg.store.bulk_rows import BulkLoadError, is_empty, table_rows
+from kg.store.bulk_rows import BulkLoadError, bulk_summary, is_empty, table_rows
 from schema.model import KEY
 from schema.records import GraphBatch
 
@@ -34,10 +34,7 @@ def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_
         raise BulkLoadError("the database already holds documents: a bulk load is for a first load into an empty one")
     schema = store.schema
     tables = table_rows(schema, batch)
-    summary = WriteSummary(documents_new=len(batch.documents), nodes_created=len(batch.nodes),
-                           evidence_created=len(batch.evidence), mentions_created=len(batch.mentions))
-    summary.edges_written = sum(len(rows) for (kind, name, _, _), rows in tables.items()
-                                if kind == "rel" and schema.edge(name).kind == "relation")
+    summary = bulk_summary(schema, batch, tables)
     try:
         with store._session(write=True) as session:
             for (kind, name, src, dst), rows in sorted(tables.items(), key=lambda kv: kv[0][0] != "node"):
