@@ -167,13 +167,9 @@ def load_curated(
         if usable:
             return _load_bulk(store, names, paths, accept_noncommercial, sink, reader_options, progress, run)
     for name in dict.fromkeys(names):
-        rep = LoadReport(name)
-        part = SourceRun(name, rep)
-        run.sources.append(part)
+        part = _start_source(run, name)
         t0 = time.perf_counter()
-        options = {**_default_options(name), **dict((reader_options or {}).get(name, {}))}
-        docs = read_curated(name, paths.get(name), accept_noncommercial=accept_noncommercial,
-                            on_error=sink, report_to=rep, **options)
+        docs = _read_source(name, part, paths, accept_noncommercial, sink, reader_options)
         produced: set[str] = set()
         with tqdm(desc=f"loading {name}", unit="doc", disable=not progress) as bar:
             for chunk in _chunks(docs, max_relations=batch_relations, max_docs=batch_docs):
@@ -185,10 +181,26 @@ def load_curated(
                 bar.update(len(chunk))
         given = paths.get(name)
         if given is None or Path(given).is_dir():  # a whole release, not one file of it
-            part.write.add(_retire_stale(store, name, produced, rep))
+            part.write.add(_retire_stale(store, name, produced, part.read))
         part.seconds = time.perf_counter() - t0
     return run
 
+
+
+def _start_source(run: CuratedRun, name: str) -> SourceRun:
+    part = SourceRun(name, LoadReport(name))
+    run.sources.append(part)
+    return part
+
+
+def _read_source(
+    name: str, part: SourceRun, paths: Mapping[str, str | os.PathLike[str]], accept_noncommercial: bool,
+    sink: Any, reader_options: Mapping[str, Mapping[str, Any]] | None,
+) -> Iterator[Document]:
+    """The documents of source ``name`` with its default and given reader options, counted into ``part``."""
+    options = {**_default_options(name), **dict((reader_options or {}).get(name, {}))}
+    return read_curated(name, paths.get(name), accept_noncommercial=accept_noncommercial,
+                        on_error=sink, report_to=part.read, **options)
 
 
 def _changed(store: GraphStore, chunk: list[Document]) -> list[Document]:
@@ -219,15 +231,11 @@ def _load_bulk(
 
     docs: list[Document] = []
     for name in dict.fromkeys(names):
-        rep = LoadReport(name)
-        part = SourceRun(name, rep)
-        run.sources.append(part)
+        part = _start_source(run, name)
         t0 = time.perf_counter()
-        options = {**_default_options(name), **dict((reader_options or {}).get(name, {}))}
         before = len(docs)
         with tqdm(desc=f"reading {name}", unit="doc", disable=not progress) as bar:
-            for doc in read_curated(name, paths.get(name), accept_noncommercial=accept_noncommercial,
-                                    on_error=sink, report_to=rep, **options):
+            for doc in _read_source(name, part, paths, accept_noncommercial, sink, reader_options):
                 docs.append(doc)
                 bar.update(1)
         part.write.documents_new = len(docs) - before
