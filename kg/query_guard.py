@@ -32,6 +32,7 @@ echo the query.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -202,6 +203,20 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def top_level(tokens: Sequence[Token], lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, Token]]:
+    """``(index, token)`` of the significant tokens between ``lo`` and ``hi`` that sit outside
+    every bracket (brackets themselves are not yielded)."""
+    depth = 0
+    for i in range(lo, len(tokens) if hi is None else hi):
+        tok = tokens[i]
+        if tok.kind == "punct" and tok.text in _OPEN:
+            depth += 1
+        elif tok.kind == "punct" and tok.text in _CLOSE:
+            depth -= 1
+        elif depth == 0:
+            yield i, tok
+
+
 @dataclass(frozen=True)
 class CheckedQuery:
     """A query the guard accepted: ``text`` is what runs (comments and trailing ``;`` removed)."""
@@ -217,14 +232,7 @@ class CheckedQuery:
         words = [t.upper for t in self.tokens if t.kind == "ident"]
         if "UNION" in words or "RETURN" not in words:
             return False
-        depth, last_return = 0, -1
-        for i, tok in enumerate(self.tokens):
-            if tok.kind == "punct" and tok.text in _OPEN:
-                depth += 1
-            elif tok.kind == "punct" and tok.text in _CLOSE:
-                depth -= 1
-            elif depth == 0 and tok.upper == "RETURN":
-                last_return = i
+        last_return = max((i for i, tok in top_level(self.tokens) if tok.upper == "RETURN"), default=-1)
         tail = self.tokens[last_return:]
         return last_return >= 0 and all(t.upper not in ("LIMIT", "SKIP") for t in tail if t.kind == "ident")
 

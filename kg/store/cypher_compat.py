@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 
 from kg.errors import QueryRefusedError
-from kg.query_guard import Token, tokenize
+from kg.query_guard import Token, tokenize, top_level
 
 RENAMED_FUNCTIONS = {
     "tolower": "lower", "toupper": "upper", "tointeger": "to_int64",
@@ -95,15 +95,10 @@ def _match(sig: list[Token], i: int) -> int:
 
 
 def _split_top(sig: list[Token], lo: int, hi: int, sep: str = ",") -> list[tuple[int, int]]:
-    """Token ranges [a, b) between ``lo`` and ``hi`` split at depth-0 ``sep`` (punct or keyword)."""
-    parts, depth, start = [], 0, lo
-    for j in range(lo, hi):
-        t = sig[j]
-        if t.kind == "punct" and t.text in _OPEN:
-            depth += 1
-        elif t.kind == "punct" and t.text in _CLOSE:
-            depth -= 1
-        elif depth == 0 and (t.text == sep if t.kind == "punct" else t.upper == sep):
+    """Token ranges [a, b) between ``lo`` and ``hi`` split at depth-0 ``sep``."""
+    parts, start = [], lo
+    for j, t in top_level(sig, lo, hi):
+        if t.kind == "punct" and t.text == sep:
             parts.append((start, j))
             start = j + 1
     parts.append((start, hi))
@@ -243,8 +238,8 @@ def _comprehension(text: str, sig: list[Token], i: int) -> tuple[str, int]:
     close = _match(sig, i)
     var = sig[i + 1].text
     lo = i + 3
-    where = [j for j in range(lo, close) if sig[j].upper == "WHERE" and _depth(sig, i + 1, j) == 0]
-    bar = [j for j in range(lo, close) if sig[j].text == "|" and _depth(sig, i + 1, j) == 0]
+    where = [j for j, t in top_level(sig, lo, close) if t.upper == "WHERE"]
+    bar = [j for j, t in top_level(sig, lo, close) if t.text == "|"]
     end_list = min([*where, *bar, close])
     lst = _rewrite(_src(text, sig, lo, end_list))
     pred = _rewrite(_src(text, sig, where[0] + 1, bar[0] if bar else close)) if where else None
@@ -255,16 +250,6 @@ def _comprehension(text: str, sig: list[Token], i: int) -> tuple[str, int]:
     if expr is not None:
         out = f"list_transform({out}, {var} -> {expr})"
     return out, close + 1
-
-
-def _depth(sig: list[Token], lo: int, j: int) -> int:
-    depth = 0
-    for k in range(lo, j):
-        if sig[k].kind == "punct" and sig[k].text in _OPEN:
-            depth += 1
-        elif sig[k].kind == "punct" and sig[k].text in _CLOSE:
-            depth -= 1
-    return depth
 
 
 def _projection(text: str, sig: list[Token], i: int) -> tuple[str, int]:
@@ -324,32 +309,18 @@ def return_columns(text: str) -> tuple[str, ...] | None:
     """Neo4j's column names for a query: each item of the final depth-0 ``RETURN`` exactly as
     written, or its alias. None for ``RETURN *`` or no ``RETURN``."""
     sig = _sig(text)
-    depth, last = 0, -1
-    for k, t in enumerate(sig):
-        if t.kind == "punct" and t.text in _OPEN:
-            depth += 1
-        elif t.kind == "punct" and t.text in _CLOSE:
-            depth -= 1
-        elif depth == 0 and t.upper == "RETURN":
-            last = k
-        elif depth == 0 and t.upper == "UNION":
+    last = -1
+    for k, t in top_level(sig):
+        if t.upper == "UNION":
             break  # a UNION's columns are its first branch's
+        if t.upper == "RETURN":
+            last = k
     if last < 0:
         return None
     lo = last + 1
     if lo < len(sig) and sig[lo].upper == "DISTINCT":
         lo += 1
-    hi = lo
-    depth = 0
-    while hi < len(sig):
-        t = sig[hi]
-        if t.kind == "punct" and t.text in _OPEN:
-            depth += 1
-        elif t.kind == "punct" and t.text in _CLOSE:
-            depth -= 1
-        elif depth == 0 and t.upper in _CLAUSE_END:
-            break
-        hi += 1
+    hi = next((k for k, t in top_level(sig, lo) if t.upper in _CLAUSE_END), len(sig))
     names = []
     for a, b in _split_top(sig, lo, hi):
         if b == a:
