@@ -39,27 +39,28 @@ def score_findings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores of every indexed disease (sum of log LRs) and whether it explains at least one
     present finding (exact, implied or specific). Each finding is a group of equivalent ids."""
+    total, explains, _ = _score(index, present, excluded)
+    return total, explains
+
+
+def _score(
+    index: DiagnosisIndex, present: Sequence[Sequence[str]], excluded: Sequence[Sequence[str]] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`score_findings` plus each disease's *explained support*: the summed log LR of the
+    present findings it explains (exact, implied or specific), ignoring those it does not.
+    Positive when the findings a disease accounts for favour it over a random disease, whatever
+    else the patient has (a second problem's findings do not hide a dangerous first one)."""
     total = np.zeros(len(index))
+    support = np.zeros(len(index))
     explains = np.zeros(len(index), dtype=bool)
     for ids in present:
         log_lr, strong = present_vector(index, ids)
         total += log_lr
+        support += np.where(strong, log_lr, 0.0)
         explains |= strong
     for ids in excluded:
         total += excluded_vector(index, ids)[0]
-    return total, explains
-
-
-def explained_support(index: DiagnosisIndex, present: Sequence[Sequence[str]]) -> np.ndarray:
-    """Per disease: the summed log LR of the present findings it explains (exact, implied or
-    specific), ignoring those it does not. Positive when the findings a disease accounts for
-    favour it over a random disease, whatever else the patient has (a second problem's
-    findings do not hide a dangerous first one)."""
-    total = np.zeros(len(index))
-    for ids in present:
-        log_lr, strong = present_vector(index, ids)
-        total += np.where(strong, log_lr, 0.0)
-    return total
+    return total, explains, support
 
 
 def ranked_positions(index: DiagnosisIndex, scores: np.ndarray, eligible: np.ndarray, *, limit: int | None = None) -> list[int]:
@@ -193,16 +194,16 @@ def rank_diagnoses(
     else:
         present_groups = [_group(f) for f in res.findings]
         excluded_groups = [_group(f) for f in res.excluded]
-        loglik, explains = score_findings(index, present_groups, excluded_groups)
+        loglik, explains, support = _score(index, present_groups, excluded_groups)
         total, prior, fit = combined_scores(index, loglik, age=age, sex=sex, prior_weight=prior_weight)
         posterior = group_posterior(index, total)
         parts = (loglik, prior, fit, posterior, age, sex)
         for rank, pos in enumerate(ranked_positions(index, total, explains, limit=top_k), start=1):
             candidates.append(_candidate(index, pos, rank, parts, res.findings, res.excluded))
         # can't-miss: serious diseases whose explained findings favour them over a random
-        # disease (explained_support > 0), ranked on the findings (and the age/sex fit) alone:
+        # disease (explained support > 0, see _score), ranked on the findings (and the age/sex fit) alone:
         # a low prevalence must not bury a dangerous diagnosis
-        serious = explains & vectors.cant_miss & (explained_support(index, present_groups) > 0)
+        serious = explains & vectors.cant_miss & (support > 0)
         for rank, pos in enumerate(ranked_positions(index, loglik + fit, serious, limit=CANT_MISS_K), start=1):
             cant_miss.append(_candidate(index, pos, rank, parts, res.findings, res.excluded))
     return DiagnosisReport(
