@@ -252,10 +252,19 @@ def merge_ids(existing: Sequence[str] | None, new: Iterable[str]) -> list[str]:
     return sorted({*(existing or []), *new})[:MAX_XREFS]
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def _pick(values: list[tuple[bool, str, Any]], order: Sequence[str] = ()) -> Any:
     """Curated values win; among them the earliest in ``order`` (the property's declared
     vocabulary, e.g. the most severe severity), then by source name. Otherwise the most common
     extracted value."""
+    present = [v for _, _, v in values if v is not None]
+    if not present:
+        return None
+    first = present[0]
+    if type(first) in _SCALARS and all(type(v) is type(first) and v == first for v in present):
+        return first  # one value (the usual case): whichever rule applies picks it
     rank = {v: i for i, v in enumerate(order)}
     curated = sorted((rank.get(v, len(rank)) if isinstance(v, str) else len(rank), src, json.dumps(v, sort_keys=True), v)
                      for cur, src, v in values if cur and v is not None)
@@ -279,15 +288,25 @@ def aggregate_edges(evidence: Iterable[EvidenceRecord], *, schema: Schema | None
     for e in evidence:
         groups[(e.rel_type, e.head_label, e.head_id, e.tail_label, e.tail_id)].append(e)
     edges = []
+    declared = {name: list(schema.edge(name).properties.items()) for name in {k[0] for k in groups}}
     for (rtype, hl, hid, tl, tid), evs in groups.items():
-        props: dict[str, Any] = {
+        if len(evs) == 1:  # most edges: the aggregate of one record is that record (same values _pick gives)
+            (e,) = evs
+            props = {"sources": [e.source], "curated": e.curated, "evidence_count": 1, "best_score": e.score,
+                     "models": [e.model] if e.model else []}
+            for name, _ in declared[rtype]:
+                props[name] = e.properties.get(name)
+            edges.append(Edge.model_construct(type=rtype, head_label=hl, head_id=hid, tail_label=tl, tail_id=tid,
+                                              properties=props))
+            continue
+        props = {
             "sources": sorted({e.source for e in evs}),
             "curated": any(e.curated for e in evs),
             "evidence_count": len(evs),
             "best_score": max(e.score for e in evs),
             "models": sorted({e.model for e in evs if e.model}),
         }
-        for name, prop in schema.edge(rtype).properties.items():
+        for name, prop in declared[rtype]:
             props[name] = _pick([(e.curated, e.source, e.properties.get(name)) for e in evs], prop.values)
         edges.append(Edge(type=rtype, head_label=hl, head_id=hid, tail_label=tl, tail_id=tid, properties=props))
     return edges

@@ -7,8 +7,12 @@ import json
 
 import pytest
 
+from kg.build import build_batch
 from kg.jobs.curated_job import load_curated
 from kg.store.base import GraphStore
+from kg.store.bulk_rows import BulkLoadError
+from kg.store.neo4j_bulk import bulk_write
+from loaders.curated import read_curated
 from tests.conftest import _neo4j_store
 from tests.kg.test_bulk_embedded import PATHS
 
@@ -24,12 +28,58 @@ def _dump(store: GraphStore) -> dict[str, list[str]]:
     return out
 
 
+def _schema_objects(store: GraphStore) -> set[str]:
+    return {r["name"] for r in store.query("SHOW INDEXES YIELD name, type WHERE type = 'RANGE' RETURN name")}
+
+
+def _docs() -> list:
+    return [d for name, path in PATHS.items() for d in read_curated(name, path)]
+
+
+@pytest.mark.neo4j
+def test_small_transactions_on_several_workers_store_the_same_graph() -> None:
+    """Many chunks per cell and three workers (the mix-and-batch rounds really run concurrently)."""
+    store = _neo4j_store()
+    try:
+        store.clear()
+        store.write(build_batch(_docs(), schema=store.schema))
+        online = _dump(store)
+        store.clear()
+        timings: dict[str, float] = {}
+        bulk_write(store, build_batch(_docs(), schema=store.schema), rows_per_tx=7, workers=3, timings=timings)
+        assert _dump(store) == online
+        assert set(timings) == {"nodes", "evidence", "relationships", "indexes"}
+    finally:
+        store.clear()
+        store.close()
+
+
+@pytest.mark.neo4j
+def test_a_failed_bulk_load_leaves_an_empty_database_with_its_schema() -> None:
+    store = _neo4j_store()
+    try:
+        store.clear()
+        before = _schema_objects(store)
+        batch = build_batch(_docs(), schema=store.schema)
+        bad = batch.evidence[-1].model_copy(update={"head_id": "MISSING:0"})  # its head node is in no table
+        batch = batch.model_copy(update={"evidence": (*batch.evidence[:-1], bad)})
+        with pytest.raises(BulkLoadError, match=r"1 of \d+ rows found no endpoint node; the database was left empty"):
+            bulk_write(store, batch, rows_per_tx=50)
+        assert store.query("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+        assert _schema_objects(store) == before
+    finally:
+        store.clear()
+        store.close()
+
+
 @pytest.mark.neo4j
 def test_bulk_and_online_loads_store_the_same_graph_on_neo4j() -> None:
     store = _neo4j_store()
     try:
         names = list(PATHS)
         store.clear()
+        schema_before = _schema_objects(store)
+        assert "evidence_id" in schema_before
         load_curated(store, names, paths=PATHS, bulk=False, batch_relations=200)
         online = _dump(store)
         store.clear()
@@ -39,6 +89,7 @@ def test_bulk_and_online_loads_store_the_same_graph_on_neo4j() -> None:
         assert {k: len(v) for k, v in online.items()} == {k: len(v) for k, v in bulk.items()}
         for table in online:
             assert online[table] == bulk[table], table
+        assert _schema_objects(store) == schema_before  # the evidence constraint dropped for the load is back
         again = load_curated(store, names, paths=PATHS)
         assert again.bulk is None
         assert all(p.write.documents_new == 0 and p.write.edges_written == 0 for p in again.sources)
