@@ -7,18 +7,19 @@ Into an *empty* database none of that is needed: the whole load is built as one 
 (:func:`kg.store.bulk_rows.table_rows`, the same rows the online path would end with) and
 written with ``CREATE`` only, :data:`ROWS_PER_TX` rows per transaction:
 
-1. concept and document nodes (any split of them is conflict-free, so chunks run concurrently);
+1. concept and document nodes (new nodes never conflict, so all chunks run concurrently);
 2. each evidence node created *together with* its ``HAS_EVIDENCE`` and ``SUPPORTED_BY`` links
    (its document and head concept found through the ``id`` uniqueness constraints; the evidence
    node is never looked up again, so its own constraint and indexes are dropped for the load and
-   rebuilt once at the end, which is faster than maintaining them row by row);
-3. the other relationship tables.
+   rebuilt once at the end, which is faster than maintaining them row by row), scheduled together
+   with every other relationship table.
 
-Relationship rows are split "mix and batch" style: start and end ids hashed into
-:data:`WORKERS` buckets each, and in round ``r`` worker ``i`` writes cell ``(i, i + r)``, so two
-concurrent transactions never create relationships on the same node (Neo4j can still report a
-rare deadlock on a shared relationship record; the driver retries that transaction). Each
-statement returns how many rows it wrote; a row whose endpoint is missing fails the load.
+Relationship rows are split "mix and batch" style: start and end ids hashed into buckets per
+label, one cell per (start bucket, end bucket); :data:`WORKERS` transactions run at a time and a
+cell starts only when no running cell shares a (label, bucket) with it, so two concurrent
+transactions never create relationships on the same node (Neo4j can still report a rare
+deadlock on a shared relationship record; the driver retries that transaction). Each statement
+returns how many rows it wrote; a row whose endpoint is missing fails the load.
 
 If anything fails, the database is emptied again (and its constraints and indexes restored), so
 a failed bulk load leaves an empty store. A process killed mid-load leaves the evidence
@@ -32,8 +33,8 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from kg import cypher
@@ -55,6 +56,10 @@ WORKERS = 2
 """Concurrent write transactions. One Cypher write runs on one server thread; two kept both cores
 of the benchmark machine busy (three were slower: more lock waits, same two cores)."""
 
+BUCKETS_PER_WORKER = 2
+"""Start and end ids are hashed into ``BUCKETS_PER_WORKER * workers`` buckets per label: enough
+cells that a free worker nearly always finds one touching no node in use."""
+
 LINKS = ("HAS_EVIDENCE", "SUPPORTED_BY")
 """Link tables written with the evidence nodes themselves (step 2)."""
 
@@ -64,7 +69,8 @@ Rows = list[dict[str, Any]]
 def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_PER_TX, workers: int = WORKERS,
                timings: dict[str, float] | None = None) -> WriteSummary:
     """Load ``batch`` (all documents of a first load) into the empty database of ``store``.
-    ``timings`` (if given) receives the seconds of each step: nodes, evidence, relationships, indexes."""
+    ``timings`` (if given) receives the seconds of each step: nodes, relationships (evidence
+    included), indexes (rebuilding the evidence constraint and index)."""
     if not is_empty(store):
         raise BulkLoadError("the database already holds documents: a bulk load is for a first load into an empty one")
     tables = table_rows(store.schema, batch)
@@ -81,10 +87,7 @@ def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_
             writer.nodes(tables)
             timings["nodes"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            writer.evidence(tables.get(("node", "Evidence", None, None), []))
-            timings["evidence"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            writer.relationships(tables)
+            writer.links(tables)
             timings["relationships"] = time.perf_counter() - t0
         except Exception as exc:
             with store._session(write=True) as session:
@@ -118,32 +121,47 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None}
 
 
+Chunk = tuple[str, str, Rows]
+"""(query, what it writes, rows): one transaction."""
+
+
+class _Cell:
+    """Rows of one step whose endpoints fall in one (label, bucket) pair each: ``resources``.
+    Two cells that share no resource touch no common node and may run at the same time."""
+
+    def __init__(self, resources: frozenset[tuple[str, int]], chunks: list[Chunk]) -> None:
+        self.resources, self.chunks = resources, chunks
+        self.size = sum(len(c[2]) for c in chunks)
+
+
 class _Writer:
     """Runs the chunks of each step on ``workers`` sessions and checks every row was written."""
 
     def __init__(self, store: Neo4jStore, pool: ThreadPoolExecutor, workers: int, rows_per_tx: int) -> None:
         self.store, self.pool, self.workers, self.rows_per_tx = store, pool, workers, rows_per_tx
+        self.buckets = BUCKETS_PER_WORKER * workers if workers > 1 else 1
 
     def nodes(self, tables: dict[Any, Rows]) -> None:
-        jobs = []
+        """New nodes never conflict: every chunk is a cell of its own."""
+        cells = []
         for (kind, name, _, _), rows in tables.items():
             if kind == "node" and name != "Evidence":
                 query = f"UNWIND $rows AS row CREATE (n:{name}) SET n = row RETURN count(*) AS n"
-                jobs += [[(query, name, [_plain(r) for r in rows[i:i + self.rows_per_tx]])]
-                         for i in range(0, len(rows), self.rows_per_tx)]
-        self._run_all(jobs)
+                cells += [_Cell(frozenset(), [(query, name, [_plain(r) for r in rows[i:i + self.rows_per_tx]])])
+                          for i in range(0, len(rows), self.rows_per_tx)]
+        self._schedule(cells)
 
-    def evidence(self, rows: Rows) -> None:
+    def links(self, tables: dict[Any, Rows]) -> None:
+        """Evidence nodes with their two links, and every other relationship table, scheduled together."""
+        cells: list[_Cell] = []
         by_head: dict[str, Rows] = {}
-        for r in rows:
+        for r in tables.get(("node", "Evidence", None, None), []):
             by_head.setdefault(r["head_label"], []).append(r)
         for head, part in sorted(by_head.items()):
             query = (f"UNWIND $rows AS row MATCH (d:Document {{{KEY}: row.doc_id}}) MATCH (h:{head} {{{KEY}: row.head}}) "
                      "CREATE (d)-[:HAS_EVIDENCE]->(e:Evidence)<-[:SUPPORTED_BY]-(h) SET e = row RETURN count(*) AS n")
-            self._rounds(query, f"Evidence of {head}", [_plain(r) for r in part],
-                         lambda r: r["doc_id"], lambda r: r["head"])
-
-    def relationships(self, tables: dict[Any, Rows]) -> None:
+            cells += self._cells(query, f"Evidence of {head}", [_plain(r) for r in part],
+                                 "Document", lambda r: r["doc_id"], head, lambda r: r["head"])
         for (kind, name, src, dst), rows in tables.items():
             if kind != "rel" or name in LINKS:
                 continue
@@ -151,33 +169,44 @@ class _Writer:
                      f"CREATE (a)-[r:{name}]->(b) SET r = row.p RETURN count(*) AS n")
             payload = [{"f": r["from"], "t": r["to"],
                         "p": {k: v for k, v in r.items() if k not in ("from", "to") and v is not None}} for r in rows]
-            self._rounds(query, f"{name} ({src}->{dst})", payload, lambda r: r["f"], lambda r: r["t"])
+            cells += self._cells(query, f"{name} ({src}->{dst})", payload, src, lambda r: r["f"], dst, lambda r: r["t"])
+        self._schedule(cells)
 
-    def _rounds(self, query: str, what: str, rows: Rows, src: Callable[[dict[str, Any]], str],
-                dst: Callable[[dict[str, Any]], str]) -> None:
-        """Write ``rows`` in ``workers`` rounds of node-disjoint cells (one transaction's worth of
-        rows or less goes in one piece)."""
-        k = self.workers if len(rows) > self.rows_per_tx else 1
-        cells: list[list[Rows]] = [[[] for _ in range(k)] for _ in range(k)]
+    def _cells(self, query: str, what: str, rows: Rows, src_label: str, src: Callable[[dict[str, Any]], str],
+               dst_label: str, dst: Callable[[dict[str, Any]], str]) -> list[_Cell]:
+        """``rows`` split by (start bucket, end bucket), each cell in transactions of ``rows_per_tx``."""
+        k = self.buckets
+        grid: dict[tuple[int, int], Rows] = {}
         for r in rows:
-            cells[_bucket(src(r), k)][_bucket(dst(r), k)].append(r)
-        for rnd in range(k):
-            self._run_all([[(query, what, cell[j:j + self.rows_per_tx]) for j in range(0, len(cell), self.rows_per_tx)]
-                           for cell in (cells[i][(i + rnd) % k] for i in range(k)) if cell])
+            grid.setdefault((_bucket(src(r), k), _bucket(dst(r), k)), []).append(r)
+        return [_Cell(frozenset({(src_label, i), (dst_label, j)}),
+                      [(query, what, part[n:n + self.rows_per_tx]) for n in range(0, len(part), self.rows_per_tx)])
+                for (i, j), part in grid.items()]
 
-    def _run_all(self, jobs: Sequence[list[tuple[str, str, Rows]]]) -> None:
-        """Run each job (a list of chunks written one after the other) on a worker; wait for all."""
-        futures: list[Future[None]] = [self.pool.submit(self._job, job) for job in jobs]
+    def _schedule(self, cells: list[_Cell]) -> None:
+        """Run the cells, largest first, at most ``workers`` at a time, never two that share a
+        resource; a worker that finishes gets the next cell that fits at once (no rounds)."""
+        pending = sorted(cells, key=lambda c: -c.size)
+        running: dict[Future[None], _Cell] = {}
+        busy: set[tuple[str, int]] = set()
         try:
-            for f in futures:
-                f.result()
+            while pending or running:
+                for cell in list(pending):
+                    if len(running) >= self.workers:
+                        break
+                    if busy.isdisjoint(cell.resources):
+                        pending.remove(cell)
+                        busy |= cell.resources
+                        running[self.pool.submit(self._job, cell.chunks)] = cell
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for f in done:
+                    busy -= running.pop(f).resources
+                    f.result()
         except BaseException:
-            for f in futures:  # nothing new starts; what runs finishes before the caller empties the database
-                f.cancel()
-            wait(futures)
+            wait(running)  # what runs finishes before the caller empties the database
             raise
 
-    def _job(self, chunks: list[tuple[str, str, Rows]]) -> None:
+    def _job(self, chunks: list[Chunk]) -> None:
         with self.store._session(write=True) as session:
             for query, what, rows in chunks:
                 written = session.execute_write(_write_chunk, query, rows)

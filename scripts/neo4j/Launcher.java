@@ -81,6 +81,9 @@ public final class Launcher {
                     .setConfig(GraphDatabaseSettings.auth_enabled, false)
                     // Keep memory modest: the JVM heap is capped by the caller (-Xmx).
                     .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pageCacheMb))
+                    // keep only the latest transaction log file (the default keeps two days' worth:
+                    // a few full curated loads left 18 GB of logs in a dev database)
+                    .setConfig(GraphDatabaseSettings.keep_logical_logs, "1 files")
                     // Don't phone home.
                     .setConfig(GraphDatabaseSettings.udc_enabled, false)
                     // Allow a clean shutdown to wait a little for running transactions.

@@ -38,7 +38,7 @@ def _docs() -> list:
 
 @pytest.mark.neo4j
 def test_small_transactions_on_several_workers_store_the_same_graph() -> None:
-    """Many chunks per cell and three workers (the mix-and-batch rounds really run concurrently)."""
+    """Many chunks per cell and three workers (cells really run concurrently)."""
     store = _neo4j_store()
     try:
         store.clear()
@@ -48,7 +48,7 @@ def test_small_transactions_on_several_workers_store_the_same_graph() -> None:
         timings: dict[str, float] = {}
         bulk_write(store, build_batch(_docs(), schema=store.schema), rows_per_tx=7, workers=3, timings=timings)
         assert _dump(store) == online
-        assert set(timings) == {"nodes", "evidence", "relationships", "indexes"}
+        assert set(timings) == {"nodes", "relationships", "indexes"}
     finally:
         store.clear()
         store.close()
