@@ -124,7 +124,11 @@ def main() -> None:
                 st.clear()
                 pagecache = st.query("SHOW SETTINGS YIELD name, value WHERE name = 'server.memory.pagecache.size' "
                                      "RETURN value")
-                note += f"\nNeo4j server page cache: {pagecache[0]['value'] if pagecache else 'unknown'}.\n"
+                heap = st.query("CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
+                                "RETURN attributes.HeapMemoryUsage.value.properties.max AS max")
+                note += (f"\nNeo4j server: page cache {pagecache[0]['value'] if pagecache else 'unknown'}, JVM heap max "
+                         f"{(heap[0]['max'] or 0) / 2**30:.1f} GiB (for this section it was started with "
+                         "`NEO4J_LOCAL_PAGECACHE=2048 NEO4J_LOCAL_HEAP=4g scripts/neo4j-local start`).\n")
                 results.append(bench(st, "Neo4j 5.26 Community (Bolt, loopback)", sources, rerun=not args.no_rerun))
         except StoreUnavailableError as exc:
             note += f"\nNeo4j not measured: {exc}\n"
@@ -142,7 +146,7 @@ def main() -> None:
         links = sum(r["stats"].get(t, 0) for t in ("MENTIONS", "SUPPORTED_BY", "HAS_EVIDENCE"))
         embedded = "LadybugDB" in r["store"]
         how = ("Parquet files and `COPY`", "`kg/store/ladybug_bulk.py`") if embedded else \
-            ("batched `UNWIND ... CREATE`, 20k rows per transaction, two node-disjoint transactions at a time", "`kg/store/neo4j_bulk.py`")
+            ("batched `UNWIND ... CREATE`, 10k rows per transaction, two node-disjoint transactions at a time", "`kg/store/neo4j_bulk.py`")
         before = "1,923" if embedded else "924"
         bulk_lines += [
             f"{r['store']}: **bulk first load** (empty store, {how[1]}): {r['first_s']:.0f} s in "
