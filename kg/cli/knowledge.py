@@ -12,7 +12,7 @@ from kg.cli.common import DbOpt, OnError, QuietOpt, StoreOpt, UriOpt, app, echo_
 
 @app.command("load-curated")
 def load_curated_cmd(
-    sources: Annotated[Optional[list[str]], typer.Argument(metavar="SOURCE...", help="hpo do symp hsdn common pharmacotherapydb pddi ddinter pddi-drugbank")] = None,
+    sources: Annotated[Optional[list[str]], typer.Argument(metavar="SOURCE...", help="hpo do symp hsdn common pharmacotherapydb pddi critical ddinter pddi-drugbank")] = None,
     all_sources: Annotated[bool, typer.Option("--all", help="every source that needs no licence opt-in (all but ddinter and pddi-drugbank)")] = False,
     accept_noncommercial: Annotated[bool, typer.Option("--accept-noncommercial", help="accept non-commercial licences (required for ddinter, CC BY-NC-SA 4.0, and pddi-drugbank, DrugBank 4.0)")] = False,
     path: Annotated[Optional[list[str]], typer.Option("--path", help="SOURCE=PATH: read a source from PATH instead of its default location")] = None,
@@ -24,13 +24,13 @@ def load_curated_cmd(
     neo4j_uri: UriOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Load curated knowledge (HPO, Disease/Symptom Ontology, HSDN, PharmacotherapyDB, opt-in DDInter); idempotent."""
+    """Load curated knowledge (HPO, Disease/Symptom Ontology, HSDN, PharmacotherapyDB, DDI lists and rules, opt-in DDInter); idempotent."""
     from kg.jobs.curated_job import check_sources, format_run, load_curated, parse_paths
     from loaders.curated import default_sources
 
     names = list(dict.fromkeys([*(default_sources() if all_sources else []), *(sources or [])]))
     if not names:
-        fail(ValueError("name curated sources to load (hpo do symp hsdn common pharmacotherapydb pddi ddinter pddi-drugbank) or pass --all"))
+        fail(ValueError("name curated sources to load (hpo do symp hsdn common pharmacotherapydb pddi critical ddinter pddi-drugbank) or pass --all"))
     with reported():
         paths = parse_paths(path or [])
         check_sources([*names, *paths], accept_noncommercial=accept_noncommercial)

@@ -23,6 +23,7 @@ from schema.records import Document
 from loaders._common import OnError
 from loaders.curated import (
     common_diseases,
+    critical_interactions,
     ddinter,
     disease_ontology,
     hpo,
@@ -102,6 +103,12 @@ CURATED_SOURCES: dict[str, CuratedSource] = {
         CuratedSource(
             "pddi", "public DDI lists, DrugBank-mapped: ONC high-priority, ONC non-interruptive, VA NDF-RT (Ayvaz et al. 2015)",
             public_pddi.PUBLIC_LICENCE, public_pddi.default_path, public_pddi.read_public,
+        ),
+        CuratedSource(
+            "critical", "medkg critical drug-drug interaction rules: class-level Contraindicated / Major / Moderate "
+            "interactions with mechanism and management, from FDA labels, FDA safety communications, Beers 2023, "
+            "Phansalkar 2012, Malone 2004 (hand-curated for medkg)",
+            critical_interactions.LICENCE, critical_interactions.default_path, critical_interactions.read,
         ),
         CuratedSource(
             "ddinter", "DDInter drug-drug interactions with severity, names mapped to DrugBank",

@@ -19,7 +19,7 @@ CURATED = FIXTURES / "curated"
 PATHS = {
     "hpo": FIXTURES / "diagnosis", "do": CURATED / "do", "symp": CURATED / "symp", "hsdn": CURATED / "hsdn",
     "pharmacotherapydb": CURATED / "pharmacotherapydb", "pddi": CURATED / "pddi",
-    "common": FIXTURES / "common_diseases",
+    "common": FIXTURES / "common_diseases", "critical": CURATED / "critical",
 }
 
 

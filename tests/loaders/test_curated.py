@@ -217,8 +217,9 @@ def test_ddinter_default_index_uses_the_drug_vocabulary() -> None:
 
 
 def test_registry_and_licence_opt_in() -> None:
-    assert set(CURATED_SOURCES) == {"hpo", "do", "symp", "hsdn", "common", "pharmacotherapydb", "pddi", "ddinter", "pddi-drugbank"}
-    assert default_sources() == ["hpo", "do", "symp", "hsdn", "common", "pharmacotherapydb", "pddi"]
+    assert set(CURATED_SOURCES) == {"hpo", "do", "symp", "hsdn", "common", "pharmacotherapydb", "pddi", "critical",
+                                    "ddinter", "pddi-drugbank"}
+    assert default_sources() == ["hpo", "do", "symp", "hsdn", "common", "pharmacotherapydb", "pddi", "critical"]
     assert CURATED_SOURCES["ddinter"].opt_in and "NC" in CURATED_SOURCES["ddinter"].licence
     with pytest.raises(LicenceNotAcceptedError, match="accept_noncommercial"):
         read_curated("ddinter", CURATED / "ddinter")
