@@ -20,7 +20,12 @@ Merging (why each step exists):
    xrefs. One step only, never transitively, so a chain of loose matches cannot merge
    unrelated concepts. This is what lets an HPO term (which has no MeSH xrefs) resolve to the
    MeSH id a corpus uses, via the DO/MeSH entry with the same name.
-2. **Alias table.** Each learned concept id is attached to the entries that already are that
+2. **MeSH by name.** An entry with no MeSH id whose primary name is the preferred name of a
+   MeSH descriptor (``extractors/linking/data/mesh_descriptors.tsv``, MeSH 2026) gets that
+   descriptor as an xref: DrugBank's Warfarin -> ``MESH:D014859``, HPO's Hypertension ->
+   ``MESH:D006973``. This is how a drug or disease found in text reaches the literature's
+   vocabulary when no training mention and no ontology xref names it.
+3. **Alias table.** Each learned concept id is attached to the entries that already are that
    concept (same id or xref); failing that, to the entries whose names contain its most
    frequent matching mention text (at most ``_MAX_NAME_ANCHORS``, else the text is too generic
    to trust); failing that, it becomes its own entry (``source="train-aliases"``). Attached
@@ -36,7 +41,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,13 +71,15 @@ def build_kb(
     train_aliases: str | os.PathLike[str] | None = DEFAULT_ALIAS_TABLE,
     drugs: bool = True,
     hpo: bool = True,
+    mesh_names: bool = True,
 ) -> KnowledgeBase:
     """Build a KB: the default sources plus any vocabulary whose path is given.
 
     ``symptom_ontology`` is ``symp.obo``; ``mesh_symptoms`` is ``mesh_symptoms/symptoms.tsv``;
     ``disease_ontology`` is the folder with ``HumanDO.tsv`` and ``allXREFinDO.tsv``.
     ``train_aliases=None`` leaves the learned alias table out; ``drugs``/``hpo`` switch the
-    package vocabularies off (for small test KBs).
+    package vocabularies off (for small test KBs); ``mesh_names=False`` skips the MeSH-by-name
+    xrefs (step 2 of the module docstring).
     """
     t0 = time.perf_counter()
     # Order = tie-break priority within a label (see linker.SOURCE_PRIORITY), and stable ids.
@@ -90,7 +97,8 @@ def build_kb(
     if hpo:
         parts.append(("omim/orpha", sources.hpo_disease_entries()))
     alias_rows = read_alias_table(train_aliases) if train_aliases is not None else []
-    entries = merge_entries([e for _, es in parts for e in es], alias_rows)
+    mesh = sources.mesh_descriptor_names() if mesh_names else {}
+    entries = merge_entries([e for _, es in parts for e in es], alias_rows, mesh)
     metadata: dict[str, Any] = {
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - t0, 2),
@@ -101,7 +109,8 @@ def build_kb(
             "disease_ontology": _fspath(disease_ontology),
             "train_aliases": _fspath(train_aliases),
         },
-        "source_counts": {name: len(es) for name, es in parts} | {"train-alias rows": len(alias_rows)},
+        "source_counts": {name: len(es) for name, es in parts} | {"train-alias rows": len(alias_rows),
+                                                                  "mesh descriptor names": len(mesh)},
     }
     return KnowledgeBase(entries, metadata=metadata)
 
@@ -134,8 +143,10 @@ class _Draft:
                        source=e.source, xrefs=xrefs)
 
 
-def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = ()) -> list[KBEntry]:
-    """Cross-source xrefs, then the alias table (see module docstring); first id wins on duplicates."""
+def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = (),
+                  mesh_names: Mapping[str, str] | None = None) -> list[KBEntry]:
+    """Cross-source xrefs, MeSH by name, then the alias table (see module docstring); first id
+    wins on duplicates."""
     drafts: list[_Draft] = []
     index: dict[str, int] = {}
     for e in entries:
@@ -143,6 +154,7 @@ def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = (
             index[e.concept_id] = len(drafts)
             drafts.append(_Draft(e))
     _link_equivalents(drafts)
+    _mesh_by_name(drafts, mesh_names or {})
     _attach_aliases(drafts, index, alias_rows)
     return [d.freeze() for d in drafts]
 
@@ -167,6 +179,19 @@ def _link_equivalents(drafts: list[_Draft]) -> None:
                 additions[i] += [x for x in other.xrefs if x.startswith(_SHARED_XREF_PREFIXES)]
     for i, xs in additions.items():
         drafts[i].xrefs.update(dict.fromkeys(xs))
+
+
+def _mesh_by_name(drafts: list[_Draft], mesh_names: Mapping[str, str]) -> None:
+    """An entry with no MeSH id of its own whose primary name is a MeSH descriptor's preferred
+    name (normalised) gets that descriptor as an xref. Synonyms are not used: also matching them
+    (when they agree on one descriptor) changed BC5CDR dev concept F1 by +0.3 (Drug) / +0.2
+    (Disease) and CID pair F1 by -0.4, not worth the looser rule."""
+    for d in drafts:
+        if d.entry.concept_id.startswith("MESH:") or any(x.startswith("MESH:") for x in d.xrefs):
+            continue
+        mesh = mesh_names.get(normalize(d.entry.name))
+        if mesh is not None:
+            d.xrefs[mesh] = None
 
 
 def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[AliasRow]) -> None:
@@ -221,10 +246,11 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     h.update(json.dumps({"kb_version": KB_VERSION, "packages": sources.package_versions(),
                          "code": _CODE_REVISION}, sort_keys=True).encode())
     h.update(Path(train_aliases).read_bytes())
+    h.update(sources.MESH_DESCRIPTORS.read_bytes())
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 1
+_CODE_REVISION = 3
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

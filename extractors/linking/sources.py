@@ -30,12 +30,14 @@ import importlib.util
 import os
 import pickle
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from extractors.linking.errors import KBFormatError, KBNotFoundError
 from extractors.linking.kb import KBEntry
+from extractors.linking.normalize import normalize
 from loaders.obo import OboTerm, descendants, read_obo
 from loaders.xrefs import normalize_xrefs
 from schema.records import EntityType
@@ -242,3 +244,25 @@ def _dedupe_aliases(name: str, aliases: Iterable[str]) -> tuple[str, ...]:
             seen.add(a.casefold())
             out.append(a)
     return tuple(out)
+
+
+MESH_DESCRIPTORS = Path(__file__).resolve().parent / "data" / "mesh_descriptors.tsv"
+"""MeSH descriptor ids and preferred names (MeSH 2026, public domain, NLM; see the file's header)."""
+
+
+def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[str, str]:
+    """Normalised preferred name -> ``MESH:D...``, for names that normalise to one descriptor only
+    (``Seizures`` and ``Seizure`` would be one key; two descriptors on one key are dropped)."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("#") or line.startswith("descriptor\t"):
+                    continue
+                descriptor, _, name = line.rstrip("\n").partition("\t")
+                key = normalize(name)
+                if descriptor.startswith("D") and key:
+                    ids[key].add(f"MESH:{descriptor}")
+    except OSError as exc:
+        raise KBNotFoundError(f"cannot read the MeSH descriptor table {os.fspath(path)}: {exc.strerror}") from exc
+    return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}

@@ -357,3 +357,32 @@ def test_default_kb_builds_offline_then_loads_from_cache(tmp_path: Path) -> None
     linker = Linker(cached)
     assert linker.best("Coumadin", label="Drug").concept_id == "DRUGBANK:DB00682"
     assert linker.best("fever", label="Disease").concept_id == "HP:0001945"
+
+
+def test_mesh_descriptor_names_cover_drugs_and_diseases_and_drop_ambiguous_keys(tmp_path: Path) -> None:
+    names = sources.mesh_descriptor_names()
+    assert names[normalize("Warfarin")] == "MESH:D014859"
+    assert names[normalize("Hypertension")] == "MESH:D006973"
+    table = tmp_path / "mesh.tsv"
+    table.write_text("descriptor\tname\nD000001\tSeizure\nD000002\tSeizures\nD000003\tAspirin\n", encoding="utf-8")
+    assert sources.mesh_descriptor_names(table) == {"aspirin": "MESH:D000003"}  # seizure(s): one key, two ids
+    with pytest.raises(KBNotFoundError, match="MeSH descriptor table"):
+        sources.mesh_descriptor_names(tmp_path / "missing.tsv")
+
+
+def test_an_entry_named_like_a_mesh_descriptor_gets_its_id_unless_it_has_a_mesh_id() -> None:
+    bare = [
+        KBEntry(concept_id="DRUGBANK:DB00682", label=EntityType.DRUG, name="Warfarin", source="drugbank"),
+        KBEntry(concept_id="DOID:10763", label=EntityType.DISEASE, name="hypertension", source="doid",
+                xrefs=("MESH:D000099",)),  # has its own MeSH id: kept as it is
+        KBEntry(concept_id="HP:0000001", label=EntityType.SYMPTOM, name="All", source="hpo"),
+    ]
+    mesh = {"warfarin": "MESH:D014859", "hypertension": "MESH:D006973"}
+    merged = {e.concept_id: e for e in merge_entries(bare, (), mesh)}
+    assert merged["DRUGBANK:DB00682"].xrefs == ("MESH:D014859",)
+    assert merged["DOID:10763"].xrefs == ("MESH:D000099",)
+    assert merged["HP:0000001"].xrefs == ()
+    # a training mention anchored by the new xref joins the DrugBank entry instead of becoming its own
+    rows = [AliasRow(EntityType.DRUG, "MESH:D014859", "coumadin", 3, "bc5cdr")]
+    merged = {e.concept_id: e for e in merge_entries(bare, rows, mesh)}
+    assert "coumadin" in merged["DRUGBANK:DB00682"].aliases and "MESH:D014859" not in merged
