@@ -2,12 +2,12 @@
 lists, and recall of the ONC high-priority pairs, on stores loaded with different DDI sources.
 
     flock /tmp/medkg-cpu.lock .venv/bin/python benchmarks/bench_alerts.py \
-        --store "pddi (default)=/tmp/medkg-pddi/graph.lbug" \
-        --store "pddi + ddinter=/tmp/medkg-ddi/graph.lbug" \
-        --store "pddi + ddinter + pddi-drugbank=/tmp/medkg-ddiall/graph.lbug" [--neo4j-uri bolt://...] --write
+        --store "pddi + critical (default sources)=/tmp/medkg-a1/graph.lbug" \
+        --store "pddi + critical + ddinter=/tmp/medkg-a2/graph.lbug" \
+        --store "pddi + critical + ddinter + pddi-drugbank=/tmp/medkg-a3/graph.lbug" [--neo4j NAME=bolt://...] --write
 
-Build the stores first (each a fresh ``--db``): ``medkg load-curated pddi``, then
-``medkg load-curated pddi ddinter --accept-noncommercial``, then also ``pddi-drugbank``.
+Build the stores first (each a fresh ``--db``): ``medkg load-curated pddi critical``, then
+``medkg load-curated pddi critical ddinter --accept-noncommercial``, then also ``pddi-drugbank``.
 
 **(a) ONC high-priority recall.** Every ONC high-priority pair of ``public_pddi`` (Phansalkar
 et al. 2012, as DrugBank-mapped by Ayvaz et al. 2015) whose two drugs are Drug nodes of the
