@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.linking import sources
+from extractors.linking.errors import KBNotFoundError
 from extractors.linking.aliases import DEFAULT_ALIAS_TABLE, AliasRow, read_alias_table
 from extractors.linking.kb import KB_VERSION, KBEntry, KnowledgeBase
 from extractors.linking.normalize import normalize
@@ -246,7 +247,10 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     h.update(json.dumps({"kb_version": KB_VERSION, "packages": sources.package_versions(),
                          "code": _CODE_REVISION}, sort_keys=True).encode())
     h.update(Path(train_aliases).read_bytes())
-    h.update(sources.MESH_DESCRIPTORS.read_bytes())
+    try:
+        h.update(sources.MESH_DESCRIPTORS.read_bytes())
+    except OSError as exc:  # the same error the KB build would give
+        raise KBNotFoundError(f"cannot read the MeSH descriptor table {sources.MESH_DESCRIPTORS}: {exc.strerror}") from exc
     return h.hexdigest()[:12]
 
 

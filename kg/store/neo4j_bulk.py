@@ -22,9 +22,10 @@ deadlock on a shared relationship record; the driver retries that transaction). 
 returns how many rows it wrote; a row whose endpoint is missing fails the load.
 
 If anything fails, the database is emptied again (and its constraints and indexes restored), so
-a failed bulk load leaves an empty store. A process killed mid-load leaves the evidence
-constraint dropped until the next connection, which re-applies the schema
-(:meth:`Neo4jStore.ensure_schema`). ``tests/kg/test_bulk_neo4j.py`` checks the result against
+a failed (or interrupted) bulk load leaves an empty store. A process killed mid-load cannot clean
+up: its documents then lack their content hash (written last), so the next load rewrites them
+rather than skipping them as complete, and the evidence constraint stays dropped until the next
+connection re-applies the schema (:meth:`Neo4jStore.ensure_schema`). ``tests/kg/test_bulk_neo4j.py`` checks the result against
 the online path on a real Neo4j.
 """
 
@@ -67,6 +68,9 @@ LINKS = ("HAS_EVIDENCE", "SUPPORTED_BY")
 
 Rows = list[dict[str, Any]]
 
+HASH = "content_hash"
+"""The Document property a later load compares to skip unchanged documents: written last."""
+
 
 def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_PER_TX, workers: int = WORKERS,
                timings: dict[str, float] | None = None) -> WriteSummary:
@@ -90,21 +94,34 @@ def bulk_write(store: Neo4jStore, batch: GraphBatch, *, rows_per_tx: int = ROWS_
             timings["nodes"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             writer.links(tables)
+            writer.document_hashes(tables)
             timings["relationships"] = time.perf_counter() - t0
-        except Exception as exc:
-            with store._session(write=True) as session:
-                session.run(cypher.DELETE_ALL_RELATIONSHIPS_IN_BATCHES).consume()
-                session.run(cypher.DELETE_ALL_IN_BATCHES).consume()
+            t0 = time.perf_counter()
             store.ensure_schema()
-            if isinstance(exc, BulkLoadError):
-                raise BulkLoadError(f"{exc}; the database was left empty") from exc
-            raise BulkLoadError(f"bulk load failed ({type(exc).__name__}); the database was left empty") from exc
-    t0 = time.perf_counter()
-    store.ensure_schema()
-    with store._session(write=True) as session:
-        session.run("CALL db.awaitIndexes(3600)").consume()
-    timings["indexes"] = time.perf_counter() - t0
+            with store._session(write=True) as session:
+                session.run("CALL db.awaitIndexes(3600)").consume()
+            timings["indexes"] = time.perf_counter() - t0
+        except BaseException as exc:  # interrupts too: never leave a half-written graph behind
+            _empty(store, exc)
+            if not isinstance(exc, Exception):
+                raise
+            what = str(exc) if isinstance(exc, BulkLoadError) else f"bulk load failed ({type(exc).__name__})"
+            raise BulkLoadError(f"{what}; the database was left empty") from exc
     return summary
+
+
+def _empty(store: Neo4jStore, cause: BaseException) -> None:
+    """Delete everything the failed load wrote and restore the schema; if even that fails (the
+    server went away), say that the database may hold a partial load (its documents then carry
+    no content hash, so the next load rewrites them)."""
+    try:
+        with store._session(write=True) as session:
+            session.run(cypher.DELETE_ALL_RELATIONSHIPS_IN_BATCHES).consume()
+            session.run(cypher.DELETE_ALL_IN_BATCHES).consume()
+        store.ensure_schema()
+    except Exception as exc:
+        raise BulkLoadError(f"bulk load failed ({type(cause).__name__}) and emptying the database failed too "
+                            f"({type(exc).__name__}): it may hold a partial load, which the next load rewrites") from cause
 
 
 def _evidence_schema(store: Neo4jStore) -> list[tuple[str, str]]:
@@ -118,9 +135,9 @@ def _evidence_schema(store: Neo4jStore) -> list[tuple[str, str]]:
     return out
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` without its null values (``SET n = row`` stores nothing for them anyway)."""
-    return {k: v for k, v in row.items() if v is not None}
+def _plain(row: dict[str, Any], drop: str = "") -> dict[str, Any]:
+    """``row`` without its null values (``SET n = row`` stores nothing for them anyway) and ``drop``."""
+    return {k: v for k, v in row.items() if v is not None and k != drop}
 
 
 Chunk = tuple[str, str, Rows]
@@ -144,14 +161,24 @@ class _Writer:
         self.buckets = BUCKETS_PER_WORKER * workers if workers > 1 else 1
 
     def nodes(self, tables: dict[Any, Rows]) -> None:
-        """New nodes never conflict: every chunk is a cell of its own."""
+        """New nodes never conflict: every chunk is a cell of its own. Documents are written without
+        their content hash (see :meth:`document_hashes`)."""
         cells = []
         for (kind, name, _, _), rows in tables.items():
             if kind == "node" and name != "Evidence":
                 query = f"UNWIND $rows AS row CREATE (n:{name}) SET n = row RETURN count(*) AS n"
-                cells += [_Cell(frozenset(), [(query, name, [_plain(r) for r in rows[i:i + self.rows_per_tx]])])
+                cells += [_Cell(frozenset(), [(query, name, [_plain(r, drop=HASH) for r in rows[i:i + self.rows_per_tx]])])
                           for i in range(0, len(rows), self.rows_per_tx)]
         self._schedule(cells)
+
+    def document_hashes(self, tables: dict[Any, Rows]) -> None:
+        """The last write: each document's content hash. A load killed before it (no cleanup can
+        run then) leaves documents without a hash, which every later load sees as changed and
+        rewrites, instead of skipping them as complete."""
+        rows = [{KEY: r[KEY], HASH: r[HASH]} for r in tables.get(("node", "Document", None, None), [])]
+        query = f"UNWIND $rows AS row MATCH (d:Document {{{KEY}: row.{KEY}}}) SET d.{HASH} = row.{HASH} RETURN count(*) AS n"
+        self._schedule([_Cell(frozenset(), [(query, "Document hashes", rows[i:i + self.rows_per_tx])])
+                        for i in range(0, len(rows), self.rows_per_tx)])
 
     def links(self, tables: dict[Any, Rows]) -> None:
         """Evidence nodes with their two links, and every other relationship table, scheduled together."""

@@ -149,10 +149,12 @@ def read_rules(
             rule = _parse(line, row)
             if rule.id in rules:
                 raise ValueError(f"rule_id {rule.id} is already used on line {rules[rule.id].line}")
+            here: dict[str, tuple[str, int]] = {}
             for curie, name in (*rule.members_a, *rule.members_b):
-                known = names.get(curie)
+                known = names.get(curie) or here.get(curie)
                 if known is not None and known[0] != name:
                     raise ValueError(f"{curie} is named {name!r} here but {known[0]!r} on line {known[1]}")
+                here.setdefault(curie, (name, line))
         except ValueError as exc:
             report(file, f"line {line}", str(exc), row["rule_id"].strip() or None, on_error)
             continue

@@ -4,6 +4,7 @@ stores, on a real Neo4j; a later load of the same sources is a no-op on it."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -11,7 +12,8 @@ from kg.build import build_batch
 from kg.jobs.curated_job import load_curated
 from kg.store.base import GraphStore
 from kg.store.bulk_rows import BulkLoadError
-from kg.store.neo4j_bulk import bulk_write
+from kg.store.bulk_rows import table_rows
+from kg.store.neo4j_bulk import _Writer, bulk_write
 from loaders.curated import read_curated
 from tests.conftest import _neo4j_store
 from tests.kg.test_bulk_embedded import PATHS
@@ -67,6 +69,31 @@ def test_a_failed_bulk_load_leaves_an_empty_database_with_its_schema() -> None:
             bulk_write(store, batch, rows_per_tx=50)
         assert store.query("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
         assert _schema_objects(store) == before
+    finally:
+        store.clear()
+        store.close()
+
+
+@pytest.mark.neo4j
+def test_a_load_killed_before_its_last_step_is_rewritten_by_the_next_load() -> None:
+    """No cleanup runs when the process is killed: what it wrote must not pass for a complete load."""
+    store = _neo4j_store()
+    try:
+        names = list(PATHS)
+        store.clear()
+        load_curated(store, names, paths=PATHS)
+        complete = _dump(store)
+        store.clear()
+        tables = table_rows(store.schema, build_batch(_docs(), schema=store.schema))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            writer = _Writer(store, pool, 2, 50)
+            writer.nodes(tables)
+            writer.links({k: v for k, v in tables.items() if k[1] != "HAS_SYMPTOM"})  # killed before the rest
+        assert store.query("MATCH (d:Document) WHERE d.content_hash IS NOT NULL RETURN count(d) AS n") == [{"n": 0}]
+        store.ensure_schema()
+        again = load_curated(store, names, paths=PATHS)
+        assert again.bulk is None  # not empty: the online path, which sees every document as changed
+        assert _dump(store) == complete
     finally:
         store.clear()
         store.close()

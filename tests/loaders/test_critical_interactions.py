@@ -103,6 +103,8 @@ def test_every_member_is_in_the_drug_dictionary_under_its_name() -> None:
     ({7: " "}, "empty mechanism"),
     ({0: "pde5i nitrate"}, "rule_id 'pde5i nitrate' must be upper-case"),
     ({4: "DRUGBANK:DB00203 Sildenafil"}, "states no pair"),
+    ({4: "DRUGBANK:DB00203 Viagra; DRUGBANK:DB00727 Nitroglycerin"},
+     "DRUGBANK:DB00203 is named 'Viagra' here but 'Sildenafil' on line 3"),  # two names within one row
 ])
 def test_a_bad_row_is_named_with_its_file_and_line(tmp_path: Path, change: dict[int, str], message: str) -> None:
     row = [change.get(i, v) for i, v in enumerate(GOOD)]
