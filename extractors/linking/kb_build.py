@@ -254,7 +254,7 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 3
+_CODE_REVISION = 4
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

@@ -3,6 +3,7 @@ setting ``doc.ents`` and each entity's ``._.ner_score``."""
 
 # no `from __future__ import annotations`: spaCy validates factory signatures at runtime
 
+import re
 from collections.abc import Iterable
 
 from spacy.language import Language
@@ -31,7 +32,8 @@ class NerComponent:
         preds = self.model.predict([s.text for _, s in sents], batch_size=batch_size or self.batch_size)
         found: dict[int, list[tuple[int, int, str, float]]] = {id(d): [] for d in docs}
         for (doc, sent), spans in zip(sents, preds, strict=True):
-            found[id(doc)] += [(sent.start_char + p.start, sent.start_char + p.end, p.label, p.score) for p in spans]
+            found[id(doc)] += [(sent.start_char + p.start, sent.start_char + drug_end(sent.text, p.start, p.end, p.label),
+                                p.label, p.score) for p in spans]
         for doc in docs:
             split_at_boundaries(doc, [b for start, end, _, _ in found[id(doc)] for b in (start, end)])
             ents = []
@@ -43,6 +45,23 @@ class NerComponent:
                     ents.append(span)
             doc.ents = non_overlapping(ents)
             yield doc
+
+
+_DRUG_SUFFIX = re.compile(
+    r"-(?:induced|associated|related|treated|exposed|dependent|mediated|naive|resistant|sensitive|responsive|"
+    r"refractory|containing|based|loaded|eluting|free|using|abusing)$", re.IGNORECASE)
+"""What follows a drug in ``famotidine-associated delirium`` or ``cocaine-induced``: the drug is
+the part before the hyphen. Only Drug spans are trimmed (``drug-induced hepatitis`` is one
+disease), and only when something is left before the hyphen."""
+
+
+def drug_end(text: str, start: int, end: int, label: str) -> int:
+    """The end of a predicted span, a Drug span ending in ``-induced``/``-associated``/... cut
+    back to the drug itself."""
+    if label != "Drug":
+        return end
+    m = _DRUG_SUFFIX.search(text, start, end)
+    return m.start() if m is not None and m.end() == end and m.start() > start else end
 
 
 def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:

@@ -130,6 +130,18 @@ def test_entities_inside_one_token_get_their_own_tokens() -> None:
     assert [t.text for t in doc][:2] == ["Famotidine", "-associated"]
 
 
+def test_a_drug_span_that_takes_in_its_induced_or_associated_suffix_is_cut_back_to_the_drug() -> None:
+    from extractors.ner.component import drug_end
+
+    text = "Famotidine-associated delirium, cocaine-induced seizures, drug-induced hepatitis, 5-FU-treated mice."
+    assert text[0:drug_end(text, 0, 21, "Drug")] == "Famotidine"
+    assert text[32:drug_end(text, 32, 47, "Drug")] == "cocaine"
+    assert text[58:drug_end(text, 58, 80, "Disease")] == "drug-induced hepatitis"  # a disease name keeps its words
+    assert text[82:drug_end(text, 82, 94, "Drug")] == "5-FU"
+    assert drug_end(text, 32, 39, "Drug") == 39  # the drug alone: unchanged
+    assert drug_end("-induced", 0, 8, "Drug") == 8  # nothing before the hyphen: unchanged
+
+
 def test_a_split_one_token_document_keeps_its_sentence() -> None:
     """A DDI-2013 document that is one URL token, split at the drug inside it, must still have
     sentence boundaries (``doc.sents`` raised spaCy's E030 in the relation step)."""
