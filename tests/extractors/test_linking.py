@@ -312,7 +312,7 @@ def test_merge_attaches_aliases_and_cross_source_xrefs(kb: KnowledgeBase) -> Non
 def test_build_kb_without_package_vocabularies(tmp_path: Path) -> None:
     rows = learn_aliases([("bc5cdr", read_documents(BC5CDR_EXCERPT))])
     table = write_alias_table(rows, tmp_path / "aliases.tsv")
-    kb = build_kb(drugs=False, hpo=False, train_aliases=table)
+    kb = build_kb(drugs=False, hpo=False, shipped_disease_ontology=False, train_aliases=table)
     assert {e.source for e in kb} == {"train-aliases"}
     assert kb.get("MESH:D003000").name == "clonidine"
     assert kb.metadata["inputs"]["train_aliases"] == str(table)
@@ -325,7 +325,7 @@ def test_score_linking_handles_composite_and_unlinked_gold(tmp_path: Path) -> No
     docs = list(read_documents(BC5CDR_EXCERPT))
     spans = gold_spans(docs)
     table = write_alias_table(learn_aliases([("bc5cdr", docs)]), tmp_path / "aliases.tsv")
-    kb = build_kb(drugs=False, hpo=False, train_aliases=table)
+    kb = build_kb(drugs=False, hpo=False, shipped_disease_ontology=False, train_aliases=table)
     linker = Linker(kb)
     cands = linker.link_many([s.text for s in spans], labels=[s.label for s in spans])
     scores = score_linking(spans, cands, threshold=linker.threshold, kb=kb)
@@ -386,3 +386,18 @@ def test_an_entry_named_like_a_mesh_descriptor_gets_its_id_unless_it_has_a_mesh_
     rows = [AliasRow(EntityType.DRUG, "MESH:D014859", "coumadin", 3, "bc5cdr")]
     merged = {e.concept_id: e for e in merge_entries(bare, rows, mesh)}
     assert "coumadin" in merged["DRUGBANK:DB00682"].aliases and "MESH:D014859" not in merged
+
+
+def test_the_shipped_disease_ontology_copy_reads_as_the_release_it_came_from(tmp_path: Path) -> None:
+    shipped = sources.shipped_disease_ontology_entries()
+    by_id = {e.concept_id: e for e in shipped}
+    assert len(shipped) > 12_000 and by_id["DOID:10763"].name == "hypertension"
+    assert "MESH:D006973" in by_id["DOID:10763"].xrefs and {e.source for e in shipped} == {"doid"}
+    folder = shared_data("knowledge", "disease_ontology")
+    assert sources.disease_ontology_entries(folder) == shipped  # the copy is exactly what the release's reports give
+    bad = tmp_path / "do.tsv"
+    bad.write_text("doid\tlabel\txrefs\nDOID:1\tthing\n", encoding="utf-8")
+    with pytest.raises(KBFormatError, match="line 2: expected DOID, label, xrefs"):
+        sources.shipped_disease_ontology_entries(bad)
+    with pytest.raises(KBNotFoundError, match="Disease Ontology table"):
+        sources.shipped_disease_ontology_entries(tmp_path / "missing.tsv")
