@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from schema.records import ConceptProperties, Document, EntityType, Mention, Relation
-from loaders._common import OnError, fatal, report
+from loaders._common import OnError, encoding_advice, fatal, report
 from loaders.errors import LoaderError
 
 KIND = "curated"
@@ -125,25 +125,31 @@ def table_rows(
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
         header: list[str] | None = None
-        for fields in reader:
-            line = reader.line_num
-            if header is None:
-                if comment and fields and fields[0].startswith(comment):
+        try:
+            for fields in reader:
+                line = reader.line_num
+                if header is None:
+                    if comment and fields and fields[0].startswith(comment):
+                        continue
+                    header = [f.strip() for f in fields]
+                    missing = [c for c in columns if c not in header]
+                    if missing:
+                        raise fatal(
+                            path, f"line {line}",
+                            f"header lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}",
+                        )
                     continue
-                header = [f.strip() for f in fields]
-                missing = [c for c in columns if c not in header]
-                if missing:
-                    raise fatal(
-                        path, f"line {line}",
-                        f"header lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}",
-                    )
-                continue
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            if len(fields) != len(header):
-                report(path, f"line {line}", f"expected {len(header)} fields, got {len(fields)}", fields[0] or None, on_error)
-                continue
-            yield line, dict(zip(header, fields))
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                if len(fields) != len(header):
+                    report(path, f"line {line}", f"expected {len(header)} fields, got {len(fields)}", fields[0] or None, on_error)
+                    continue
+                yield line, dict(zip(header, fields))
+        except UnicodeDecodeError as exc:  # a curated file saved in another encoding: say which file, not a traceback
+            with path.open("rb") as raw:
+                start = raw.read(4)
+            raise fatal(path, "encoding",  # decoded in blocks: the failing line is not known exactly
+                        f"not valid UTF-8 ({exc.reason}); {encoding_advice(start)}") from None
         if header is None:
             raise fatal(path, "line 1", f"empty file: no header with {', '.join(columns)}")
 

@@ -158,3 +158,11 @@ def test_check_interactions_raises_critical_alerts(graph: GraphStore, resolver: 
     assert (statin.tier, statin.severity) == ("warn", "Moderate")
     assert frozenset(("Simvastatin", "Amiodarone")) in found
     assert frozenset(("Sildenafil", "Warfarin")) not in found  # no rule: nothing stated
+
+
+def test_a_table_in_another_encoding_is_named_with_advice_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "critical_interactions.tsv"
+    path.write_bytes(HEADER.encode() + b"\n" + "\t".join(GOOD).encode("utf-16"))
+    with pytest.raises(MalformedInputError, match="not valid UTF-8") as exc:
+        list(critical_interactions.read(path))
+    assert str(exc.value).startswith(f"{path}:encoding: not valid UTF-8") and "convert the file to UTF-8" in str(exc.value)
