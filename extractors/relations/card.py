@@ -39,8 +39,46 @@ _SCORING = {
 }
 
 
+_DESCRIPTION = {
+    "per-pair": "A LoRA adapter plus one classification head per task over a shared encoder; candidates are "
+                "entity pairs within a sentence, marked with typed entity markers (punct) "
+                "(`@ * drug * aspirin @ ... # ^ drug ^ warfarin #`, Zhou & Chen 2021), and each head classifies the "
+                "concatenated encoder states at the two opening markers (one encoder pass per candidate).",
+    "one-pass": "A LoRA adapter plus one classification head per task over a shared encoder, **one encoder pass per "
+                "text**: every entity span of a sentence (or of a document window, for tasks trained at document "
+                "scope) is marked `@ ... @`, and each candidate pair is classified from the two opening markers' "
+                "states and an attention-weighted context vector (localized context pooling, ATLOP, Zhou et al. 2021) "
+                "(`extractors/relations/onepass.py`).",
+}
+
+
+def _schedule(meta: Mapping[str, Any]) -> list[str]:
+    hp = meta["hyperparameters"]
+    if meta.get("architecture") == "one-pass":
+        scopes = meta.get("scopes") or {}
+        return [
+            f"- {hp['epochs']} epochs, batches of at most {hp['batch_units']} texts / {hp['max_tokens']} padded wordpieces, "
+            f"AdamW lr {hp['lr']}, linear warmup {hp['warmup']} + decay, max length {hp['max_length']} wordpieces, seed {hp['seed']}",
+            f"- scopes: {', '.join(f'{t}: {v}' for t, v in scopes.items()) or 'every task within a sentence'} "
+            "(document scope pairs entities across the sentences of a window of about 1,500 characters)",
+            f"- class imbalance: {meta.get('class_imbalance', '')}; texts per corpus per epoch capped at {hp['max_units']}",
+        ]
+    return [
+        f"- {hp['epochs']} epochs, batch {hp['batch_size']}, AdamW lr {hp['lr']}, linear warmup {hp['warmup']} + decay, "
+        f"max length {hp['max_length']} wordpieces, {hp.get('context')} wordpieces of context kept around each pair, "
+        f"seed {hp['seed']}",
+        f"- class imbalance: {meta.get('class_imbalance', '')}; neg_ratio {hp['neg_ratio']}, positive caps "
+        f"{hp['max_positives']}",
+    ]
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
+
+
+def _base(corpus: str) -> str:
+    """``bc5cdr-doc`` (BC5CDR at document scope) -> ``bc5cdr``."""
+    return corpus.removesuffix("-doc")
 
 
 def _metrics_table(dev: Mapping[str, Any]) -> str:
@@ -67,10 +105,7 @@ def model_card(meta: Mapping[str, Any]) -> str:
         "",
         "# medkg relation extraction model",
         "",
-        "A LoRA adapter plus one classification head per task over a shared encoder; candidates are "
-        "entity pairs within a sentence, marked with typed entity markers (punct) "
-        "(`@ * drug * aspirin @ ... # ^ drug ^ warfarin #`, Zhou & Chen 2021), and each head classifies the "
-        "concatenated encoder states at the two opening markers.",
+        _DESCRIPTION[meta.get("architecture", "per-pair")],
         "",
         "## Tasks and graph edges",
         "",
@@ -83,12 +118,12 @@ def model_card(meta: Mapping[str, Any]) -> str:
     out += ["", "## Data and splits", ""]
     for corpus, info in meta.get("data", {}).items():
         counts = ", ".join(f"{k} {v}" for k, v in info["candidates"].items())
-        out.append(f"- **{corpus}** (task `{info['task']}`): {_SPLITS.get(corpus, info['split'])} Train candidates: {counts}.")
+        out.append(f"- **{corpus}** (task `{info['task']}`): {_SPLITS.get(_base(corpus), info['split'])} Train candidates: {counts}.")
     out += ["", "## Licences of the training data", ""]
-    out += [f"- {_LICENCES[c]}" for c in corpora if c in _LICENCES]
+    out += [f"- {_LICENCES[c]}" for c in dict.fromkeys(map(_base, corpora)) if c in _LICENCES]
     if "dev_metrics" in meta:
         out += ["", "## Dev-split results", "", "Scoring:"]
-        out += [f"- {c}: {_SCORING.get(c, '')}" for c in meta["dev_metrics"]]
+        out += [f"- {c}: {_SCORING.get(_base(c), '')}" for c in meta["dev_metrics"]]
         out += ["", _metrics_table(meta["dev_metrics"])]
     tr = meta.get("training", {})
     out += [
@@ -99,11 +134,7 @@ def model_card(meta: Mapping[str, Any]) -> str:
         f"- LoRA r={hp['lora_r']}, alpha={hp['lora_alpha']}, dropout={hp['lora_dropout']} on the attention and "
         f"feed-forward linear layers of the top {hp.get('lora_layers') or 'all'} encoder layers (the rest frozen); "
         f"heads: 2-layer MLP (hidden {hp['head_hidden']}) saved as `modules_to_save`",
-        f"- {hp['epochs']} epochs, batch {hp['batch_size']}, AdamW lr {hp['lr']}, linear warmup {hp['warmup']} + decay, "
-        f"max length {hp['max_length']} wordpieces, {hp.get('context')} wordpieces of context kept around each pair, "
-        f"seed {hp['seed']}",
-        f"- class imbalance: {meta.get('class_imbalance', '')}; neg_ratio {hp['neg_ratio']}, positive caps "
-        f"{hp['max_positives']}",
+        *_schedule(meta),
         f"- prior correction at inference (logit adjustment from training counts, excluding "
         f"{', '.join(hp.get('prior_exclude', ())) or 'no corpus'}): {meta.get('logit_adjustment', 'none recorded')}",
         f"- training time: {tr.get('seconds', '?')} s on {tr.get('device', '?')} (bf16 autocast: {tr.get('bf16', '?')})",

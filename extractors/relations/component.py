@@ -44,20 +44,46 @@ class RelationExtractor:
     def load(cls, model_dir: str | Path | None, *, device: str = "auto", threshold: float = 0.5, batch_size: int = 64) -> "RelationExtractor":
         return cls(RelationModel.load(model_dir or DEFAULT_RE_MODEL, device=device), threshold=threshold, batch_size=batch_size)
 
+    def _jobs(self, doc: Doc) -> Iterable[tuple[Span, dict[tuple[int, int, str], Span], Any]]:
+        """(text span, entities of the text by offsets, candidate) for every candidate of ``doc``.
+
+        Tasks the model was trained on at sentence scope pair the entities of one sentence;
+        tasks it was trained on at document scope (``medkg.json``'s ``scopes``, a one-pass model
+        trained on ``bc5cdr-doc``) pair the entities of each window of consecutive sentences
+        (:func:`~extractors.relations.data.document_windows`), cross-sentence pairs included.
+        """
+        scopes = self.model.meta.get("scopes") or {}
+        by_scope: dict[str, list[str]] = {}
+        for task in self.model.tasks:
+            by_scope.setdefault(scopes.get(task, "sentence"), []).append(task)
+        sents = list(doc.sents)
+        texts: list[tuple[Span, list[str]]] = []
+        if by_scope.get("sentence"):
+            texts += [(sent, by_scope["sentence"]) for sent in sents]
+        if by_scope.get("document"):
+            from extractors.relations.data import document_windows
+
+            starts = {s.start_char: s for s in sents}
+            ends = {s.end_char: s for s in sents}
+            for w0, w1 in document_windows([(s.start_char, s.end_char) for s in sents]):
+                texts.append((doc[starts[w0].start : ends[w1].end], by_scope["document"]))
+        for span, tasks in texts:
+            ents = [e for e in doc.ents if e.start >= span.start and e.end <= span.end]
+            if len(ents) < 2:
+                continue
+            by_span = {(e.start_char - span.start_char, e.end_char - span.start_char, e.label_): e for e in ents}
+            spans = [EntitySpan(start=s, end=t, label=lab) for s, t, lab in by_span]
+            for cand in candidate_pairs(span.text, spans, tasks=tasks):
+                yield span, by_span, cand
+
     def extract(self, docs: Sequence[Doc]) -> list[list[Relation]]:
         jobs: list[tuple[int, Span, dict[tuple[int, int, str], Span], Any]] = []
         for i, doc in enumerate(docs):
-            for sent in doc.sents:
-                ents = [e for e in doc.ents if e.start >= sent.start and e.end <= sent.end]
-                if len(ents) < 2:
-                    continue
-                by_span = {(e.start_char - sent.start_char, e.end_char - sent.start_char, e.label_): e for e in ents}
-                spans = [EntitySpan(start=s, end=t, label=lab) for s, t, lab in by_span]
-                for cand in candidate_pairs(sent.text, spans, tasks=self.model.tasks):
-                    jobs.append((i, sent, by_span, cand))
+            jobs += [(i, span, by_span, cand) for span, by_span, cand in self._jobs(doc)]
         preds = self.model.predict([c for *_, c in jobs], batch_size=self.batch_size) if jobs else []
+        best: list[dict[tuple[str, str, str], Relation]] = [{} for _ in docs]
         out: list[list[Relation]] = [[] for _ in docs]
-        for (i, sent, by_span, cand), pred in zip(jobs, preds, strict=True):
+        for (i, span, by_span, cand), pred in zip(jobs, preds, strict=True):
             edge = edge_for(cand, pred)
             if edge is None or pred.relation_score < self.threshold:
                 continue
@@ -65,23 +91,36 @@ class RelationExtractor:
             tail = by_span[(cand.tail_start, cand.tail_end, cand.tail_label)]
             if concept_of(head) == concept_of(tail):
                 continue
-            out[i].append(
-                Relation(
-                    type=edge.edge_type,
-                    head_id=concept_of(head),
-                    head_label=head.label_,
-                    tail_id=concept_of(tail),
-                    tail_label=tail.label_,
-                    score=float(pred.relation_score),
-                    source=self.model.name,
-                    model=self.model.name,
-                    evidence_text=sent.text,
-                    evidence_start=sent.start_char,
-                    evidence_end=sent.end_char,
-                    properties=dict(edge.properties),
-                )
+            evidence = _evidence(head, tail)
+            rel = Relation(
+                type=edge.edge_type,
+                head_id=concept_of(head),
+                head_label=head.label_,
+                tail_id=concept_of(tail),
+                tail_label=tail.label_,
+                score=float(pred.relation_score),
+                source=self.model.name,
+                model=self.model.name,
+                evidence_text=evidence.text,
+                evidence_start=evidence.start_char,
+                evidence_end=evidence.end_char,
+                properties=dict(edge.properties),
             )
-        return out
+            if span.start == head.sent.start and span.end == head.sent.end:
+                out[i].append(rel)  # sentence scope: one relation per sentence that states it
+                continue
+            # document scope: a pair seen in several windows or mention pairs is one relation, the best-scored
+            key = (rel.type, rel.head_id, rel.tail_id)
+            if key not in best[i] or rel.score > best[i][key].score:
+                best[i][key] = rel
+        return [rels + list(b.values()) for rels, b in zip(out, best, strict=True)]
+
+
+def _evidence(head: Span, tail: Span) -> Span:
+    """The sentence holding both mentions, or the sentences from the first mention's to the last's."""
+    first, last = (head, tail) if head.start <= tail.start else (tail, head)
+    a, b = first.sent, last.sent
+    return a if a.start == b.start else head.doc[a.start : max(a.end, b.end)]
 
 
 class RelationComponent:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -82,6 +82,8 @@ class RelationSet:
     symmetric: bool
     source: str
     notes: Mapping[str, int | float | str] = field(default_factory=dict)
+    scope: Literal["sentence", "document"] = "sentence"
+    """Where candidates pair entities: within a sentence, or within a window of a document."""
 
     def counts(self) -> dict[str, int]:
         """Candidates per gold label, and the gold relations."""
@@ -103,6 +105,31 @@ class RelationSet:
             if key in keys:
                 out.add((rtype, doc, h, t))
         return frozenset(out)
+
+
+WINDOW_CHARS = 1500
+"""Characters per document window: about 330 wordpieces of abstract text, so a window with its
+entity markers stays inside a 512-position encoder."""
+
+
+def document_windows(sentences: Sequence[tuple[int, int]], *, max_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
+    """Spans of consecutive sentences of at most ``max_chars`` (a longer sentence is a window of its own).
+
+    A text that fits is one window. Otherwise each window starts at the middle sentence of the
+    previous one, so every two sentences less than half a window apart share a window.
+    """
+    if not sentences:
+        return []
+    out: list[tuple[int, int]] = []
+    i = 0
+    while True:
+        j = i
+        while j + 1 < len(sentences) and sentences[j + 1][1] - sentences[i][0] <= max_chars:
+            j += 1
+        out.append((sentences[i][0], sentences[j][1]))
+        if j == len(sentences) - 1:
+            return out
+        i = max(i + 1, (i + j + 1) // 2)
 
 
 def _in_sentence(spans: list[tuple[int, int]], start: int, end: int) -> int | None:
@@ -140,12 +167,14 @@ def ddi_set(root: str | os.PathLike[str], split: Split | None) -> RelationSet:
     )
 
 
-def bc5cdr_set(path: str | os.PathLike[str], split: Split) -> RelationSet:
-    """BC5CDR (PubTator file of one split): same-sentence Chemical x Disease mention pairs.
+def bc5cdr_set(path: str | os.PathLike[str], split: Split, *, scope: Literal["sentence", "document"] = "sentence") -> RelationSet:
+    """BC5CDR (PubTator file of one split): Chemical x Disease mention pairs of one sentence, or
+    (``scope="document"``) of the whole title + abstract, one text per document.
 
     A candidate is positive when any (chemical id, disease id) of its two mentions is a CID
-    pair of the document; that is distant supervision at the sentence level (the sentence may
-    not itself state the relation), the usual way to train CID at mention level.
+    pair of the document; that is distant supervision at the mention level (the sentence may
+    not itself state the relation), the usual way to train CID at mention level. Document scope
+    reaches the cross-sentence pairs (about a quarter of the gold) that sentence scope cannot.
     """
     from loaders import read_documents
 
@@ -169,6 +198,11 @@ def bc5cdr_set(path: str | os.PathLike[str], split: Split) -> RelationSet:
             idx = _in_sentence(sentences, key[1], key[2])
             if idx is not None:
                 per_sentence[idx].append(key)
+        if scope == "document":
+            windows = document_windows(sentences)
+            per_sentence = {w: [k for k in sorted(by_span, key=lambda k: (k[1], k[2], k[0])) if w0 <= k[1] and k[2] <= w1]
+                            for w, (w0, w1) in enumerate(windows)}
+            sentences = windows
         for idx, keys in sorted(per_sentence.items()):
             s0, s1 = sentences[idx]
             text = doc.text[s0:s1]
@@ -186,8 +220,8 @@ def bc5cdr_set(path: str | os.PathLike[str], split: Split) -> RelationSet:
                     label = "adverse_effect" if any(p in cid for p in pairs) else "none"
                     examples.append(Example(cand, label, doc.id, pairs))
     return RelationSet(
-        corpus="bc5cdr", task="adverse_effect", split=split, examples=tuple(examples), gold=frozenset(gold),
-        score_type={"adverse_effect": "CID"}, symmetric=False, source=str(path), notes={"documents": docs},
+        corpus="bc5cdr" if scope == "sentence" else "bc5cdr-doc", task="adverse_effect", split=split, examples=tuple(examples), gold=frozenset(gold),
+        score_type={"adverse_effect": "CID"}, symmetric=False, source=str(path), notes={"documents": docs}, scope=scope,
     )
 
 
@@ -275,13 +309,22 @@ CORPORA: Mapping[str, Callable[[Path, Split], RelationSet]] = {
         / ("CDR_TrainingSet.PubTator.txt" if split == "train" else "CDR_DevelopmentSet.PubTator.txt"),
         split,
     ),
+    "bc5cdr-doc": lambda root, split: bc5cdr_set(
+        root / "corpora" / "bc5cdr" / "pubtator"
+        / ("CDR_TrainingSet.PubTator.txt" if split == "train" else "CDR_DevelopmentSet.PubTator.txt"),
+        split, scope="document",
+    ),
     "ade": lambda root, split: ade_set(root / "corpora" / "ade-corpus-v2", split),
     "raredis": lambda root, split: raredis_set(root / "corpora" / "raredis" / split),
 }
 """Corpus name -> reader of one split under a shared-data root (``../shared/data``)."""
 
 
-def load_sets(data_root: str | os.PathLike[str], split: Split, *, corpora: Iterable[str] = tuple(CORPORA)) -> list[RelationSet]:
+SENTENCE_CORPORA = ("ddi2013", "bc5cdr", "ade", "raredis")
+"""The sentence-level sets (the per-pair model's training data; ``bc5cdr-doc`` is BC5CDR at document scope)."""
+
+
+def load_sets(data_root: str | os.PathLike[str], split: Split, *, corpora: Iterable[str] = SENTENCE_CORPORA) -> list[RelationSet]:
     """The named corpora's sets for one split, read from ``data_root`` (the shared data folder)."""
     root = Path(data_root)
     out = []

@@ -235,6 +235,12 @@ class RelationModel:
         meta = read_model_meta(path)
         if meta.get("task") != "relation-extraction":
             raise ModelNotFoundError(f"{path} is a {meta.get('task')!r} model, not a relation-extraction model")
+        if meta.get("architecture", "per-pair") != "per-pair":
+            from extractors.relations.onepass import ARCHITECTURE, OnePassModel
+
+            if meta["architecture"] != ARCHITECTURE:
+                raise ModelNotFoundError(f"{path} has an unknown relation architecture {meta['architecture']!r}")
+            return OnePassModel.load(path, device=device, base=base, bf16=bf16)
         dev = pick_device(device, bf16=bf16)
         net = build_net(base or meta["base"], meta["labels"], head_hidden=int(meta["hyperparameters"]["head_hidden"]))
         peft_model = PeftModel.from_pretrained(net, str(path))

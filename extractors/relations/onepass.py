@@ -1,0 +1,464 @@
+"""One-pass relation extraction: each text is encoded once, every candidate pair classified from it.
+
+The per-pair model (:mod:`extractors.relations.model`) inserts markers around one head and one
+tail and runs the encoder once *per candidate*: a sentence listing twelve drugs costs 66
+encoder passes. Here a text (a sentence, or a window of sentences) gets an ``@`` before and
+after **every** entity span of its candidates, goes through the encoder once, and each pair
+``(head, tail)`` is classified from
+
+* the hidden state of the head's opening ``@`` and of the tail's opening ``@`` (entity-marker
+  representations, Zhou & Chen 2021), and
+* a context vector for the pair: the last layer's attention from the two markers, multiplied
+  position by position, averaged over heads and normalised, weights the hidden states
+  ("localized context pooling", Zhou et al. 2021, ATLOP), so the words that both entities attend
+  to (``induced``, ``increases the levels of``) speak for the pair even many tokens away,
+
+through the task's head (a two-layer MLP over ``[head; tail; context]``). Cost grows with the
+texts, not with the pairs, so training can run several epochs with LoRA on every layer within
+the CPU budget, and a document window can pair entities of different sentences.
+
+:class:`OnePassModel` keeps :class:`~extractors.relations.model.RelationModel`'s interface
+(``predict`` takes the same :class:`RelationCandidate` list and returns predictions in order):
+candidates are grouped by their text, and the spans marked in a text are those its candidates
+name. A saved directory is the same PEFT layout with ``"architecture": "one-pass"`` in
+``medkg.json``; :meth:`RelationModel.load` dispatches on it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractors.batching import length_batches
+from extractors.errors import ExtractionError, ModelNotFoundError
+from extractors.relations.candidates import TASKS, CandidateError, RelationCandidate, RelationPrediction
+from extractors.relations.model import RelationModel, _special_layout, check_tasks
+from extractors.transformer import PACKAGED_BASE, Device, lora_targets, pick_device, quiet_hf, read_model_meta, resolve_base
+
+__all__ = ["ARCHITECTURE", "OnePassConfig", "OnePassModel", "Unit", "encode_unit", "mark_spans", "train_onepass", "units_of"]
+
+ARCHITECTURE = "one-pass"
+
+MAX_LENGTH = 512
+"""Wordpieces per encoded text (the encoder's position limit); longer texts are cut, and a span
+whose marker falls beyond the cut is represented by the last token kept."""
+
+MARK = "@"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One text to encode once, its marked spans and the candidate pairs over them.
+
+    ``spans`` are distinct ``(start, end)`` character offsets; each pair is ``(head index, tail
+    index, task, candidate position)`` where the position indexes the caller's candidate list.
+    """
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    pairs: tuple[tuple[int, int, str, int], ...]
+
+
+def units_of(cands: Sequence[RelationCandidate]) -> list[Unit]:
+    """Group candidates by text: one unit per distinct text, in first-seen order."""
+    by_text: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_text.setdefault(c.text, []).append(i)
+    out = []
+    for text, idx in by_text.items():
+        spans = sorted({(cands[i].head_start, cands[i].head_end) for i in idx} | {(cands[i].tail_start, cands[i].tail_end) for i in idx})
+        where = {s: k for k, s in enumerate(spans)}
+        pairs = tuple(
+            (where[(cands[i].head_start, cands[i].head_end)], where[(cands[i].tail_start, cands[i].tail_end)], cands[i].task, i)
+            for i in idx
+        )
+        out.append(Unit(text, tuple(spans), pairs))
+    return out
+
+
+def mark_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[int]]:
+    """``text`` with ``@`` before and after every span, and where each span's opening ``@`` is.
+
+    At one position closing markers come before opening ones; nested spans open outer-first and
+    close inner-first, so markers nest as the spans do (``@ @ heparin @ -induced thrombocytopenia @``).
+    """
+    inserts = []
+    for k, (start, end) in enumerate(spans):
+        inserts.append((end, 0, -start, f" {MARK}", -1))
+        inserts.append((start, 1, -end, f"{MARK} ", k))
+    inserts.sort(key=lambda x: (x[0], x[1], x[2]))
+    pieces: list[str] = []
+    opens = [0] * len(spans)
+    shift = prev = 0
+    for pos, _, _, piece, k in inserts:
+        pieces.append(text[prev:pos])
+        shift += pos - prev
+        prev = pos
+        if k >= 0:
+            opens[k] = shift
+        pieces.append(piece)
+        shift += len(piece)
+    pieces.append(text[prev:])
+    return "".join(pieces), opens
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedUnit:
+    input_ids: tuple[int, ...]
+    marker_pos: tuple[int, ...]
+
+
+def encode_unit(tokenizer: Any, unit: Unit, *, max_length: int = MAX_LENGTH) -> EncodedUnit:
+    """Token ids of a marked unit and the token index of each span's opening marker."""
+    return encode_units(tokenizer, [unit], max_length=max_length)[0]
+
+
+def encode_units(tokenizer: Any, units: Sequence[Unit], *, max_length: int = MAX_LENGTH) -> list[EncodedUnit]:
+    if not units:
+        return []
+    marked = [mark_spans(u.text, u.spans) for u in units]
+    with quiet_hf():  # texts past max_length are cut below; the "longer than the maximum" warning misleads
+        batch = tokenizer([m for m, _ in marked], add_special_tokens=False, return_offsets_mapping=True)
+    prefix, suffix = _special_layout(tokenizer)
+    room = max_length - len(prefix) - len(suffix)
+    out = []
+    for (_, opens), ids, offsets in zip(marked, batch["input_ids"], batch["offset_mapping"]):
+        starts = {s: i for i, (s, e) in enumerate(offsets) if e > s}
+        pos = []
+        for char in opens:
+            tok = starts.get(char)
+            if tok is None:  # a tokenizer that merged the marker with a neighbour: the token covering it
+                tok = next((i for i, (s, e) in enumerate(offsets) if s <= char < e), len(ids) - 1)
+            pos.append(min(tok, room - 1) + len(prefix))
+        ids = list(ids[:room])
+        out.append(EncodedUnit(tuple(prefix + ids + suffix), tuple(pos)))
+    return out
+
+
+def build_onepass_net(base: str, task_labels: Mapping[str, Sequence[str]], *, head_hidden: int) -> Any:
+    """The encoder (eager attention, so the last layer's attention can be read) + one head per task."""
+    import torch
+    from torch import nn
+    from transformers import AutoModel
+
+    try:
+        with quiet_hf():
+            encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False, attn_implementation="eager")
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot load base encoder {base!r}: {exc}") from exc
+
+    class PairHead(nn.Module):
+        def __init__(self, hidden: int, n_labels: int) -> None:
+            super().__init__()
+            self.dropout = nn.Dropout(0.1)
+            self.proj = nn.Linear(3 * hidden, head_hidden)
+            self.out = nn.Linear(head_hidden, n_labels)
+
+        def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+            return self.out(self.dropout(torch.tanh(self.proj(self.dropout(pooled)))))
+
+    class OnePassNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            hidden = encoder.config.hidden_size
+            self.heads = nn.ModuleDict({t: PairHead(hidden, len(labels)) for t, labels in task_labels.items()})
+
+        def pairs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, row: torch.Tensor, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+            """``[head; tail; context]`` for every pair (``row`` = its text in the batch, ``head``/``tail`` = marker token indices)."""
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+            states, attention = out.last_hidden_state, out.attentions[-1]  # (B, L, H), (B, heads, L, L)
+            h, t = states[row, head], states[row, tail]
+            weights = (attention[row, :, head] * attention[row, :, tail]).mean(1)  # (P, L)
+            weights = weights / (weights.sum(-1, keepdim=True) + 1e-6)
+            context = torch.einsum("pl,plh->ph", weights, states[row])
+            return torch.cat([h, t, context], dim=-1)
+
+    return OnePassNet()
+
+
+def _batch_tensors(encoded: Sequence[EncodedUnit], units: Sequence[Unit], index: Sequence[int], *, pad_id: int, device: Any) -> tuple[dict[str, Any], list[tuple[int, int, str, int]]]:
+    """Padded ids for the units ``index`` and the flat pair list ``(row, head token, tail token, task, candidate)``."""
+    import torch
+
+    width = max(len(encoded[i].input_ids) for i in index)
+    ids = torch.full((len(index), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(index), width), dtype=torch.long)
+    flat = []
+    for r, i in enumerate(index):
+        e = encoded[i]
+        ids[r, : len(e.input_ids)] = torch.tensor(e.input_ids, dtype=torch.long)
+        mask[r, : len(e.input_ids)] = 1
+        for h, t, task, cand in units[i].pairs:
+            flat.append((r, e.marker_pos[h], e.marker_pos[t], task, cand))
+    tensors = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+    return tensors, flat
+
+
+class OnePassModel(RelationModel):
+    """A loaded one-pass relation model; same interface as :class:`RelationModel`."""
+
+    def __init__(self, *, net: Any, tokenizer: Any, meta: dict[str, Any], device: Device, model_dir: str | None) -> None:
+        super().__init__(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=model_dir)
+        self.max_length = int(meta.get("max_length", MAX_LENGTH))
+        self.max_tokens = 8192 if device.type == "cpu" else 65536
+        """Padded tokens per encoder pass (with the attention maps kept for the pairs)."""
+
+    @classmethod
+    def load(cls, model_dir: str | Path, *, device: str = "auto", base: str | None = None, bf16: bool | None = None) -> OnePassModel:
+        from peft import PeftModel
+        from transformers import AutoTokenizer
+
+        path = Path(model_dir)
+        meta = read_model_meta(path)
+        if meta.get("task") != "relation-extraction" or meta.get("architecture") != ARCHITECTURE:
+            raise ModelNotFoundError(f"{path} is not a one-pass relation-extraction model")
+        dev = pick_device(device, bf16=bf16)
+        net = build_onepass_net(base or meta["base"], meta["labels"], head_hidden=int(meta["hyperparameters"]["head_hidden"]))
+        net = PeftModel.from_pretrained(net, str(path)).merge_and_unload()
+        net.to(dev.torch_device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        return cls(net=net, tokenizer=tokenizer, meta=meta, device=dev, model_dir=str(path))
+
+    def predict(self, cands: Sequence[RelationCandidate], *, batch_size: int | None = None) -> list[RelationPrediction]:
+        """Classify candidates (results in input order); one encoder pass per distinct text."""
+        import torch
+
+        for c in cands:
+            if c.task not in self.labels:
+                raise CandidateError(f"this model has no task {c.task!r}; it has: {', '.join(self.labels)}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if not cands:
+            return []
+        units = units_of(cands)
+        encoded = encode_units(self.tokenizer, units, max_length=self.max_length)
+        lengths = [len(e.input_ids) for e in encoded]
+        out: list[RelationPrediction | None] = [None] * len(cands)
+        pad = self.tokenizer.pad_token_id or 0
+        self.net.eval()
+        with torch.inference_mode(), self.device.autocast():
+            for index in length_batches(lengths, batch_size=batch_size or self.batching.batch_size, max_tokens=self.max_tokens):
+                tensors, flat = _batch_tensors(encoded, units, index, pad_id=pad, device=self.device.torch_device)
+                dev = self.device.torch_device
+                pooled = self.net.pairs(
+                    **tensors,
+                    row=torch.tensor([f[0] for f in flat], device=dev),
+                    head=torch.tensor([f[1] for f in flat], device=dev),
+                    tail=torch.tensor([f[2] for f in flat], device=dev),
+                )
+                tasks = [f[3] for f in flat]
+                for task in dict.fromkeys(tasks):
+                    rows = [k for k, t in enumerate(tasks) if t == task]
+                    logits = self.net.heads[task](pooled[torch.tensor(rows, device=dev)]).float()
+                    if self.prior_correction and task in self._adjust:
+                        logits = logits + self._adjust[task]
+                    probs = torch.softmax(logits, dim=-1).cpu()
+                    labels = self.labels[task]
+                    for k, p in zip(rows, probs.tolist()):
+                        best = max(range(len(p)), key=p.__getitem__)
+                        out[flat[k][4]] = RelationPrediction(task=task, label=labels[best], score=p[best], relation_score=1.0 - p[0])
+        return [p for p in out if p is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class OnePassConfig:
+    """Hyperparameters of :func:`train_onepass` (recorded in ``medkg.json``)."""
+
+    base: str = PACKAGED_BASE
+    epochs: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    lora_layers: int | None = None
+    head_hidden: int = 256
+    batch_units: int = 16
+    max_tokens: int = 4096
+    max_units: Mapping[str, int] = field(default_factory=lambda: {"ade": 1500})
+    class_weight_power: float = 0.5
+    prior_exclude: tuple[str, ...] = ("ade",)
+    max_length: int = MAX_LENGTH
+    seed: int = 13
+    device: str = "auto"
+    bf16: bool | None = None
+    max_steps: int | None = None
+    threads: int | None = None
+
+
+def _class_weights(labels: Sequence[str], counts: Mapping[str, int], power: float) -> list[float]:
+    n, k = sum(counts.get(lab, 0) for lab in labels), len(labels)
+    return [((n / (k * counts[lab])) ** power) if counts.get(lab) else 1.0 for lab in labels]
+
+
+def train_onepass(
+    train_sets: Sequence[Any],
+    *,
+    config: OnePassConfig = OnePassConfig(),
+    dev_sets: Sequence[Any] = (),
+    out_dir: str | Path | None = None,
+    log: Any = None,
+) -> OnePassModel:
+    """Train a one-pass model (LoRA on the encoder + a head per task) on :class:`RelationSet` s.
+
+    Each set's candidates are grouped by text into units (:func:`units_of`); an epoch visits
+    every unit of every corpus (at most ``max_units`` of a corpus, a fresh sample each epoch) in
+    length-bucketed batches, and the loss is the class-weighted cross-entropy of all the pairs of
+    the batch, each through its task's head. Class weights are ``(N / (K n_c)) ** power`` over the
+    training pairs; the recorded logit adjustment ``-log w_c`` (shifted to 0 on ``none``) undoes
+    their effect on the prior at prediction, so nothing is tuned on dev.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from extractors.relations.train import evaluate_re, save_model
+    from extractors.scorers import format_table
+
+    say = log or (lambda _line: None)
+    if not train_sets:
+        raise ExtractionError("train_onepass needs at least one training set")
+    task_labels = {s.task: TASKS[s.task].labels for s in train_sets}
+    check_tasks(task_labels)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device, bf16=config.bf16)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(config.base))
+    net = build_onepass_net(config.base, task_labels, head_hidden=config.head_hidden)
+    n_layers = int(net.encoder.config.num_hidden_layers)
+    top = n_layers if config.lora_layers is None else min(config.lora_layers, n_layers)
+    lora = LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=lora_targets(range(n_layers - top, n_layers)), modules_to_save=[f"heads.{t}" for t in task_labels],
+    )
+    peft_model = get_peft_model(net, lora)
+    peft_model.to(device.torch_device)
+
+    t0 = time.perf_counter()
+    corpus_units: dict[str, tuple[list[Unit], list[EncodedUnit], list[int]]] = {}
+    label_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    natural: dict[str, Counter[str]] = defaultdict(Counter)
+    label_index = {t: {lab: i for i, lab in enumerate(labels)} for t, labels in task_labels.items()}
+    for s in train_sets:
+        cands = [e.candidate for e in s.examples]
+        units = units_of(cands)
+        encoded = encode_units(tokenizer, units, max_length=config.max_length)
+        targets = [label_index[s.task][e.label] for e in s.examples]
+        corpus_units[s.corpus] = (units, encoded, targets)
+        counts = Counter(e.label for e in s.examples)
+        label_counts[s.task].update(counts)
+        if s.corpus not in config.prior_exclude:
+            natural[s.task].update(counts)
+    weights = {t: _class_weights(labels, label_counts[t], config.class_weight_power) for t, labels in task_labels.items()}
+    adjust = {}
+    for t, labels in task_labels.items():
+        w = weights[t]
+        nat, seen = natural[t] or label_counts[t], label_counts[t]
+        # model prior ~ w_c * seen_c; data prior ~ nat_c: adj = log nat_c - log (w_c seen_c)
+        import math
+
+        raw = [math.log(nat[lab] / max(sum(nat.values()), 1)) - math.log(w[i] * seen[lab] / max(sum(w[j] * seen[x] for j, x in enumerate(labels)), 1e-9))
+               if nat.get(lab) and seen.get(lab) else 0.0 for i, lab in enumerate(labels)]
+        adjust[t] = [round(a - raw[0], 4) for a in raw]
+    weight_t = {t: torch.tensor(w, device=device.torch_device) for t, w in weights.items()}
+
+    def epoch_plan() -> list[tuple[str, list[int]]]:
+        plan = []
+        for corpus, (units, encoded, _) in corpus_units.items():
+            idx = list(range(len(units)))
+            cap = config.max_units.get(corpus)
+            if cap is not None and len(idx) > cap:
+                idx = rng.sample(idx, cap)
+            rng.shuffle(idx)
+            chunk = config.batch_units * 50
+            for c in range(0, len(idx), chunk):
+                part = sorted(idx[c : c + chunk], key=lambda i: len(encoded[i].input_ids))
+                lengths = [len(encoded[i].input_ids) for i in part]
+                plan += [(corpus, [part[k] for k in b]) for b in length_batches(lengths, batch_size=config.batch_units, max_tokens=config.max_tokens)]
+        rng.shuffle(plan)
+        return plan
+
+    steps_per_epoch = len(epoch_plan())
+    total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), max(total, 1))
+    say(f"one-pass: training {sum(p.numel() for p in params):,} parameters on {device.name} (bf16={device.bf16}); "
+        f"{steps_per_epoch} steps/epoch x {config.epochs}; units " + json.dumps({c: len(u[0]) for c, u in corpus_units.items()}))
+    pad = tokenizer.pad_token_id or 0
+    task_of = {s.corpus: s.task for s in train_sets}
+    step = 0
+    peft_model.train()
+    dev = device.torch_device
+    for epoch in range(config.epochs):
+        running, pairs_seen, t_epoch = 0.0, 0, time.perf_counter()
+        for corpus, index in epoch_plan():
+            if config.max_steps is not None and step >= config.max_steps:
+                break
+            units, encoded, targets = corpus_units[corpus]
+            task = task_of[corpus]
+            tensors, flat = _batch_tensors(encoded, units, index, pad_id=pad, device=dev)
+            with device.autocast():
+                pooled = net.pairs(
+                    **tensors,
+                    row=torch.tensor([f[0] for f in flat], device=dev),
+                    head=torch.tensor([f[1] for f in flat], device=dev),
+                    tail=torch.tensor([f[2] for f in flat], device=dev),
+                )
+                logits = net.heads[task](pooled)
+            target = torch.tensor([targets[f[4]] for f in flat], device=dev)
+            loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weight_t[task])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            running += float(loss.detach()) * len(flat)
+            pairs_seen += len(flat)
+            if step % 100 == 0:
+                say(f"epoch {epoch + 1} step {step}/{total} loss {running / max(pairs_seen, 1):.4f} "
+                    f"({pairs_seen / (time.perf_counter() - t_epoch):.0f} pairs/s)")
+        say(f"epoch {epoch + 1} done: loss {running / max(pairs_seen, 1):.4f}, {time.perf_counter() - t_epoch:.0f} s")
+    train_seconds = time.perf_counter() - t0
+    peft_model.eval()
+    meta: dict[str, Any] = {
+        "task": "relation-extraction",
+        "architecture": ARCHITECTURE,
+        "base": config.base,
+        "labels": {t: list(v) for t, v in task_labels.items()},
+        "tasks": {t: TASKS[t].description for t in task_labels},
+        "edges": {t: {lab: {"edge_type": m.edge_type, "direction": m.direction, "properties": dict(m.properties)}
+                      for lab, m in TASKS[t].edges.items()} for t in task_labels},
+        "max_length": config.max_length,
+        "scopes": {s.task: s.scope for s in train_sets if s.scope != "sentence"},
+        "hyperparameters": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(config).items()},
+        "class_imbalance": "class-weighted cross-entropy over all candidate pairs (inverse frequency ** class_weight_power), "
+                           "undone at prediction by the recorded logit adjustment; at most max_units texts per corpus per epoch",
+        "data": {s.corpus: {"task": s.task, "source": s.source, "split": s.split, "candidates": s.counts(),
+                            "units": len(corpus_units[s.corpus][0]), "notes": dict(s.notes)} for s in train_sets},
+        "training": {"seconds": round(train_seconds, 1), "steps": step, "device": device.name, "bf16": device.bf16},
+        "logit_adjustment": adjust,
+    }
+    model = OnePassModel(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=None)
+    model.peft_model = peft_model  # type: ignore[attr-defined]
+    if dev_sets:
+        results = [evaluate_re(model, s) for s in dev_sets]
+        meta["dev_metrics"] = {r.corpus: r.as_dict() for r in results}
+        meta["dev_data"] = {s.corpus: {"source": s.source, "split": s.split, "candidates": s.counts(), "notes": dict(s.notes)}
+                            for s in dev_sets}
+        for r in results:
+            say(format_table(dict(r.scores), f"{r.corpus} dev ({r.task}), ceiling recall {r.ceiling_recall:.3f}"))
+    if out_dir is not None:
+        save_model(model, out_dir)
+    return model

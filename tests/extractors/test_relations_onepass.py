@@ -1,0 +1,160 @@
+"""One-pass relation extraction: marking every span, grouping by text, document windows, a tiny
+real training run that must find the exact pairs of a fixture, save/load through RelationModel.load."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from extractors.relations import RelationCandidate, RelationModel, candidate_pairs
+from extractors.relations.candidates import EntitySpan
+from extractors.relations.data import Example, RelationSet, document_windows
+from extractors.relations.onepass import OnePassConfig, OnePassModel, encode_units, mark_spans, train_onepass, units_of
+
+
+def test_mark_spans_marks_every_span_and_nests_like_the_spans() -> None:
+    text = "heparin-induced thrombocytopenia and aspirin"
+    spans = [(0, 7), (0, 32), (37, 44)]
+    marked, opens = mark_spans(text, spans)
+    assert marked == "@ @ heparin @-induced thrombocytopenia @ and @ aspirin @"
+    assert [marked[o] for o in opens] == ["@", "@", "@"]
+    assert marked[opens[0] + 2 :].startswith("heparin @")  # the inner span opens after the outer one
+    assert marked[opens[1] + 2 :].startswith("@ heparin")
+    assert marked[opens[2] + 2 :] == "aspirin @"
+
+
+def test_units_group_candidates_by_text_and_encode_markers_at_the_right_tokens() -> None:
+    from transformers import AutoTokenizer
+
+    from extractors.transformer import PACKAGED_BASE, resolve_base
+
+    a = "Aspirin increases warfarin levels."
+    b = "Ibuprofen was stopped."
+    ents = [EntitySpan(0, 7, "Drug"), EntitySpan(18, 26, "Drug")]
+    cands = list(candidate_pairs(a, ents, tasks=["ddi"])) + [
+        RelationCandidate(b, 0, 9, "Drug", 14, 21, "Disease", "adverse_effect"),
+        RelationCandidate(a, 18, 26, "Drug", 0, 7, "Drug", "ddi"),
+    ]
+    units = units_of(cands)
+    assert [u.text for u in units] == [a, b]
+    assert units[0].spans == ((0, 7), (18, 26))
+    assert units[0].pairs == ((0, 1, "ddi", 0), (1, 0, "ddi", 2))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(PACKAGED_BASE))
+    enc = encode_units(tokenizer, units)
+    tokens = tokenizer.convert_ids_to_tokens(list(enc[0].input_ids))
+    assert [tokens[p] for p in enc[0].marker_pos] == ["@", "@"]
+    assert tokens[enc[0].marker_pos[0] + 1] == "as" and tokens[enc[0].marker_pos[1] + 1] == "war"  # as ##pi ##rin
+    # a text longer than the encoder takes: markers past the cut point at the last kept token
+    long = "the patient was observed " * 200 + "aspirin"
+    (cut,) = encode_units(tokenizer, units_of([RelationCandidate(long, 0, 3, "Drug", len(long) - 7, len(long), "Drug", "ddi")]), max_length=64)
+    assert len(cut.input_ids) == 64 and cut.marker_pos[1] == 62
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 9])
+def test_document_windows_cover_every_sentence_and_overlap_by_half(n: int) -> None:
+    sentences = [(i * 100, i * 100 + 90) for i in range(n)]
+    windows = document_windows(sentences, max_chars=300)
+    if not n:
+        assert windows == []
+        return
+    assert windows[0][0] == 0 and windows[-1][1] == sentences[-1][1]
+    assert all(w1 - w0 <= 300 for w0, w1 in windows)
+    starts, ends = {s for s, _ in sentences}, {e for _, e in sentences}
+    assert all(w0 in starts and w1 in ends for w0, w1 in windows)
+    # two sentences less than half a window apart always share a window
+    for i in range(n - 1):
+        assert any(w0 <= sentences[i][0] and sentences[i + 1][1] <= w1 for w0, w1 in windows)
+    assert document_windows([(0, 1000)], max_chars=300) == [(0, 1000)]  # a long sentence is its own window
+
+
+# --- a tiny real training run -------------------------------------------------------------
+
+DRUGS = ["aspirin", "warfarin", "ibuprofen", "digoxin", "lithium", "phenytoin", "amiodarone", "sertraline",
+         "tramadol", "simvastatin", "verapamil", "rifampin"]
+TEMPLATES = [
+    ("{a} increases the plasma levels of {b}, and {c} was given for pain.", {(0, 1)}),
+    ("{c} was given for pain, and {a} increases the plasma levels of {b}.", {(1, 2)}),
+    ("{a} and {b} were given on different days; {c} was not used.", set()),
+]
+
+
+def _sentence(template: str, names: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    text, spans = "", []
+    parts = template.replace("{a}", "\0a\0").replace("{b}", "\0b\0").replace("{c}", "\0c\0").split("\0")
+    for part in parts:
+        if part in ("a", "b", "c"):
+            name = names["abc".index(part)]
+            spans.append((len(text), len(text) + len(name)))
+            text += name
+        else:
+            text += part
+    return text, spans
+
+
+def _set(n: int, seed: int) -> RelationSet:
+    rng = random.Random(seed)
+    examples, gold = [], set()
+    for k in range(n):
+        template, positives = TEMPLATES[k % len(TEMPLATES)]
+        names = rng.sample(DRUGS, 3)
+        text, spans = _sentence(template, names)
+        doc = f"d{seed}-{k}"
+        ents = sorted(spans)
+        for i in range(3):
+            for j in range(i + 1, 3):
+                label = "effect" if (i, j) in positives else "none"
+                c = RelationCandidate(text, *ents[i], "Drug", *ents[j], "Drug", "ddi")
+                examples.append(Example(c, label, doc, ((f"e{i}", f"e{j}"),)))
+                if label != "none":
+                    gold.add(("effect", doc, f"e{i}", f"e{j}"))
+    return RelationSet(corpus="toy", task="ddi", split="train", examples=tuple(examples), gold=frozenset(gold),
+                       score_type={t: t for t in ("mechanism", "effect", "advise", "int")}, symmetric=True, source="test")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[OnePassModel, Path]:
+    out = tmp_path_factory.mktemp("re1") / "model"
+    config = OnePassConfig(epochs=6, lr=3e-3, lora_r=4, head_hidden=32, batch_units=8, class_weight_power=0.0,
+                           device="cpu", bf16=False, seed=3)
+    model = train_onepass([_set(48, 1)], config=config, out_dir=out)
+    return model, out
+
+
+def test_tiny_one_pass_model_finds_exactly_the_stated_pairs(tiny) -> None:  # type: ignore[no-untyped-def]
+    """Held-out sentences (new drug combinations): only the pair the sentence links is predicted,
+    wherever it sits in the sentence; the third drug never is."""
+    model, _ = tiny
+    held_out = _set(12, 99)
+    preds = model.predict([e.candidate for e in held_out.examples])
+    got = {(e.doc_id, e.keys[0]) for e, p in zip(held_out.examples, preds) if p.label != "none"}
+    want = {(e.doc_id, e.keys[0]) for e in held_out.examples if e.label != "none"}
+    assert got == want
+
+
+def test_one_pass_model_saves_and_loads_through_relation_model_load(tiny) -> None:  # type: ignore[no-untyped-def]
+    model, out = tiny
+    meta = json.loads((out / "medkg.json").read_text())
+    assert meta["architecture"] == "one-pass" and meta["labels"] == {"ddi": ["none", "mechanism", "effect", "advise", "int"]}
+    loaded = RelationModel.load(out, device="cpu")
+    assert isinstance(loaded, OnePassModel)
+    cands = [e.candidate for e in _set(9, 5).examples]
+    before, after = model.predict(cands), loaded.predict(cands)
+    assert [p.label for p in before] == [p.label for p in after]
+    for a, b in zip(before, after):
+        assert a.relation_score == pytest.approx(b.relation_score, abs=1e-4)
+
+
+def test_one_pass_predictions_do_not_depend_on_order_or_batch_size(tiny) -> None:  # type: ignore[no-untyped-def]
+    model, _ = tiny
+    cands = [e.candidate for e in _set(9, 7).examples]
+    base = model.predict(cands)
+    order = list(range(len(cands)))
+    random.Random(0).shuffle(order)
+    shuffled = model.predict([cands[i] for i in order], batch_size=2)
+    for k, i in enumerate(order):
+        assert shuffled[k].label == base[i].label
+        assert shuffled[k].relation_score == pytest.approx(base[i].relation_score, abs=1e-4)
+    assert model.predict([]) == []
