@@ -55,6 +55,12 @@ class Feature(str, Enum):
 
 DataRootOpt = Annotated[Optional[Path], typer.Option(help="the shared data folder (default ../shared/data or $MEDKG_SHARED_DATA)")]
 RE_CORPORA = "ddi2013,bc5cdr,ade,raredis"
+RE_CORPORA_ONE_PASS = "ddi2013,bc5cdr-doc,ade,raredis"
+
+
+class Architecture(str, Enum):
+    one_pass = "one-pass"
+    per_pair = "per-pair"
 
 
 def _progress(message: str) -> None:
@@ -143,9 +149,10 @@ def train_re_cmd(
     out: Annotated[Optional[Path], typer.Option(help="model directory to write [default: the shipped one]")] = None,
     data: DataRootOpt = None,
     base: Annotated[Optional[str], typer.Option(help="base encoder: packaged alias, local folder or hub ID")] = None,
-    corpora: Annotated[str, typer.Option(help="comma-separated relation corpora")] = RE_CORPORA,
+    corpora: Annotated[Optional[str], typer.Option(help=f"comma-separated relation corpora [default: {RE_CORPORA_ONE_PASS} for one-pass, {RE_CORPORA} per pair]")] = None,
+    architecture: Annotated[Architecture, typer.Option(help="one-pass: one encoder pass per text; per-pair: one per candidate")] = Architecture.one_pass,
     epochs: Annotated[Optional[int], typer.Option()] = None,
-    batch_size: Annotated[Optional[int], typer.Option()] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="candidates (per-pair) or texts (one-pass) per step")] = None,
     lr: Annotated[Optional[float], typer.Option()] = None,
     device: DeviceOpt = "auto",
     no_dev: Annotated[bool, typer.Option("--no-dev", help="skip dev evaluation")] = False,
@@ -153,16 +160,23 @@ def train_re_cmd(
     """Train the relation model (reproduces the shipped one with no options)."""
     from extractors.relations.data import load_sets
     from extractors.relations.model import DEFAULT_RE_MODEL
+    from extractors.relations.onepass import OnePassConfig, train_onepass
     from extractors.relations.train import SHARED_DATA, TrainConfig, train_re
 
-    options = {k: v for k, v in {"base": base, "epochs": epochs, "batch_size": batch_size, "lr": lr}.items() if v is not None}
-    names = split_list([corpora])
+    one_pass = architecture is Architecture.one_pass
+    size = {"batch_units" if one_pass else "batch_size": batch_size}
+    options = {k: v for k, v in {"base": base, "epochs": epochs, "lr": lr, **size}.items() if v is not None}
+    names = split_list([corpora or (RE_CORPORA_ONE_PASS if one_pass else RE_CORPORA)])
     with reported():
-        config = TrainConfig(device=device, **options)
         root = str(data or SHARED_DATA)
         train_sets = load_sets(root, "train", corpora=names)
         dev_sets = [] if no_dev else load_sets(root, "dev", corpora=names)
-        train_re(train_sets, config=config, dev_sets=dev_sets, out_dir=out or DEFAULT_RE_MODEL, log=_progress)
+        if one_pass:
+            train_onepass(train_sets, config=OnePassConfig(device=device, **options), dev_sets=dev_sets,
+                          out_dir=out or DEFAULT_RE_MODEL, log=_progress)
+        else:
+            train_re(train_sets, config=TrainConfig(device=device, **options), dev_sets=dev_sets,
+                     out_dir=out or DEFAULT_RE_MODEL, log=_progress)
 
 
 @evaluate_app.command("ner")
@@ -228,7 +242,7 @@ def evaluate_pipeline_cmd(
 def evaluate_re_cmd(
     model_dir: Annotated[Path, typer.Argument(metavar="MODEL")],
     data: DataRootOpt = None,
-    corpora: Annotated[str, typer.Option(help="comma-separated relation corpora")] = RE_CORPORA,
+    corpora: Annotated[Optional[str], typer.Option(help="comma-separated relation corpora [default: those the model was trained on]")] = None,
     device: DeviceOpt = "auto",
     record: Annotated[bool, typer.Option("--record", help="store the results in the model's medkg.json and card")] = False,
     no_prior_correction: Annotated[bool, typer.Option("--no-prior-correction", help="score the raw posteriors (without the training-prior logit adjustment)")] = False,
@@ -243,7 +257,8 @@ def evaluate_re_cmd(
     with reported():
         model = RelationModel.load(model_dir, device=device)
         model.prior_correction = not no_prior_correction
-        sets = load_sets(str(data or SHARED_DATA), "dev", corpora=split_list([corpora]))
+        names = split_list([corpora]) if corpora else list(model.meta.get("data") or split_list([RE_CORPORA]))
+        sets = load_sets(str(data or SHARED_DATA), "dev", corpora=names)
         results = []
         for rset in sets:
             result = evaluate_re(model, rset)

@@ -158,3 +158,35 @@ def test_one_pass_predictions_do_not_depend_on_order_or_batch_size(tiny) -> None
         assert shuffled[k].label == base[i].label
         assert shuffled[k].relation_score == pytest.approx(base[i].relation_score, abs=1e-4)
     assert model.predict([]) == []
+
+
+def test_document_scope_pairs_entities_across_sentences_and_cites_both(tiny) -> None:  # type: ignore[no-untyped-def]
+    import spacy
+    from spacy.tokens import Span
+
+    from extractors.relations.component import RelationExtractor, _evidence
+
+    model, _ = tiny
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    doc = nlp("Aspirin was given daily. Warfarin levels rose. Digoxin and lithium were stopped.")
+    doc.ents = [Span(doc, 0, 1, label="Drug"), Span(doc, 5, 6, label="Drug"), Span(doc, 9, 10, label="Drug"),
+                Span(doc, 11, 12, label="Drug")]
+    extractor = RelationExtractor(model, threshold=0.5, batch_size=8)
+
+    def pairs() -> set[tuple[str, str]]:
+        return {(c.head_text, c.tail_text) for _, _, c in extractor._jobs(doc)}
+
+    assert pairs() == {("Digoxin", "lithium")}  # sentence scope: only the pair sharing a sentence
+    saved = dict(model.meta)
+    try:
+        model.meta["scopes"] = {"ddi": "document"}
+        assert pairs() == {(a, b) for i, a in enumerate(["Aspirin", "Warfarin", "Digoxin", "lithium"])
+                           for b in ["Aspirin", "Warfarin", "Digoxin", "lithium"][i + 1 :]}
+        extractor.extract([doc])  # runs end to end at document scope
+    finally:
+        model.meta.clear()
+        model.meta.update(saved)
+    aspirin, warfarin, digoxin, lithium = doc.ents
+    assert _evidence(aspirin, warfarin).text == "Aspirin was given daily. Warfarin levels rose."
+    assert _evidence(lithium, digoxin).text == "Digoxin and lithium were stopped."
