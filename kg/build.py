@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from schema.model import Schema, SchemaError, load_schema
 from schema.records import (
@@ -47,6 +47,49 @@ class BuildOptions(Record):
 
     evidence_text: bool = True
     """Store evidence sentences. Switch off for clinical records whose text must not leave them."""
+
+    canonical_ids: bool = True
+    """Apply the canonical concept rule (:mod:`extractors.linking.canonical`): a concept named by
+    another vocabulary's id (``MESH:D001241``) is written under its canonical id
+    (``DRUGBANK:DB00945``), the other ids kept in its ``xrefs``."""
+
+
+class Canonical(Protocol):
+    """What :func:`build_batch` needs of a canonical-id table (:class:`extractors.linking.canonical.CanonicalIds`)."""
+
+    def resolve(self, label: str, concept_id: str) -> str: ...
+
+    def xrefs(self, label: str, concept_id: str) -> tuple[str, ...]: ...
+
+
+def _default_canonical() -> Canonical:
+    from extractors.linking.canonical import default_canonical_ids
+
+    return default_canonical_ids()
+
+
+def canonical_document(doc: Document, canonical: Canonical, folded: dict[tuple[str, str], set[str]]) -> Document:
+    """``doc`` with every concept id replaced by its canonical id; the ids replaced are added to
+    ``folded[(label, canonical id)]``. Relations whose two ends become one concept are dropped."""
+
+    def fix(label: str, cid: str) -> str:
+        new = canonical.resolve(label, cid)
+        if new != cid:
+            folded[(label, new)].add(cid)
+        return new
+
+    mentions = tuple(
+        m.model_copy(update={"concept_id": fix(m.label.value, m.concept_id)}) if m.concept_id else m for m in doc.mentions
+    )
+    relations = []
+    for r in doc.relations:
+        head = r.head_id if r.head_label == "Patient" else fix(r.head_label, r.head_id)
+        tail = r.tail_id if r.tail_label == "Patient" else fix(r.tail_label, r.tail_id)
+        if head == tail and r.head_label == r.tail_label:
+            continue
+        relations.append(r if (head, tail) == (r.head_id, r.tail_id) else r.model_copy(update={"head_id": head, "tail_id": tail}))
+    concepts = tuple(c.model_copy(update={"concept_id": fix(c.label.value, c.concept_id)}) for c in doc.concepts)
+    return doc.model_copy(update={"mentions": mentions, "relations": tuple(relations), "concepts": concepts})
 
 
 def mention_concept_id(m: Mention) -> str:
@@ -123,15 +166,21 @@ def _first_seen_name(texts: Counter[str]) -> str:
 
 
 def build_batch(
-    documents: Iterable[Document], *, options: BuildOptions | None = None, schema: Schema | None = None
+    documents: Iterable[Document], *, options: BuildOptions | None = None, schema: Schema | None = None,
+    canonical: Canonical | None = None,
 ) -> GraphBatch:
     """Aggregate documents into one node per (label, id) and one evidence per (doc, relation).
 
     Relations of symmetric types are canonicalised (head id < tail id) so an interaction is
-    stored once whichever way round a source states it.
+    stored once whichever way round a source states it. With ``options.canonical_ids`` (the
+    default) every concept id first goes through the canonical concept rule (``canonical``, by
+    default the table of the default linking KB), and each node's ``xrefs`` lists its other ids.
     """
     options = options or BuildOptions()
     schema = schema or load_schema()
+    if options.canonical_ids and canonical is None:
+        canonical = _default_canonical()
+    folded: dict[tuple[str, str], set[str]] = defaultdict(set)
     # one document per id, the last one given: a later revision of a document (PubMed update
     # files re-issue revised citations) replaces the earlier one instead of merging into it
     documents = list({doc.id: doc for doc in documents}.values())
@@ -153,6 +202,8 @@ def build_batch(
             content_hash=content_hash(doc, options),
             patient_id=doc.patient_id,
         )
+        if options.canonical_ids and canonical is not None:
+            doc = canonical_document(doc, canonical, folded)
         if doc.patient_id is not None:
             patients.setdefault(doc.patient_id, {})
             for key in ("sex", "birth_year"):
@@ -200,6 +251,14 @@ def build_batch(
                 properties=dict(rel.properties),
             )
 
+    def xrefs(label: str, cid: str) -> dict[str, Any]:
+        if not options.canonical_ids or canonical is None or "xrefs" not in schema.node(label).properties:
+            return {}
+        known = [*canonical.xrefs(label, cid), *sorted(folded.get((label, cid), ()))]
+        if not known:
+            return {}
+        return {"xrefs": merge_ids(stated.get((label, cid), {}).get("xrefs") or [], known)}
+
     nodes = [
         Node(
             label=label,
@@ -209,6 +268,7 @@ def build_batch(
                 "synonyms": merge_synonyms([], texts),
                 "sources": sorted(sources[(label, cid)]),
                 **stated.get((label, cid), {}),
+                **xrefs(label, cid),
             },
         )
         for (label, cid), texts in names.items()

@@ -30,7 +30,7 @@ def _doc(**kw: object) -> Document:
 
 
 def test_one_node_per_concept_with_synonyms() -> None:
-    batch = build_batch([_doc()])
+    batch = build_batch([_doc()], options=BuildOptions(canonical_ids=False))  # ids as given (the rule: test_canonical.py)
     nodes = {(n.label, n.id): n for n in batch.nodes}
     assert set(nodes) == {("Drug", "MESH:D009270"), ("Drug", "MESH:D003000"), ("Disease", "MESH:D007022")}
     clon = nodes[("Drug", "MESH:D003000")]

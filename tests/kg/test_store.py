@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from extractors.linking.canonical import default_canonical_ids
 from kg.build import BuildOptions, build_batch
 from kg.errors import QueryError
 from kg.jobs import run_build
@@ -23,8 +24,10 @@ def gold_counts(path: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]],
     """Independent reading of a BC5CDR PubTator file: (label, id) concepts, CID pairs, #docs.
 
     Deliberately re-implemented here with plain string handling so the test does not trust
-    the loader it is checking.
+    the loader it is checking. Ids are those the graph keeps under the canonical concept rule
+    (a MeSH chemical that DrugBank holds is stored under its DrugBank id).
     """
+    rule = default_canonical_ids()
     concepts: set[tuple[str, str]] = set()
     cids: set[tuple[str, str]] = set()
     pmids: set[str] = set()
@@ -39,9 +42,9 @@ def gold_counts(path: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]],
                     words = "-".join("".join(c if c.isalnum() else " " for c in cols[3].lower()).split())
                     concepts.add((label, f"LOCAL:{label.lower()}:{words[:64]}"))
                 else:
-                    concepts.add((label, f"MESH:{cid}"))
+                    concepts.add((label, rule.resolve(label, f"MESH:{cid}")))
         elif len(cols) == 4 and cols[1] == "CID":
-            cids.add((f"MESH:{cols[2]}", f"MESH:{cols[3]}"))
+            cids.add((rule.resolve("Drug", f"MESH:{cols[2]}"), rule.resolve("Disease", f"MESH:{cols[3]}")))
     return concepts, cids, len(pmids)
 
 

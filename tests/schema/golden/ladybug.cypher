@@ -1,6 +1,6 @@
-CREATE NODE TABLE IF NOT EXISTS Drug(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[]);
+CREATE NODE TABLE IF NOT EXISTS Drug(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[], xrefs STRING[]);
 CREATE NODE TABLE IF NOT EXISTS Disease(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[], xrefs STRING[], prevalence_per_100k DOUBLE, prevalence_basis STRING, prevalence_source STRING, typical_sex STRING, onset_age_min INT64, onset_age_max INT64, cant_miss BOOLEAN);
-CREATE NODE TABLE IF NOT EXISTS Symptom(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[]);
+CREATE NODE TABLE IF NOT EXISTS Symptom(id STRING PRIMARY KEY, name STRING, synonyms STRING[], sources STRING[], xrefs STRING[]);
 CREATE NODE TABLE IF NOT EXISTS Document(id STRING PRIMARY KEY, title STRING, source_format STRING, kind STRING, content_hash STRING, patient_id STRING);
 CREATE NODE TABLE IF NOT EXISTS Evidence(id STRING PRIMARY KEY, doc_id STRING, rel_type STRING, head_label STRING, head STRING, tail_label STRING, tail STRING, text STRING, span_start INT64, span_end INT64, score DOUBLE, source STRING, curated BOOLEAN, model STRING, properties_json STRING);
 CREATE NODE TABLE IF NOT EXISTS Patient(id STRING PRIMARY KEY, sex STRING, birth_year INT64);
