@@ -232,6 +232,10 @@ def build_batch(
             eid = evidence_id(doc.id, rel.type, head[0], tail[0])
             old = evidence.get(eid)
             if old is not None and old.score >= rel.score:
+                if old.score == rel.score and rel.properties:
+                    # two statements of one document on one edge (e.g. two MeSH terms the canonical rule
+                    # folds into one concept): keep the strongest value of each numeric property
+                    evidence[eid] = old.model_copy(update={"properties": _strongest(old.properties, rel.properties)})
                 continue
             evidence[eid] = EvidenceRecord(
                 id=eid,
@@ -293,6 +297,18 @@ def build_batch(
         evidence=ev,
         edges=tuple(aggregate_edges(ev, schema=schema)),
     )
+
+
+def _strongest(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """``a`` with each numeric property raised to ``b``'s value where that is larger."""
+    out = dict(a)
+    for k, v in b.items():
+        old = out.get(k)
+        if k not in out:
+            out[k] = v
+        elif isinstance(v, (int, float)) and isinstance(old, (int, float)) and not isinstance(v, bool) and v > old:
+            out[k] = v
+    return out
 
 
 def merge_synonyms(existing: Sequence[str] | None, new: Iterable[str]) -> list[str]:

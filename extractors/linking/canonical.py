@@ -5,12 +5,14 @@ The same drug reaches the graph as ``MESH:D001241`` (BC5CDR gold, PubTator), ``D
 ``DOID:9351``. Written as given, a Cypher user asking for aspirin would find two nodes, each with
 half of the evidence. The rule, applied to every id before it is written (``kg.build``):
 
-* **Drug**: an id that exactly one DrugBank entry of the linking KB lists as its cross-reference
-  becomes that ``DRUGBANK:`` id (MeSH descriptors are the cross-references the KB holds).
-* **Disease**: a ``MESH:`` id that exactly one Disease Ontology entry lists becomes that ``DOID:``.
+* **Drug**: a MeSH id that exactly one DrugBank entry of the linking KB lists as its
+  cross-reference, and whose MeSH preferred name is one of the entry's names, becomes that
+  ``DRUGBANK:`` id (see :meth:`CanonicalIds.from_kb` for ids MeSH gives no name).
+* **Disease**: a ``MESH:`` id that exactly one Disease Ontology entry lists, by the same name,
+  becomes that ``DOID:``.
   OMIM and ORPHA records (HPO's disease annotations) stay their own nodes: their mapping to DO is
   many-to-many, and diagnosis already ranks a disease and its ``xrefs`` as one candidate.
-* **Symptom**: a ``MESH:`` id that exactly one HPO term lists becomes that ``HP:`` id.
+* **Symptom**: a ``MESH:`` id that exactly one HPO term lists, by the same name, becomes that ``HP:`` id.
 * An id several entries claim (one MeSH descriptor for two DrugBank salts) is left as it is:
   merging two concepts is worse than leaving one concept in two nodes.
 
@@ -24,6 +26,7 @@ default KB and cached beside it.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import warnings
@@ -34,17 +37,37 @@ from pathlib import Path
 
 from extractors.linking.errors import KBFormatError
 from extractors.linking.kb import KnowledgeBase
+from extractors.linking.normalize import normalize
 
 __all__ = ["RULES", "CanonicalIds", "default_canonical_ids"]
 
 RULES: Mapping[str, tuple[str, frozenset[str]]] = {
-    "Drug": ("DRUGBANK", frozenset({"MESH", "CHEBI", "RXNORM", "ATC"})),
+    "Drug": ("DRUGBANK", frozenset({"MESH"})),
     "Disease": ("DOID", frozenset({"MESH"})),
     "Symptom": ("HP", frozenset({"MESH"})),
 }
 """Label -> (prefix of the canonical id, prefixes of ids folded into it)."""
 
-_FORMAT = 2
+_FORMAT = 4
+
+
+def _key(label: str, name: str) -> str:
+    if label == "Drug":
+        return " ".join("".join(c if c.isalnum() else " " for c in name.casefold()).split())
+    return normalize(name)
+
+
+def _descriptor_names(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``MESH:<descriptor>`` -> preferred name, from the shipped descriptor table."""
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#") or line.startswith("descriptor\t"):
+                continue
+            descriptor, _, name = line.rstrip("\n").partition("\t")
+            if descriptor and name:
+                out[f"MESH:{descriptor}"] = name
+    return out
 
 
 class CanonicalIds:
@@ -55,21 +78,53 @@ class CanonicalIds:
         self._xrefs = {label: {k: tuple(v) for k, v in x.items()} for label, x in xrefs.items()}
 
     @classmethod
-    def from_kb(cls, kb: KnowledgeBase | Iterable[object]) -> CanonicalIds:
+    def from_kb(cls, kb: KnowledgeBase | Iterable[object], *, mesh_names: Mapping[str, str] | None = None) -> CanonicalIds:
+        """The rule over ``kb``'s entries. ``mesh_names`` maps ``MESH:`` ids to their preferred
+        names (default: the shipped MeSH descriptor table).
+
+        A KB entry's xrefs are not all equivalences: DO and HPO list broader terms
+        (DOID:178 "vascular disease" lists Aneurysm and Spinal Cord Ischemia), aliases come from
+        corpora, and the KB build adds name-based links. So an id is folded into an entry only if
+        no other entry of the label lists it and either MeSH's preferred name for it is the entry's
+        own preferred name (Disease/Symptom: compared after :func:`normalize`, so "Seizures" is
+        "Seizure"; Drug: case and punctuation only, so the class "Pyrazoles" is not the compound
+        "Pyrazole"), or MeSH has no descriptor name for it (supplementary concepts, ``MESH:C...``)
+        and it is the only id of its prefix the entry lists.
+        """
+        if mesh_names is None:
+            from extractors.linking.sources import MESH_DESCRIPTORS
+
+            mesh_names = _descriptor_names(MESH_DESCRIPTORS)
         owners: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        xrefs: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+        names: dict[str, str] = {}
+        per_prefix: dict[tuple[str, str], int] = defaultdict(int)
         for entry in kb:
             label = entry.label.value  # type: ignore[attr-defined]
             rule = RULES.get(label)
             cid: str = entry.concept_id  # type: ignore[attr-defined]
             if rule is None or cid.split(":", 1)[0] != rule[0]:
                 continue
+            names[cid] = _key(label, entry.name)  # type: ignore[attr-defined]
             for x in entry.xrefs:  # type: ignore[attr-defined]
-                if x != cid and x.split(":", 1)[0] in rule[1]:
+                prefix = x.split(":", 1)[0]
+                if x != cid and prefix in rule[1]:
                     owners[label][x].add(cid)
-        mapping = {label: {x: next(iter(o)) for x, o in by_id.items() if len(o) == 1} for label, by_id in owners.items()}
-        for label, by_id in mapping.items():
-            for x, cid in sorted(by_id.items()):
+                    per_prefix[(cid, prefix)] += 1
+        mapping: dict[str, dict[str, str]] = {}
+        xrefs: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+        for label, by_id in owners.items():
+            folded = {}
+            for x, found in by_id.items():
+                if len(found) != 1:
+                    continue
+                (cid,) = found
+                known = mesh_names.get(x)
+                if known is not None and _key(label, known) == names[cid] and names[cid]:
+                    folded[x] = cid
+                elif known is None and per_prefix[(cid, x.split(":", 1)[0])] == 1:
+                    folded[x] = cid
+            mapping[label] = folded
+            for x, cid in sorted(folded.items()):
                 xrefs[label][cid] = (*xrefs[label].get(cid, ()), x)
         return cls(mapping, xrefs)
 
@@ -86,7 +141,7 @@ class CanonicalIds:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         payload = {"format": _FORMAT, "map": self._map, "xrefs": {k: {c: list(v) for c, v in x.items()} for k, x in self._xrefs.items()}}
-        tmp = Path(f"{path}.tmp")
+        tmp = Path(f"{path}.{os.getpid()}.tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as handle:
             json.dump(payload, handle)
         os.replace(tmp, path)
@@ -109,7 +164,8 @@ def default_canonical_ids() -> CanonicalIds:
     from extractors.linking.kb_build import default_kb, default_kb_path
 
     kb_path = default_kb_path()
-    path = kb_path.with_name(kb_path.name.replace("kb-default-", "canonical-ids-").replace(".jsonl.gz", ".json.gz"))
+    rule = hashlib.sha256(json.dumps([_FORMAT, {k: [v[0], sorted(v[1])] for k, v in RULES.items()}]).encode()).hexdigest()[:8]
+    path = kb_path.with_name(kb_path.name.replace("kb-default-", "canonical-ids-").replace(".jsonl.gz", f"-{rule}.json.gz"))
     if path.exists():
         try:
             return CanonicalIds.load(path)

@@ -31,7 +31,7 @@ _SPLITS = {
 _SCORING = {
     "ddi2013": "pairs of the corpus, unordered, typed; micro-average over the 4 positive types (the official DDI measure)",
     "bc5cdr": "document level: predicted (doc, chemical MeSH, disease MeSH) vs all gold CID pairs of the dev "
-              "documents, including the cross-sentence ones that intra-sentence candidates cannot reach",
+              "documents, including cross-sentence ones (which sentence-scope candidates cannot reach)",
     "ade": "(sentence, drug, effect) pairs over the annotated entities; ADE sentences are almost all positive "
            "(see the all-positive baseline in BENCHMARKS.md)",
     "raredis": "(doc, disease entity, symptom entity) Produces pairs; gold includes cross-sentence pairs; "
@@ -82,7 +82,7 @@ def _base(corpus: str) -> str:
 
 
 def _metrics_table(dev: Mapping[str, Any]) -> str:
-    lines = ["| corpus | type | P | R | F1 | support | intra-sentence recall ceiling |", "|---|---|---|---|---|---|---|"]
+    lines = ["| corpus | type | P | R | F1 | support | candidate recall ceiling |", "|---|---|---|---|---|---|---|"]
     for corpus, res in dev.items():
         for rtype, s in res["scores"].items():
             ceiling = _pct(res["ceiling_recall"]) if rtype == "ALL" else ""

@@ -1,5 +1,5 @@
-"""The ``medkg_relations`` spaCy component: candidate pairs per sentence -> typed Relations in
-``doc._.relations``.
+"""The ``medkg_relations`` spaCy component: candidate pairs per sentence (or per document window,
+for tasks a one-pass model was trained on at document scope) -> typed Relations in ``doc._.relations``.
 
 Glue between the pipeline's linked entities and :class:`~extractors.relations.model.RelationModel`:
 all candidate pairs of the documents of one ``nlp.pipe`` call are classified in one
@@ -33,7 +33,7 @@ def concept_of(ent: Span) -> str:
 
 
 class RelationExtractor:
-    """Classifies intra-sentence entity pairs of processed Docs."""
+    """Classifies the entity pairs of processed Docs (per sentence, or per window; see :meth:`_jobs`)."""
 
     def __init__(self, model: RelationModel, *, threshold: float, batch_size: int) -> None:
         self.model = model

@@ -169,7 +169,8 @@ def ddi_set(root: str | os.PathLike[str], split: Split | None) -> RelationSet:
 
 def bc5cdr_set(path: str | os.PathLike[str], split: Split, *, scope: Literal["sentence", "document"] = "sentence") -> RelationSet:
     """BC5CDR (PubTator file of one split): Chemical x Disease mention pairs of one sentence, or
-    (``scope="document"``) of the whole title + abstract, one text per document.
+    (``scope="document"``) of each window of consecutive sentences (:func:`document_windows`,
+    about 1,500 characters: a whole abstract when it fits, else overlapping windows).
 
     A candidate is positive when any (chemical id, disease id) of its two mentions is a CID
     pair of the document; that is distant supervision at the mention level (the sentence may

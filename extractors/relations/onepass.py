@@ -86,7 +86,7 @@ def mark_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[i
     """``text`` with ``@`` before and after every span, and where each span's opening ``@`` is.
 
     At one position closing markers come before opening ones; nested spans open outer-first and
-    close inner-first, so markers nest as the spans do (``@ @ heparin @ -induced thrombocytopenia @``).
+    close inner-first, so markers nest as the spans do (``@ @ heparin @-induced thrombocytopenia @``).
     """
     inserts = []
     for k, (start, end) in enumerate(spans):
@@ -110,8 +110,13 @@ def mark_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[i
 
 @dataclass(frozen=True, slots=True)
 class EncodedUnit:
+    """Token ids of a marked unit, each span's opening-marker token, and whether the span's marker
+    fell past the length cut (such a span has no representation of its own; its pairs are not
+    classified and come out as ``none``)."""
+
     input_ids: tuple[int, ...]
     marker_pos: tuple[int, ...]
+    clipped: tuple[bool, ...] = ()
 
 
 def encode_unit(tokenizer: Any, unit: Unit, *, max_length: int = MAX_LENGTH) -> EncodedUnit:
@@ -130,14 +135,15 @@ def encode_units(tokenizer: Any, units: Sequence[Unit], *, max_length: int = MAX
     out = []
     for (_, opens), ids, offsets in zip(marked, batch["input_ids"], batch["offset_mapping"]):
         starts = {s: i for i, (s, e) in enumerate(offsets) if e > s}
-        pos = []
+        pos, clipped = [], []
         for char in opens:
             tok = starts.get(char)
             if tok is None:  # a tokenizer that merged the marker with a neighbour: the token covering it
                 tok = next((i for i, (s, e) in enumerate(offsets) if s <= char < e), len(ids) - 1)
+            clipped.append(tok >= room)
             pos.append(min(tok, room - 1) + len(prefix))
         ids = list(ids[:room])
-        out.append(EncodedUnit(tuple(prefix + ids + suffix), tuple(pos)))
+        out.append(EncodedUnit(tuple(prefix + ids + suffix), tuple(pos), tuple(clipped)))
     return out
 
 
@@ -177,7 +183,11 @@ def build_onepass_net(base: str, task_labels: Mapping[str, Sequence[str]], *, he
             h, t = states[row, head], states[row, tail]
             weights = (attention[row, :, head] * attention[row, :, tail]).mean(1)  # (P, L)
             weights = weights / (weights.sum(-1, keepdim=True) + 1e-6)
-            context = torch.einsum("pl,plh->ph", weights, states[row])
+            # one (P_b, L) x (L, H) product per text, not a (P, L, H) gather: memory stays linear in pairs
+            parts = [(row == b).nonzero(as_tuple=True)[0] for b in range(states.shape[0])]
+            context = torch.cat([weights[idx] @ states[b] for b, idx in enumerate(parts)])
+            order = torch.cat(parts)
+            context = context[torch.argsort(order)]
             return torch.cat([h, t, context], dim=-1)
 
     return OnePassNet()
@@ -196,7 +206,8 @@ def _batch_tensors(encoded: Sequence[EncodedUnit], units: Sequence[Unit], index:
         ids[r, : len(e.input_ids)] = torch.tensor(e.input_ids, dtype=torch.long)
         mask[r, : len(e.input_ids)] = 1
         for h, t, task, cand in units[i].pairs:
-            flat.append((r, e.marker_pos[h], e.marker_pos[t], task, cand))
+            if not (e.clipped and (e.clipped[h] or e.clipped[t])):
+                flat.append((r, e.marker_pos[h], e.marker_pos[t], task, cand))
     tensors = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
     return tensors, flat
 
@@ -207,8 +218,8 @@ class OnePassModel(RelationModel):
     def __init__(self, *, net: Any, tokenizer: Any, meta: dict[str, Any], device: Device, model_dir: str | None) -> None:
         super().__init__(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=model_dir)
         self.max_length = int(meta.get("max_length", MAX_LENGTH))
-        self.max_tokens = 8192 if device.type == "cpu" else 65536
-        """Padded tokens per encoder pass (with the attention maps kept for the pairs)."""
+        self.max_tokens = 4096 if device.type == "cpu" else 32768
+        """Padded tokens per encoder pass (every layer's attention map is kept until the pass ends)."""
 
     @classmethod
     def load(cls, model_dir: str | Path, *, device: str = "auto", base: str | None = None, bf16: bool | None = None) -> OnePassModel:
@@ -247,6 +258,8 @@ class OnePassModel(RelationModel):
             for index in length_batches(lengths, batch_size=batch_size or self.batching.batch_size, max_tokens=self.max_tokens):
                 tensors, flat = _batch_tensors(encoded, units, index, pad_id=pad, device=self.device.torch_device)
                 dev = self.device.torch_device
+                if not flat:
+                    continue
                 pooled = self.net.pairs(
                     **tensors,
                     row=torch.tensor([f[0] for f in flat], device=dev),
@@ -264,6 +277,9 @@ class OnePassModel(RelationModel):
                     for k, p in zip(rows, probs.tolist()):
                         best = max(range(len(p)), key=p.__getitem__)
                         out[flat[k][4]] = RelationPrediction(task=task, label=labels[best], score=p[best], relation_score=1.0 - p[0])
+        for i, p in enumerate(out):
+            if p is None:  # a pair whose marker fell past the length cut: not classified
+                out[i] = RelationPrediction(task=cands[i].task, label="none", score=1.0, relation_score=0.0)
         return [p for p in out if p is not None]
 
 
@@ -408,6 +424,8 @@ def train_onepass(
             units, encoded, targets = corpus_units[corpus]
             task = task_of[corpus]
             tensors, flat = _batch_tensors(encoded, units, index, pad_id=pad, device=dev)
+            if not flat:
+                continue
             with device.autocast():
                 pooled = net.pairs(
                     **tensors,

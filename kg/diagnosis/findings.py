@@ -88,6 +88,13 @@ occasional diffuse generalized localized focal mild-to-moderate significant mark
 onset, course, distribution)."""
 
 
+def _canonical_symptom(curie: str) -> str:
+    """The id the canonical concept rule (:mod:`extractors.linking.canonical`) writes a Symptom under."""
+    from extractors.linking.canonical import default_canonical_ids
+
+    return default_canonical_ids().resolve("Symptom", curie)
+
+
 class Resolver:
     """Resolves inputs against one index; the linker is loaded only when a name needs it."""
 
@@ -106,6 +113,9 @@ class Resolver:
         if curie is not None:
             if self.index.knows(curie):
                 return self._found(value, role, curie, "text" if via_text else "curie")
+            folded = _canonical_symptom(curie)  # an id the graph keeps under another (MESH:D014717 -> HP:0002321)
+            if folded != curie and self.index.knows(folded):
+                return self._found(value, role, folded, "text" if via_text else "curie")
             return Unresolved(input=value, role=role, reason=f"{curie} is not a symptom annotated or placed in the graph's hierarchy")
         return self.resolve_name(value, role, via_text=via_text)
 

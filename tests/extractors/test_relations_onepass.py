@@ -50,7 +50,7 @@ def test_units_group_candidates_by_text_and_encode_markers_at_the_right_tokens()
     # a text longer than the encoder takes: markers past the cut point at the last kept token
     long = "the patient was observed " * 200 + "aspirin"
     (cut,) = encode_units(tokenizer, units_of([RelationCandidate(long, 0, 3, "Drug", len(long) - 7, len(long), "Drug", "ddi")]), max_length=64)
-    assert len(cut.input_ids) == 64 and cut.marker_pos[1] == 62
+    assert len(cut.input_ids) == 64 and cut.marker_pos[1] == 62 and cut.clipped == (False, True)
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 9])

@@ -21,7 +21,12 @@ KB = [
             xrefs=("MESH:D003920", "OMIM:222100", "UMLS:C0011849")),
     KBEntry(concept_id="OMIM:222100", label=EntityType.DISEASE, name="Diabetes mellitus, type 1", source="hpo", xrefs=("DOID:9351",)),
     KBEntry(concept_id="HP:0002013", label=EntityType.SYMPTOM, name="Vomiting", source="hpo", xrefs=("MESH:D014839", "UMLS:C0042963")),
-    KBEntry(concept_id="DOID:1", label=EntityType.DISEASE, name="gastrointestinal bleeding", source="do", xrefs=("MESH:D006471",)),
+    KBEntry(concept_id="DOID:1", label=EntityType.DISEASE, name="gastrointestinal hemorrhage", source="do", xrefs=("MESH:D006471",)),
+    # a broader term an ontology lists: not the same concept, not folded
+    KBEntry(concept_id="DOID:178", label=EntityType.DISEASE, name="vascular disease", source="do",
+            xrefs=("MESH:D014652", "MESH:D000783")),
+    # a MeSH drug class against a compound of nearly the same name
+    KBEntry(concept_id="DRUGBANK:DB02757", label=EntityType.DRUG, name="Pyrazole", source="drugbank", xrefs=("MESH:D011720",)),
 ]
 
 
@@ -38,6 +43,9 @@ def test_rule_maps_other_vocabularies_to_the_canonical_id_and_leaves_the_rest(ru
     assert rule.resolve("Disease", "OMIM:222100") == "OMIM:222100"  # HPO disease records keep their ids
     assert rule.resolve("Symptom", "MESH:D014839") == "HP:0002013"
     assert rule.resolve("Drug", "MESH:D003920") == "MESH:D003920"  # the rule is per label
+    assert rule.resolve("Disease", "MESH:D014652") == "DOID:178"  # Vascular Diseases: the same name
+    assert rule.resolve("Disease", "MESH:D000783") == "MESH:D000783"  # Aneurysm: a narrower term it lists
+    assert rule.resolve("Drug", "MESH:D011720") == "MESH:D011720"  # Pyrazoles (class) is not Pyrazole
     assert rule.xrefs("Drug", "DRUGBANK:DB00945") == ("MESH:D001241",)
     rule.save(tmp_path / "t.json.gz")
     again = CanonicalIds.load(tmp_path / "t.json.gz")
@@ -106,3 +114,23 @@ def test_both_stores_answer_by_name_or_any_id_with_all_the_evidence(store: Graph
         {"id": "MESH:D001241"},
     )
     assert ddi == [{"other": "DRUGBANK:DB00682", "n": 1}]
+
+
+def test_two_statements_folded_onto_one_edge_keep_the_strongest_weight(rule: CanonicalIds) -> None:
+    doc = Document(
+        id="curated:hsdn:1", source_format="curated", kind="curated",
+        relations=tuple(
+            Relation(type="HAS_SYMPTOM", head_id="DOID:9351", head_label="Disease", tail_id=sid, tail_label="Symptom",
+                     source="hsdn", curated=True, properties={"weight": w})
+            for sid, w in (("HP:0002013", 2.5), ("MESH:D014839", 7.0), ("HP:0002013", 1.0))
+        ),
+    )
+    (ev,) = build_batch([doc], canonical=rule).evidence
+    assert (ev.tail_id, ev.properties["weight"]) == ("HP:0002013", 7.0)
+
+
+def test_diagnosis_accepts_a_folded_symptom_id() -> None:
+    from kg.diagnosis.findings import _canonical_symptom
+
+    assert _canonical_symptom("MESH:D014839") == "HP:0002013"  # Vomiting
+    assert _canonical_symptom("HP:0002013") == "HP:0002013"
