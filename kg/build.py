@@ -100,6 +100,10 @@ def content_hash(doc: Document, options: BuildOptions) -> str:
     # documents without concept properties hash as before the field existed, so stores built
     # earlier do not reload every document once
     payload = doc.model_dump_json(exclude={"concepts"} if not doc.concepts else None) + options.model_dump_json()
+    if options.canonical_ids:  # a new KB may write a concept under another id: the document is then re-written
+        from extractors.linking.canonical import default_canonical_fingerprint
+
+        payload += default_canonical_fingerprint()
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -39,7 +39,7 @@ from extractors.linking.errors import KBFormatError
 from extractors.linking.kb import KnowledgeBase
 from extractors.linking.normalize import normalize
 
-__all__ = ["RULES", "CanonicalIds", "default_canonical_ids"]
+__all__ = ["RULES", "CanonicalIds", "default_canonical_fingerprint", "default_canonical_ids"]
 
 RULES: Mapping[str, tuple[str, frozenset[str]]] = {
     "Drug": ("DRUGBANK", frozenset({"MESH"})),
@@ -158,14 +158,26 @@ class CanonicalIds:
             raise KBFormatError(f"{path}: not a canonical-id table ({exc})") from exc
 
 
+def _rule_hash() -> str:
+    return hashlib.sha256(json.dumps([_FORMAT, {k: [v[0], sorted(v[1])] for k, v in RULES.items()}]).encode()).hexdigest()[:8]
+
+
+@lru_cache(maxsize=1)
+def default_canonical_fingerprint() -> str:
+    """Changes whenever the default table would (the default KB's fingerprint + the rule): part of
+    every document's content hash, so a KB upgrade that moves an id re-writes the documents."""
+    from extractors.linking.kb_build import default_kb_fingerprint
+
+    return f"{default_kb_fingerprint()}-{_rule_hash()}"
+
+
 @lru_cache(maxsize=1)
 def default_canonical_ids() -> CanonicalIds:
     """The rule over the default KB, cached next to it (built with it on first use)."""
     from extractors.linking.kb_build import default_kb, default_kb_path
 
     kb_path = default_kb_path()
-    rule = hashlib.sha256(json.dumps([_FORMAT, {k: [v[0], sorted(v[1])] for k, v in RULES.items()}]).encode()).hexdigest()[:8]
-    path = kb_path.with_name(kb_path.name.replace("kb-default-", "canonical-ids-").replace(".jsonl.gz", f"-{rule}.json.gz"))
+    path = kb_path.with_name(kb_path.name.replace("kb-default-", "canonical-ids-").replace(".jsonl.gz", f"-{_rule_hash()}.json.gz"))
     if path.exists():
         try:
             return CanonicalIds.load(path)
