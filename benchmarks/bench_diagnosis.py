@@ -42,7 +42,16 @@ SETTINGS = ((0, 0.0), (1, 0.0), (2, 0.0), (0, 0.5), (1, 0.5), (2, 0.5))
 
 
 def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
-    """The index straight from curated documents (what the store would hold after loading them)."""
+    """The index straight from curated documents (what the store would hold after loading them:
+    ids through the canonical concept rule, as ``kg.build`` writes them)."""
+    from collections import defaultdict
+
+    from extractors.linking.canonical import default_canonical_ids
+    from kg.build import canonical_document
+
+    table = default_canonical_ids()
+    folded: dict[tuple[str, str], set[str]] = defaultdict(set)
+    docs = (canonical_document(d, table, folded) for d in docs)
     rows: list[Annotation] = []
     is_a: list[tuple[str, str]] = []
     names: dict[tuple[str, str], str] = {}
@@ -72,6 +81,9 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
                     weight=r.properties.get("weight"), curated=r.curated, sources=(r.source,),
                     absent=r.type == "LACKS_SYMPTOM",
                 ))
+    for (label, cid), ids in folded.items():
+        if label == "Disease":  # the node's xrefs list the ids folded into it
+            xrefs.setdefault(cid, []).extend(sorted(ids))
     return DiagnosisIndex.from_annotations(
         rows, is_a=is_a,
         disease_names={cid: n for (lab, cid), n in names.items() if lab == "Disease"},
