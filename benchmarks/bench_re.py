@@ -35,7 +35,7 @@ from extractors.relations.train import (  # noqa: E402
 )
 from extractors.transformer import read_model_meta  # noqa: E402
 
-ONE_PASS_CORPORA = ("ddi2013", "bc5cdr-doc", "ade", "raredis")
+ONE_PASS_CORPORA = ("ddi2013", "bc5cdr", "ade", "raredis")
 
 _NAMES = {
     "bc5cdr-doc": "BC5CDR CID at document scope (official dev, 500 abstracts, windows of ~1,500 characters; document-level pairs)",

@@ -288,7 +288,7 @@ class OnePassConfig:
     """Hyperparameters of :func:`train_onepass` (recorded in ``medkg.json``)."""
 
     base: str = PACKAGED_BASE
-    epochs: int = 4
+    epochs: int = 5
     lr: float = 1e-3
     weight_decay: float = 0.01
     warmup: float = 0.06

@@ -55,7 +55,9 @@ class Feature(str, Enum):
 
 DataRootOpt = Annotated[Optional[Path], typer.Option(help="the shared data folder (default ../shared/data or $MEDKG_SHARED_DATA)")]
 RE_CORPORA = "ddi2013,bc5cdr,ade,raredis"
-RE_CORPORA_ONE_PASS = "ddi2013,bc5cdr-doc,ade,raredis"
+RE_CORPORA_ONE_PASS = "ddi2013,bc5cdr,ade,raredis"
+"""BC5CDR at sentence scope: at document scope (``bc5cdr-doc``) the same training measured CID
+37.5 F1 on dev against 51.2 (see BENCHMARKS.md "Relation extraction")."""
 
 
 class Architecture(str, Enum):
