@@ -49,9 +49,14 @@ class BuildOptions(Record):
     """Store evidence sentences. Switch off for clinical records whose text must not leave them."""
 
     canonical_ids: bool = True
-    """Apply the canonical concept rule (:mod:`extractors.linking.canonical`): a concept named by
-    another vocabulary's id (``MESH:D001241``) is written under its canonical id
-    (``DRUGBANK:DB00945``), the other ids kept in its ``xrefs``."""
+    """Apply the canonical concept rule (:mod:`extractors.linking.canonical`) when a table is given
+    to :func:`build_batch`: a concept named by another vocabulary's id (``MESH:D001241``) is written
+    under its canonical id (``DRUGBANK:DB00945``), the other ids kept in its ``xrefs``. The jobs
+    (:mod:`kg.jobs.canonical`) pass the default table."""
+
+    canonical_version: str = ""
+    """Fingerprint of the table in use (part of every document's content hash, so a KB upgrade
+    that moves an id re-writes the documents); set by :func:`kg.jobs.canonical.canonical_setup`."""
 
 
 class Canonical(Protocol):
@@ -60,12 +65,6 @@ class Canonical(Protocol):
     def resolve(self, label: str, concept_id: str) -> str: ...
 
     def xrefs(self, label: str, concept_id: str) -> tuple[str, ...]: ...
-
-
-def _default_canonical() -> Canonical:
-    from extractors.linking.canonical import default_canonical_ids
-
-    return default_canonical_ids()
 
 
 def canonical_document(doc: Document, canonical: Canonical, folded: dict[tuple[str, str], set[str]]) -> Document:
@@ -100,10 +99,6 @@ def content_hash(doc: Document, options: BuildOptions) -> str:
     # documents without concept properties hash as before the field existed, so stores built
     # earlier do not reload every document once
     payload = doc.model_dump_json(exclude={"concepts"} if not doc.concepts else None) + options.model_dump_json()
-    if options.canonical_ids:  # a new KB may write a concept under another id: the document is then re-written
-        from extractors.linking.canonical import default_canonical_fingerprint
-
-        payload += default_canonical_fingerprint()
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -176,14 +171,13 @@ def build_batch(
     """Aggregate documents into one node per (label, id) and one evidence per (doc, relation).
 
     Relations of symmetric types are canonicalised (head id < tail id) so an interaction is
-    stored once whichever way round a source states it. With ``options.canonical_ids`` (the
-    default) every concept id first goes through the canonical concept rule (``canonical``, by
-    default the table of the default linking KB), and each node's ``xrefs`` lists its other ids.
+    stored once whichever way round a source states it. With ``canonical`` (a table; the jobs pass
+    the default linking KB's) and ``options.canonical_ids`` every concept id first goes through the
+    canonical concept rule, and each node's ``xrefs`` lists its other ids. The graph core does not
+    load the table itself: it sits on the extractors' floor.
     """
     options = options or BuildOptions()
     schema = schema or load_schema()
-    if options.canonical_ids and canonical is None:
-        canonical = _default_canonical()
     folded: dict[tuple[str, str], set[str]] = defaultdict(set)
     # one document per id, the last one given: a later revision of a document (PubMed update
     # files re-issue revised citations) replaces the earlier one instead of merging into it

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from kg import cypher
 from kg.batch.manifest import ExtractionDirError, Manifest, read_manifest, read_shard, test_pause, write_json
 from kg.build import BuildOptions, build_batch
+from kg.jobs.canonical import canonical_setup
 from kg.store.base import GraphStore, WriteSummary
 
 
@@ -129,7 +130,7 @@ def run_load(
             f"extraction in {out} is unfinished ({len(manifest.shards)} shards so far); "
             "re-run the same `medkg extract` command to finish it, or load what is there with --partial"
         )
-    options = options or BuildOptions()
+    options, canonical = canonical_setup(options)
     identity = store_identity(store)
     key = _state_key(manifest, identity, options)
     start, stale = _resume_point(out, manifest, store, key, options)
@@ -142,7 +143,7 @@ def run_load(
             docs = read_shard(out, entry)
             for i in range(0, len(docs), batch_docs):
                 chunk = docs[i : i + batch_docs]
-                report.write.add(store.write(build_batch(chunk, options=options, schema=store.schema)))
+                report.write.add(store.write(build_batch(chunk, options=options, schema=store.schema, canonical=canonical)))
                 bar.update(len(chunk))
             test_pause()
             write_json(state_path(out, identity), {"key": key, "shards_done": entry.index + 1})

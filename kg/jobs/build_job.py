@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from tqdm import tqdm
 
 from kg.build import BuildOptions, build_batch
+from kg.jobs.canonical import canonical_setup
 from schema.records import Document, Extractor
 from kg.store.base import GraphStore, WriteSummary
 from loaders import SeenIds, _files, ddi2013, detect_format, read_documents
@@ -163,6 +164,7 @@ def run_build(
     record error like any other (see :func:`_documents`).
     """
     paths = check_inputs(inputs, accept_noncommercial=accept_noncommercial)
+    options, canonical = canonical_setup(options)
     report = BuildReport(inputs=[str(p) for p in paths])
     t0 = time.perf_counter()
     total = validate_inputs(paths, format=format, progress=progress) if on_error == "fail" else None
@@ -172,7 +174,7 @@ def run_build(
         for chunk in _batched(_documents(paths, format=format, on_error=sink), batch_docs):
             if extractor is not None:
                 chunk = extractor(chunk)
-            report.write.add(store.write(build_batch(chunk, options=options, schema=store.schema)))
+            report.write.add(store.write(build_batch(chunk, options=options, schema=store.schema, canonical=canonical)))
             report.documents_read += len(chunk)
             bar.update(len(chunk))
     finally:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from kg import cypher
 from kg.build import BuildOptions, build_batch, content_hash
+from kg.jobs.canonical import canonical_setup
 from schema.records import Document
 from kg.store.base import GraphStore, WriteSummary
 from loaders.curated import check_licence, read_curated, source
@@ -179,7 +180,7 @@ def load_curated(
                 changed = _changed(store, chunk)
                 part.write.documents_unchanged += len(chunk) - len(changed)
                 if changed:
-                    part.write.add(store.write(build_batch(changed, schema=store.schema)))
+                    part.write.add(store.write(_build(changed, store)))
                 bar.update(len(chunk))
         given = paths.get(name)
         if given is None or Path(given).is_dir():  # a whole release, not one file of it
@@ -209,13 +210,21 @@ def _changed(store: GraphStore, chunk: list[Document]) -> list[Document]:
     """The documents of ``chunk`` whose stored content hash differs (or that are not stored):
     an unchanged document would be skipped by the write anyway, so it is not built into a batch
     at all (a re-run of a whole release then costs reading, hashing and one lookup per chunk)."""
-    hashes = {d.id: content_hash(d, _OPTIONS) for d in chunk}
+    hashes = {d.id: content_hash(d, _setup()[0]) for d in chunk}
     stored = {r["id"]: r["hash"] for r in store.query(cypher.FETCH_DOCUMENT_HASHES, {"ids": list(hashes)})}
     return [d for d in chunk if stored.get(d.id) != hashes[d.id]]
 
 
-_OPTIONS = BuildOptions()
-"""``build_batch``'s default options, the ones curated documents are written with."""
+@lru_cache(maxsize=1)
+def _setup() -> tuple[BuildOptions, Any]:
+    """The options curated documents are written with (the defaults, with the canonical table's
+    fingerprint) and the table (:func:`kg.jobs.canonical.canonical_setup`)."""
+    return canonical_setup(BuildOptions())
+
+
+def _build(docs: list[Document], store: GraphStore) -> Any:
+    options, table = _setup()
+    return build_batch(docs, options=options, schema=store.schema, canonical=table)
 
 
 @contextmanager
@@ -268,7 +277,7 @@ def _read_and_write_bulk(
     t0 = time.perf_counter()
     if progress:
         print(f"bulk load: building and copying {len(docs):,} documents", flush=True)
-    batch = build_batch(docs, schema=store.schema)
+    batch = _build(docs, store)
     run.bulk_build_seconds = time.perf_counter() - t0
     run.bulk = bulk_write(store, batch, timings=run.bulk_timings)  # type: ignore[arg-type]
     run.bulk_seconds = time.perf_counter() - t0
@@ -293,8 +302,7 @@ def _retire_stale(store: GraphStore, name: str, produced: set[str], rep: LoadRep
     if not stale:
         return WriteSummary()
     rep.notes.append(f"{len(stale)} documents from an earlier load that this release no longer has were emptied")
-    return store.write(build_batch([curated_document(doc_id, source=name, title=WITHDRAWN) for doc_id in stale],
-                                   schema=store.schema))
+    return store.write(_build([curated_document(doc_id, source=name, title=WITHDRAWN) for doc_id in stale], store))
 
 
 def parse_paths(items: Iterable[str]) -> dict[str, Path]:

@@ -129,7 +129,7 @@ def test_export_writes_typed_files_that_parse_back(embedded: LadybugStore, tmp_p
     assert set(res.multiline) == {f"Evidence{ext}", f"Document{ext}", f"INTERACTS_WITH.Drug.Drug{ext}"}  # only these hold line breaks
     drug_header = (out / "Drug.header.csv").read_text().strip().split(",")
     drugs = {row[0]: row for row in _read_data(out / f"Drug{ext}")}
-    syn = drugs["DRUGBANK:DB00945"][drug_header.index("synonyms:string[]")].split(ARRAY_DELIMITER)
+    syn = drugs["MESH:D001241"][drug_header.index("synonyms:string[]")].split(ARRAY_DELIMITER)
     assert 'ASA; "aspirin", 81 mg' in syn
     script = (out / "import.sh").read_text()
     for stem, n in res.counts.items():
@@ -152,8 +152,8 @@ def test_export_refuses_a_non_empty_directory(embedded: LadybugStore, tmp_path: 
 def test_export_names_the_row_with_a_value_it_cannot_write(tmp_path: Path) -> None:
     with LadybugStore(tmp_path / "g.lbug") as st:
         st.write(build_batch([_tricky_doc()], schema=st.schema))
-        st.query("MATCH (d:Drug {id: 'DRUGBANK:DB00682'}) SET d.synonyms = ['ok', 'a\x1fb']", write=True)
-        with pytest.raises(ExportError, match=r"Drug DRUGBANK:DB00682: synonyms: list element 'a\\x1fb' contains"):
+        st.query("MATCH (d:Drug {id: 'MESH:D014859'}) SET d.synonyms = ['ok', 'a\x1fb']", write=True)
+        with pytest.raises(ExportError, match=r"Drug MESH:D014859: synonyms: list element 'a\\x1fb' contains"):
             export_neo4j_import(st, tmp_path / "out")
 
 

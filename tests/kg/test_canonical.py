@@ -85,6 +85,19 @@ def _docs() -> list[Document]:
     return [gold, extracted, curated]
 
 
+def test_jobs_write_under_the_default_table() -> None:
+    from kg.jobs.canonical import canonical_setup
+
+    options, table = canonical_setup()
+    assert options.canonical_version and table is not None
+    gold = _docs()[:1]
+    batch = build_batch(gold, options=options, canonical=table)
+    assert {n.id for n in batch.nodes if n.label == "Drug"} == {"DRUGBANK:DB00945"}
+    off, none = canonical_setup(BuildOptions(canonical_ids=False))
+    assert none is None and not off.canonical_version
+    assert {n.id for n in build_batch(gold, options=off).nodes if n.label == "Drug"} == {"MESH:D001241"}
+
+
 def test_build_writes_one_node_per_concept_with_its_other_ids(rule: CanonicalIds) -> None:
     batch = build_batch(_docs(), canonical=rule)
     drugs = {n.id: n for n in batch.nodes if n.label == "Drug"}

@@ -27,10 +27,10 @@ LIMITS = QueryLimits(max_rows=1000)
 QUERIES: list[tuple[str, dict]] = [
     # the README's queries
     ("MATCH (d:Drug {id: $id})-[r]->(x) RETURN type(r) AS rel, x.name AS target ORDER BY rel, target",
-     {"id": "DRUGBANK:DB00968"}),  # methyldopa (MESH:D008750 in the corpus; the canonical rule)
+     {"id": "MESH:D008750"}),
     ("MATCH (c:Drug {id: $drug})-[r:CAUSES_ADVERSE_EFFECT]->(d:Disease) "
      "MATCH (c)-[:SUPPORTED_BY]->(e:Evidence) WHERE e.rel_type = 'CAUSES_ADVERSE_EFFECT' AND e.tail = d.id "
-     "RETURN d.name, r.evidence_count, e.doc_id, e.text", {"drug": "DRUGBANK:DB00968"}),
+     "RETURN d.name, r.evidence_count, e.doc_id, e.text", {"drug": "MESH:D008750"}),
     # counts and aggregations
     ("MATCH (d:Disease) RETURN count(d)", {}),
     ("MATCH (d:Disease) RETURN count(*) AS n", {}),

@@ -66,7 +66,7 @@ def test_no_file_access_in_either_mode(store: GraphStore, tmp_path: Path, write:
 def test_write_mode_still_writes(store: GraphStore) -> None:
     write_sample(store)
     args = _store_args(store)
-    result = runner.invoke(app, ["query", "MATCH (d:Drug {id: 'DRUGBANK:DB01183'}) SET d.name = 'Naloxone' RETURN d.name AS n",
+    result = runner.invoke(app, ["query", "MATCH (d:Drug {id: 'MESH:D009270'}) SET d.name = 'Naloxone' RETURN d.name AS n",
                                  "--write", *args])
     assert result.exit_code == 0 and "Naloxone" in result.output, result.output
 
