@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from kg.build import build_batch
+from kg.jobs.canonical import canonical_setup
 from kg.jobs.curated_job import load_curated
 from kg.store.base import GraphStore
 from kg.store.bulk_rows import BulkLoadError
@@ -84,7 +85,8 @@ def test_a_load_killed_before_its_last_step_is_rewritten_by_the_next_load(neo4j:
     load_curated(store, names, paths=PATHS)
     complete = _dump(store)
     store.clear()
-    tables = table_rows(store.schema, build_batch(_docs(), schema=store.schema))
+    options, table = canonical_setup()  # what load_curated writes with
+    tables = table_rows(store.schema, build_batch(_docs(), options=options, schema=store.schema, canonical=table))
     with ThreadPoolExecutor(max_workers=2) as pool:
         writer = _Writer(store, pool, 2, 50)
         writer.nodes(tables)
