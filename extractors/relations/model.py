@@ -124,34 +124,48 @@ def encode_candidates(
     return out
 
 
-def build_net(base: str, task_labels: Mapping[str, Sequence[str]], *, head_hidden: int) -> Any:
-    """The encoder (from ``base``, resolved offline where possible) with one fresh head per task."""
-    import torch
-    from torch import nn
+def load_encoder(base: str, **kwargs: Any) -> Any:
+    """The base encoder (resolved offline where possible), without its pooler; ``kwargs`` go to ``from_pretrained``."""
     from transformers import AutoModel
 
     try:
         with quiet_hf():
-            encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False)
+            return AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False, **kwargs)
     except OSError as exc:
         raise ModelNotFoundError(f"cannot load base encoder {base!r}: {exc}") from exc
 
+
+def task_heads(in_features: int, task_labels: Mapping[str, Sequence[str]], *, head_hidden: int) -> Any:
+    """One fresh head per task (``ModuleDict``): dropout, ``in_features -> head_hidden`` tanh, dropout,
+    ``-> labels``. The per-pair model feeds it two marker states, the one-pass model three vectors."""
+    import torch
+    from torch import nn
+
     class RelationHead(nn.Module):
-        def __init__(self, hidden: int, n_labels: int) -> None:
+        def __init__(self, n_labels: int) -> None:
             super().__init__()
             self.dropout = nn.Dropout(0.1)
-            self.proj = nn.Linear(2 * hidden, head_hidden)
+            self.proj = nn.Linear(in_features, head_hidden)
             self.out = nn.Linear(head_hidden, n_labels)
 
         def forward(self, pooled: torch.Tensor) -> torch.Tensor:
             return self.out(self.dropout(torch.tanh(self.proj(self.dropout(pooled)))))
 
+    return nn.ModuleDict({t: RelationHead(len(labels)) for t, labels in task_labels.items()})
+
+
+def build_net(base: str, task_labels: Mapping[str, Sequence[str]], *, head_hidden: int) -> Any:
+    """The encoder (from ``base``, resolved offline where possible) with one fresh head per task."""
+    import torch
+    from torch import nn
+
+    encoder = load_encoder(base)
+
     class RelationNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = encoder
-            hidden = encoder.config.hidden_size
-            self.heads = nn.ModuleDict({t: RelationHead(hidden, len(labels)) for t, labels in task_labels.items()})
+            self.heads = task_heads(2 * encoder.config.hidden_size, task_labels, head_hidden=head_hidden)
 
         def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, head_pos: torch.Tensor, tail_pos: torch.Tensor) -> torch.Tensor:
             states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

@@ -27,7 +27,6 @@ name. A saved directory is the same PEFT layout with ``"architecture": "one-pass
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -36,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from extractors.batching import length_batches
-from extractors.errors import ExtractionError, ModelNotFoundError
-from extractors.relations.candidates import TASKS, CandidateError, RelationCandidate, RelationPrediction
-from extractors.relations.model import RelationModel, _special_layout, check_tasks
-from extractors.transformer import PACKAGED_BASE, Device, lora_targets, pick_device, quiet_hf, read_model_meta, resolve_base
+from extractors.errors import ModelNotFoundError
+from extractors.relations.candidates import CandidateError, RelationCandidate, RelationPrediction
+from extractors.relations.model import RelationModel, _special_layout, load_encoder, task_heads
+from extractors.transformer import PACKAGED_BASE, Device, pick_device, quiet_hf, read_model_meta
 
 __all__ = ["ARCHITECTURE", "OnePassConfig", "OnePassModel", "Unit", "encode_unit", "mark_spans", "train_onepass", "units_of"]
 
@@ -151,30 +150,14 @@ def build_onepass_net(base: str, task_labels: Mapping[str, Sequence[str]], *, he
     """The encoder (eager attention, so the last layer's attention can be read) + one head per task."""
     import torch
     from torch import nn
-    from transformers import AutoModel
 
-    try:
-        with quiet_hf():
-            encoder = AutoModel.from_pretrained(resolve_base(base), add_pooling_layer=False, attn_implementation="eager")
-    except OSError as exc:
-        raise ModelNotFoundError(f"cannot load base encoder {base!r}: {exc}") from exc
-
-    class PairHead(nn.Module):
-        def __init__(self, hidden: int, n_labels: int) -> None:
-            super().__init__()
-            self.dropout = nn.Dropout(0.1)
-            self.proj = nn.Linear(3 * hidden, head_hidden)
-            self.out = nn.Linear(head_hidden, n_labels)
-
-        def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-            return self.out(self.dropout(torch.tanh(self.proj(self.dropout(pooled)))))
+    encoder = load_encoder(base, attn_implementation="eager")
 
     class OnePassNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = encoder
-            hidden = encoder.config.hidden_size
-            self.heads = nn.ModuleDict({t: PairHead(hidden, len(labels)) for t, labels in task_labels.items()})
+            self.heads = task_heads(3 * encoder.config.hidden_size, task_labels, head_hidden=head_hidden)
 
         def pairs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, row: torch.Tensor, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
             """``[head; tail; context]`` for every pair (``row`` = its text in the batch, ``head``/``tail`` = marker token indices)."""
@@ -310,11 +293,6 @@ class OnePassConfig:
     threads: int | None = None
 
 
-def _class_weights(labels: Sequence[str], counts: Mapping[str, int], power: float) -> list[float]:
-    n, k = sum(counts.get(lab, 0) for lab in labels), len(labels)
-    return [((n / (k * counts[lab])) ** power) if counts.get(lab) else 1.0 for lab in labels]
-
-
 def train_onepass(
     train_sets: Sequence[Any],
     *,
@@ -333,32 +311,12 @@ def train_onepass(
     their effect on the prior at prediction, so nothing is tuned on dev.
     """
     import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import get_linear_schedule_with_warmup
 
-    from extractors.relations.train import evaluate_re, save_model
-    from extractors.scorers import format_table
+    from extractors.relations.train import class_weights, finish_training, task_meta, training_setup
 
     say = log or (lambda _line: None)
-    if not train_sets:
-        raise ExtractionError("train_onepass needs at least one training set")
-    task_labels = {s.task: TASKS[s.task].labels for s in train_sets}
-    check_tasks(task_labels)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    device = pick_device(config.device, bf16=config.bf16)
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base(config.base))
-    net = build_onepass_net(config.base, task_labels, head_hidden=config.head_hidden)
-    n_layers = int(net.encoder.config.num_hidden_layers)
-    top = n_layers if config.lora_layers is None else min(config.lora_layers, n_layers)
-    lora = LoraConfig(
-        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-        target_modules=lora_targets(range(n_layers - top, n_layers)), modules_to_save=[f"heads.{t}" for t in task_labels],
-    )
-    peft_model = get_peft_model(net, lora)
-    peft_model.to(device.torch_device)
+    task_labels, rng, device, tokenizer, net, peft_model = training_setup("train_onepass", train_sets, config, build_onepass_net)
 
     t0 = time.perf_counter()
     corpus_units: dict[str, tuple[list[Unit], list[EncodedUnit], list[int]]] = {}
@@ -375,7 +333,7 @@ def train_onepass(
         label_counts[s.task].update(counts)
         if s.corpus not in config.prior_exclude:
             natural[s.task].update(counts)
-    weights = {t: _class_weights(labels, label_counts[t], config.class_weight_power) for t, labels in task_labels.items()}
+    weights = {t: class_weights(labels, label_counts[t], config.class_weight_power) for t, labels in task_labels.items()}
     adjust = {}
     for t, labels in task_labels.items():
         w = weights[t]
@@ -454,10 +412,7 @@ def train_onepass(
         "task": "relation-extraction",
         "architecture": ARCHITECTURE,
         "base": config.base,
-        "labels": {t: list(v) for t, v in task_labels.items()},
-        "tasks": {t: TASKS[t].description for t in task_labels},
-        "edges": {t: {lab: {"edge_type": m.edge_type, "direction": m.direction, "properties": dict(m.properties)}
-                      for lab, m in TASKS[t].edges.items()} for t in task_labels},
+        **task_meta(task_labels),
         "max_length": config.max_length,
         "scopes": {s.task: s.scope for s in train_sets if s.scope != "sentence"},
         "hyperparameters": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(config).items()},
@@ -469,14 +424,4 @@ def train_onepass(
         "logit_adjustment": adjust,
     }
     model = OnePassModel(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=None)
-    model.peft_model = peft_model  # type: ignore[attr-defined]
-    if dev_sets:
-        results = [evaluate_re(model, s) for s in dev_sets]
-        meta["dev_metrics"] = {r.corpus: r.as_dict() for r in results}
-        meta["dev_data"] = {s.corpus: {"source": s.source, "split": s.split, "candidates": s.counts(), "notes": dict(s.notes)}
-                            for s in dev_sets}
-        for r in results:
-            say(format_table(dict(r.scores), f"{r.corpus} dev ({r.task}), ceiling recall {r.ceiling_recall:.3f}"))
-    if out_dir is not None:
-        save_model(model, out_dir)
-    return model
+    return finish_training(model, peft_model, dev_sets, out_dir, say)  # type: ignore[return-value]

@@ -155,10 +155,69 @@ def _batches(indices: list[int], encoded: Sequence[Encoded], batch_size: int, rn
     return out
 
 
-def _class_weights(labels: Sequence[str], sample: list[str], power: float) -> list[float]:
-    counts = Counter(sample)
-    n, k = len(sample), len(labels)
-    return [((n / (k * counts[lab])) ** power) if counts[lab] else 1.0 for lab in labels]
+def class_weights(labels: Sequence[str], counts: Mapping[str, int], power: float) -> list[float]:
+    """``(N / (K n_c)) ** power`` per label (1 for a label absent from ``counts``)."""
+    n, k = sum(counts.get(lab, 0) for lab in labels), len(labels)
+    return [((n / (k * counts[lab])) ** power) if counts.get(lab) else 1.0 for lab in labels]
+
+
+def training_setup(name: str, train_sets: Sequence[RelationSet], config: Any, build: Any) -> tuple[Any, ...]:
+    """What both relation trainers start with: the tasks (checked), seeded RNGs, the device, the
+    tokenizer, ``build(base, task_labels, head_hidden=...)``'s net and its PEFT wrapper (LoRA on the
+    top ``config.lora_layers`` encoder layers, the heads saved whole). Returns
+    ``(task_labels, rng, device, tokenizer, net, peft_model)``."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer
+
+    from extractors.transformer import resolve_base
+
+    if not train_sets:
+        raise ExtractionError(f"{name} needs at least one training set")
+    task_labels = {s.task: TASKS[s.task].labels for s in train_sets}
+    check_tasks(task_labels)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device, bf16=config.bf16)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base(config.base))
+    net = build(config.base, task_labels, head_hidden=config.head_hidden)
+    n_layers = int(net.encoder.config.num_hidden_layers)
+    top = n_layers if config.lora_layers is None else min(config.lora_layers, n_layers)
+    lora = LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=lora_targets(range(n_layers - top, n_layers)), modules_to_save=[f"heads.{t}" for t in task_labels],
+    )
+    peft_model = get_peft_model(net, lora)
+    peft_model.to(device.torch_device)
+    return task_labels, rng, device, tokenizer, net, peft_model
+
+
+def task_meta(task_labels: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The ``medkg.json`` entries describing the tasks: labels, descriptions, graph edges."""
+    return {
+        "labels": {t: list(v) for t, v in task_labels.items()},
+        "tasks": {t: TASKS[t].description for t in task_labels},
+        "edges": {t: {lab: {"edge_type": m.edge_type, "direction": m.direction, "properties": dict(m.properties)}
+                      for lab, m in TASKS[t].edges.items()} for t in task_labels},
+    }
+
+
+def finish_training(model: RelationModel, peft_model: Any, dev_sets: Sequence[RelationSet], out_dir: str | Path | None,
+                    say: Any) -> RelationModel:
+    """Keep the PEFT wrapper for saving, score ``dev_sets`` into ``medkg.json``, save to ``out_dir``."""
+    model.peft_model = peft_model  # kept for save_model  # type: ignore[attr-defined]
+    if dev_sets:
+        results = [evaluate_re(model, s) for s in dev_sets]
+        model.meta["dev_metrics"] = {r.corpus: r.as_dict() for r in results}
+        model.meta["dev_data"] = {s.corpus: {"source": s.source, "split": s.split, "candidates": s.counts(), "notes": dict(s.notes)}
+                                  for s in dev_sets}
+        for r in results:
+            say(format_table(dict(r.scores), f"{r.corpus} dev ({r.task}), ceiling recall {r.ceiling_recall:.3f}"))
+    if out_dir is not None:
+        save_model(model, out_dir)
+    return model
 
 
 def sample_counts(counts: Mapping[str, int], corpus: str, config: TrainConfig) -> dict[str, float]:
@@ -232,32 +291,10 @@ def train_re(
     ``log`` is a callable taking one line (e.g. ``print``), or ``None`` for silence.
     """
     import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
-
-    from extractors.transformer import resolve_base
+    from transformers import get_linear_schedule_with_warmup
 
     say = log or (lambda _line: None)
-    if not train_sets:
-        raise ExtractionError("train_re needs at least one training set")
-    task_labels = {s.task: TASKS[s.task].labels for s in train_sets}
-    check_tasks(task_labels)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    device = pick_device(config.device, bf16=config.bf16)
-
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base(config.base))
-    net = build_net(config.base, task_labels, head_hidden=config.head_hidden)
-    n_layers = int(net.encoder.config.num_hidden_layers)
-    top = n_layers if config.lora_layers is None else min(config.lora_layers, n_layers)
-    lora = LoraConfig(
-        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-        target_modules=lora_targets(range(n_layers - top, n_layers)), modules_to_save=[f"heads.{t}" for t in task_labels],
-    )
-    peft_model = get_peft_model(net, lora)
-    peft_model.to(device.torch_device)
+    task_labels, rng, device, tokenizer, net, peft_model = training_setup("train_re", train_sets, config, build_net)
 
     t0 = time.perf_counter()
     encoded = {
@@ -270,7 +307,7 @@ def train_re(
     for s in train_sets:
         per_task_labels[s.task] += [s.examples[i].label for i in samples[s.corpus]]
     weights = {
-        t: torch.tensor(_class_weights(task_labels[t], per_task_labels[t], config.class_weight_power), device=device.torch_device)
+        t: torch.tensor(class_weights(task_labels[t], Counter(per_task_labels[t]), config.class_weight_power), device=device.torch_device)
         for t in task_labels
     }
     label_index = {t: {lab: i for i, lab in enumerate(labels)} for t, labels in task_labels.items()}
@@ -321,10 +358,7 @@ def train_re(
     meta: dict[str, Any] = {
         "task": "relation-extraction",
         "base": config.base,
-        "labels": {t: list(v) for t, v in task_labels.items()},
-        "tasks": {t: TASKS[t].description for t in task_labels},
-        "edges": {t: {lab: {"edge_type": m.edge_type, "direction": m.direction, "properties": dict(m.properties)}
-                      for lab, m in TASKS[t].edges.items()} for t in task_labels},
+        **task_meta(task_labels),
         "max_length": config.max_length,
         "context": config.context,
         "hyperparameters": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(config).items()},
@@ -338,17 +372,7 @@ def train_re(
         ),
     }
     model = RelationModel(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=None)
-    model.peft_model = peft_model  # kept for save_model  # type: ignore[attr-defined]
-    if dev_sets:
-        results = [evaluate_re(model, s) for s in dev_sets]
-        meta["dev_metrics"] = {r.corpus: r.as_dict() for r in results}
-        meta["dev_data"] = {s.corpus: {"source": s.source, "split": s.split, "candidates": s.counts(), "notes": dict(s.notes)}
-                            for s in dev_sets}
-        for r in results:
-            say(format_table(dict(r.scores), f"{r.corpus} dev ({r.task}), ceiling recall {r.ceiling_recall:.3f}"))
-    if out_dir is not None:
-        save_model(model, out_dir)
-    return model
+    return finish_training(model, peft_model, dev_sets, out_dir, say)
 
 
 def save_model(model: RelationModel, out_dir: str | Path) -> None:
