@@ -57,19 +57,6 @@ def _key(label: str, name: str) -> str:
     return normalize(name)
 
 
-def _descriptor_names(path: str | os.PathLike[str]) -> dict[str, str]:
-    """``MESH:<descriptor>`` -> preferred name, from the shipped descriptor table."""
-    out = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("#") or line.startswith("descriptor\t"):
-                continue
-            descriptor, _, name = line.rstrip("\n").partition("\t")
-            if descriptor and name:
-                out[f"MESH:{descriptor}"] = name
-    return out
-
-
 class CanonicalIds:
     """Maps (label, id) to the canonical id, and a canonical id to its cross-references."""
 
@@ -92,9 +79,9 @@ class CanonicalIds:
         and it is the only id of its prefix the entry lists.
         """
         if mesh_names is None:
-            from extractors.linking.sources import MESH_DESCRIPTORS
+            from extractors.linking.sources import mesh_descriptors
 
-            mesh_names = _descriptor_names(MESH_DESCRIPTORS)
+            mesh_names = mesh_descriptors()
         owners: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         names: dict[str, str] = {}
         per_prefix: dict[tuple[str, str], int] = defaultdict(int)

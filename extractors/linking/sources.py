@@ -253,21 +253,30 @@ MESH_DESCRIPTORS = Path(__file__).resolve().parent / "data" / "mesh_descriptors.
 """MeSH descriptor ids and preferred names (MeSH 2026, public domain, NLM; see the file's header)."""
 
 
-def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[str, str]:
-    """Normalised preferred name -> ``MESH:D...``, for names that normalise to one descriptor only
-    (``Seizures`` and ``Seizure`` would be one key; two descriptors on one key are dropped)."""
-    ids: dict[str, set[str]] = defaultdict(set)
+def mesh_descriptors(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[str, str]:
+    """``MESH:<descriptor>`` -> preferred name, as the shipped table lists them."""
+    out: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 if line.startswith("#") or line.startswith("descriptor\t"):
                     continue
                 descriptor, _, name = line.rstrip("\n").partition("\t")
-                key = normalize(name)
-                if descriptor.startswith("D") and key:
-                    ids[key].add(f"MESH:{descriptor}")
+                if descriptor and name:
+                    out[f"MESH:{descriptor}"] = name
     except OSError as exc:
         raise KBNotFoundError(f"cannot read the MeSH descriptor table {os.fspath(path)}: {exc.strerror}") from exc
+    return out
+
+
+def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[str, str]:
+    """Normalised preferred name -> ``MESH:D...``, for names that normalise to one descriptor only
+    (``Seizures`` and ``Seizure`` would be one key; two descriptors on one key are dropped)."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for mesh_id, name in mesh_descriptors(path).items():
+        key = normalize(name)
+        if mesh_id.startswith("MESH:D") and key:
+            ids[key].add(mesh_id)
     return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
 
 
