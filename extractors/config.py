@@ -16,6 +16,12 @@ class PipelineConfig(Record):
     re_model: str | None = "default"
     kb: str | None = "default"
     link_threshold: float | None = None
+    keep_unlinked: bool = False
+    """Keep entities the linker could not ground (they reach the graph under a ``LOCAL:`` id).
+    Off by default: on BC5CDR dev most unlinked spans are not concepts at all ("increase",
+    "platelet", "pallidotomy") and none can be found by a vocabulary id, so they are dropped
+    before relation extraction (BENCHMARKS.md, "End to end"). Diagnosis keeps them to list
+    the findings it could not map."""
     re_threshold: float = 0.5
     """Minimum probability of the positive class for a relation to be kept: the argmax
     decision of a softmax classifier, i.e. no extra calibration is assumed."""

@@ -13,11 +13,14 @@ if not Span.has_extension("ner_score"):
 
 
 class LinkerComponent:
-    """Links each entity (or its abbreviation's long form) and lets the KB decide Disease vs Symptom."""
+    """Links each entity (or its abbreviation's long form) and lets the KB decide Disease vs Symptom.
+    With ``keep_unlinked=False`` an entity that links to no concept is removed from ``doc.ents``."""
 
-    def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None) -> None:
+    def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None,
+                 keep_unlinked: bool = True) -> None:
         from extractors.linking.linker import Linker
 
+        self.keep_unlinked = keep_unlinked
         kwargs = {} if threshold is None else {"threshold": threshold}
         self.linker = Linker.load(kb, **kwargs)
 
@@ -36,7 +39,8 @@ class LinkerComponent:
                 relabelled._.ner_score = ent._.ner_score
                 ent = relabelled
             ent._.concept = cand if cand is not None and str(cand.label) == ent.label_ else None
-            out.append(ent)
+            if ent._.concept is not None or self.keep_unlinked:
+                out.append(ent)
         doc.ents = out
         return doc
 
@@ -47,6 +51,7 @@ def _long_forms(doc: Doc) -> dict[tuple[int, int], str]:
     return {(a.start, a.end): a._.long_form.text for a in doc._.abbreviations}
 
 
-@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None})
-def make_linker(nlp: Language, name: str, kb: str | None, threshold: float | None) -> LinkerComponent:
-    return LinkerComponent(nlp, name, kb, threshold)
+@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None, "keep_unlinked": True})
+def make_linker(nlp: Language, name: str, kb: str | None, threshold: float | None,
+                keep_unlinked: bool) -> LinkerComponent:
+    return LinkerComponent(nlp, name, kb, threshold, keep_unlinked)

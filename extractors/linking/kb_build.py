@@ -31,7 +31,10 @@ Merging (why each step exists):
    frequent matching mention text (at most ``_MAX_NAME_ANCHORS``, else the text is too generic
    to trust); failing that, it becomes its own entry (``source="train-aliases"``). Attached
    texts become aliases and the id an xref, so ``Coumadin`` -> ``DRUGBANK:DB00682`` carries
-   ``MESH:D014859``.
+   ``MESH:D014859``. An entry of another vocabulary whose own name or synonym is exactly one of
+   the concept's annotated texts, and which has no id of that vocabulary yet, gets the id as an
+   xref too (HPO's "Optic neuropathy" -> ``MESH:D009901``): otherwise the linker's exact-name
+   match lands on an entry the literature's vocabulary cannot see.
 """
 
 from __future__ import annotations
@@ -235,6 +238,25 @@ def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[
         for i in anchors:
             drafts[i].aliases.update(dict.fromkeys(texts))
             drafts[i].xrefs[cid] = None
+        _same_text_xrefs(drafts, by_name, group, cid, concept_rows, anchors)
+
+
+def _same_text_xrefs(drafts: list[_Draft], by_name: Mapping[tuple[str, str], list[int]], group: str, cid: str,
+                     rows: Sequence[AliasRow], anchors: Sequence[int]) -> None:
+    """Step 3b: the annotators wrote ``row.text`` for ``cid``; an entry of another vocabulary
+    whose own name or synonym is exactly that text, and which has no id of ``cid``'s vocabulary
+    yet, names the same concept and gets ``cid`` as an xref (HPO's "Optic neuropathy" ->
+    ``MESH:D009901``). Texts naming more than ``_MAX_NAME_ANCHORS`` entries are too generic."""
+    prefix = cid.split(":", 1)[0] + ":"
+    for r in rows:
+        found = by_name.get((group, normalize(r.text)), [])
+        if len(found) > _MAX_NAME_ANCHORS:
+            continue
+        for i in found:
+            d = drafts[i]
+            if i in anchors or d.entry.concept_id.startswith(prefix) or any(x.startswith(prefix) for x in d.xrefs):
+                continue
+            d.xrefs[cid] = None
 
 
 # -- default KB cache ----------------------------------------------------------------------------
@@ -260,7 +282,7 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 5
+_CODE_REVISION = 6
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

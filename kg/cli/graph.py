@@ -19,6 +19,7 @@ from kg.cli.common import (
     ExtractMode,
     FormatOpt,
     KbOpt,
+    KeepUnlinkedOpt,
     NerModelOpt,
     OnError,
     QuietOpt,
@@ -48,6 +49,7 @@ def build(
     ner_model: NerModelOpt = None,
     re_model: ReModelOpt = None,
     kb: KbOpt = None,
+    keep_unlinked: KeepUnlinkedOpt = False,
     device: DeviceOpt = "auto",
     store: StoreOpt = None,
     db: DbOpt = None,
@@ -65,7 +67,7 @@ def build(
         check_inputs(paths, accept_noncommercial=accept_noncommercial)
     extractor = None
     if extract is not ExtractMode.none:
-        pconf = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device)
+        pconf = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
         extractor = LazyExtractor(pconf, mode=extract.value)  # type: ignore[arg-type]
     cfg, st = open_cli_store(store, db, neo4j_uri, create=True)
     with st, reported():

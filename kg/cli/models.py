@@ -221,6 +221,7 @@ def evaluate_pipeline_cmd(
     ner_model: Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")] = None,
     re_model: Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]")] = None,
     kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: the default KB]")] = None,
+    keep_unlinked: Annotated[bool, typer.Option("--keep-unlinked/--drop-unlinked", help="keep entities the linker cannot ground (as the pipeline's option)")] = False,
     device: DeviceOpt = "auto",
     data_root: DataRootOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
@@ -232,7 +233,7 @@ def evaluate_pipeline_cmd(
     from extractors.pipeline_scoring import evaluate_pipeline
     from kg.cli.common import pipeline_config
 
-    config = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device)
+    config = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
     with reported():
         target = path or split_path(corpus.value, split, root=data_root)
         scores = evaluate_pipeline(target, corpus=corpus.value, config=config, limit=limit,

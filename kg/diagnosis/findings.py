@@ -57,7 +57,7 @@ def default_extractor() -> Extractor:
     from extractors.config import PipelineConfig
     from extractors.pipeline import ExtractionPipeline
 
-    return ExtractionPipeline(PipelineConfig(re_model=None)).process
+    return ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True)).process
 
 
 def _linker_of(extractor: object) -> Linker | None:

@@ -46,7 +46,7 @@ def pipeline(models: tuple[Path, Path]) -> ExtractionPipeline:
     ner_dir, re_dir = models
     kb = FIXTURES / "kb" / "tiny_kb.jsonl"
     return ExtractionPipeline(PipelineConfig(ner_model=str(ner_dir), re_model=str(re_dir), kb=str(kb), device="cpu",
-                                             re_threshold=0.0))
+                                             re_threshold=0.0, keep_unlinked=True))  # tiny KB: keep what it cannot link
 
 
 def test_raw_abstract_gets_exact_spans_links_and_relations(pipeline: ExtractionPipeline) -> None:
@@ -97,7 +97,8 @@ def test_build_job_runs_the_pipeline_on_notes_only(models: tuple[Path, Path], tm
         '{"id": "n1", "patient_id": "pt-1", "text": "Naloxone reverses the antihypertensive effect of clonidine."}\n',
         encoding="utf-8",
     )
-    config = PipelineConfig(ner_model=str(ner_dir), re_model=str(re_dir), kb=str(FIXTURES / "kb" / "tiny_kb.jsonl"), device="cpu")
+    config = PipelineConfig(ner_model=str(ner_dir), re_model=str(re_dir), kb=str(FIXTURES / "kb" / "tiny_kb.jsonl"), device="cpu",
+                            keep_unlinked=True)  # the tiny KB has neither drug
     extractor = LazyExtractor(config)
     with LadybugStore(tmp_path / "g.lbug") as store:
         run_build([BC5CDR], store, extractor=extractor)
@@ -197,3 +198,20 @@ def test_negation_cues_are_trimmed_but_names_that_start_like_them_are_kept() -> 
     for text, want in cases.items():
         doc = nlp(text)
         assert without_leading_cues(Span(doc, 0, len(doc), label="Symptom")).text == want, text
+
+
+def test_unlinked_entities_are_dropped_unless_asked_for(models: tuple[Path, Path]) -> None:
+    """By default only grounded entities leave the pipeline (and reach relation extraction);
+    ``keep_unlinked`` keeps the rest under LOCAL ids, as diagnosis needs to list them."""
+    from loaders import read_documents
+
+    ner_dir, _ = models
+    raw = [Document(id=d.id, source_format="text", text=d.text) for d in list(read_documents(BC5CDR))[:3]]
+    common = dict(ner_model=str(ner_dir), re_model=None, kb=str(FIXTURES / "kb" / "tiny_kb.jsonl"), device="cpu")
+    kept = ExtractionPipeline(PipelineConfig(**common, keep_unlinked=True)).process(raw)
+    dropped = ExtractionPipeline(PipelineConfig(**common)).process(raw)
+    kept_m = [m for d in kept for m in d.mentions]
+    dropped_m = [m for d in dropped for m in d.mentions]
+    assert any(m.concept_id is None for m in kept_m), "the tiny KB leaves some entity unlinked"
+    assert any(m.concept_id for m in kept_m)
+    assert dropped_m == [m for m in kept_m if m.concept_id is not None]
