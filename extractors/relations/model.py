@@ -43,7 +43,7 @@ from extractors.relations.candidates import (
     RelationPrediction,
     mark_entities,
 )
-from extractors.transformer import Device, pick_device, quiet_hf, read_model_meta, resolve_base
+from extractors.transformer import Device, pick_inference_device, quiet_hf, read_model_meta, resolve_base
 
 __all__ = ["DEFAULT_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "throughput"]
 
@@ -255,7 +255,7 @@ class RelationModel:
             if meta["architecture"] != ARCHITECTURE:
                 raise ModelNotFoundError(f"{path} has an unknown relation architecture {meta['architecture']!r}")
             return OnePassModel.load(path, device=device, base=base, bf16=bf16)
-        dev = pick_device(device, bf16=bf16)
+        dev = pick_inference_device(device, bf16=bf16)
         net = build_net(base or meta["base"], meta["labels"], head_hidden=int(meta["hyperparameters"]["head_hidden"]))
         peft_model = PeftModel.from_pretrained(net, str(path))
         net = peft_model.merge_and_unload()
