@@ -4,6 +4,7 @@ setting ``doc.ents`` and each entity's ``._.ner_score``."""
 # no `from __future__ import annotations`: spaCy validates factory signatures at runtime
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 
 from spacy.language import Language
@@ -73,10 +74,16 @@ def split_at_boundaries(doc: Doc, offsets: Iterable[int]) -> None:
     wrong offsets into the graph.
     """
     cuts: dict[int, list[int]] = {}
-    for offset in set(offsets):
-        token = next((t for t in doc if t.idx < offset < t.idx + len(t.text)), None)
-        if token is not None:
-            cuts.setdefault(token.i, []).append(offset - token.idx)
+    offsets = set(offsets)
+    if not offsets:
+        return
+    starts = [t.idx for t in doc]
+    for offset in offsets:
+        i = bisect_right(starts, offset) - 1  # the last token starting at or before the offset
+        if i >= 0:
+            token = doc[i]
+            if token.idx < offset < token.idx + len(token.text):
+                cuts.setdefault(i, []).append(offset - token.idx)
     if not cuts:
         return
     # Span objects hold token indices, which a split shifts: re-anchor the spans earlier

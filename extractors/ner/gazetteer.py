@@ -80,6 +80,12 @@ class Gazetteer:
             if words:
                 self.terms.setdefault((exact, tuple(words)), label)
         self.max_words = max((len(w) for _, w in self.terms), default=0)
+        # per (exact, first word): the term lengths starting with it, longest first, so tagging
+        # only tries lengths that exist (same result as trying every length down from max_words)
+        starts: dict[tuple[bool, str], set[int]] = {}
+        for exact, words in self.terms:
+            starts.setdefault((exact, words[0]), set()).add(len(words))
+        self._lengths = {k: sorted(v, reverse=True) for k, v in starts.items()}
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -115,7 +121,9 @@ class Gazetteer:
         out = [1] * len(words)
         i = 0
         while i < len(words):
-            for n in range(min(self.max_words, len(words) - i), 0, -1):
+            exact_n, lower_n = self._lengths.get((True, words[i]), ()), self._lengths.get((False, lower[i]), ())
+            lengths = sorted({*exact_n, *lower_n}, reverse=True) if exact_n and lower_n else (exact_n or lower_n)
+            for n in (n for n in lengths if n <= len(words) - i):
                 label = self.terms.get((True, tuple(words[i : i + n]))) or self.terms.get((False, tuple(lower[i : i + n])))
                 if label is not None:
                     k = GAZ_LABELS.index(label)

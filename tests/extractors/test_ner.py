@@ -33,6 +33,7 @@ from extractors.ner.decode import (
 )
 from extractors.ner.ensemble import NerEnsemble, vote_spans
 from extractors.ner.features import SHAPE, Gazetteer, TokenFeaturizer, word_shape
+from extractors.ner.gazetteer import GAZ_LABELS
 from extractors.ner.model import DEFAULT_NER_MODEL, NerModel, NerSpan, build_network, text_segments
 from extractors.ner.scoring import evaluate_ner
 from extractors.ner.train import NerTrainConfig, TrainCorpus, fit_ner, save_ner
@@ -332,6 +333,28 @@ def test_word_shape_and_gazetteer_tags() -> None:
     assert len(gaz) == 4  # "can": a short lower-case one-word term is dropped
     # longest match first, lower-cased except short upper-case terms, which need their case
     assert gaz.tags(["In", "ALL", "and", "all", "cardiac", "Hypertrophy", ",", "cardiac", "heparin"]) == [1, 4, 1, 1, 4, 5, 1, 4, 2]
+
+    def every_length(words: list[str]) -> list[int]:  # the plain rule: try every length, longest first
+        out, i = [1] * len(words), 0
+        while i < len(words):
+            for n in range(min(gaz.max_words, len(words) - i), 0, -1):
+                label = gaz.terms.get((True, tuple(words[i:i + n]))) or gaz.terms.get((False, tuple(w.lower() for w in words[i:i + n])))
+                if label is not None:
+                    k = GAZ_LABELS.index(label)
+                    out[i:i + n] = [2 + 2 * k] + [3 + 2 * k] * (n - 1)
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+    import random
+
+    rng = random.Random(7)
+    vocab = ["ALL", "all", "All", "cardiac", "Cardiac", "hypertrophy", "Hypertrophy", "heparin", "can", ","]
+    for _ in range(300):
+        words = [rng.choice(vocab) for _ in range(rng.randint(0, 8))]
+        assert gaz.tags(words) == every_length(words), words
     featurizer = TokenFeaturizer(["gazetteer", "shape"], gaz)
     assert featurizer.names == ("shape", "gazetteer")  # fixed order, whatever the caller's
     text = "Heparin-induced ALL"
