@@ -28,5 +28,10 @@ class PipelineConfig(Record):
     assertion: bool = True
     abbreviations: bool = True
     device: str = "auto"
+    bf16: bool | None = None
+    """bf16 autocast for NER and RE inference; ``None`` = decided where the models are loaded
+    (:func:`extractors.transformer.pick_inference_device`: CUDA with bf16, or a CPU that computes
+    bf16 natively). Batch jobs fix it once at the start, so every shard of a job, resumed or run
+    on other machines, uses the same precision."""
     batch_size: int = 32
     model_name: str = "medkg"

@@ -65,7 +65,8 @@ def build_nlp(config: PipelineConfig) -> Language:
     if ner_dir is not None:
         import extractors.ner.component  # noqa: F401  (registers medkg_ner)
 
-        nlp.add_pipe("medkg_ner", config={"model_dir": ner_dir, "device": config.device, "batch_size": config.batch_size})
+        nlp.add_pipe("medkg_ner", config={"model_dir": ner_dir, "device": config.device, "batch_size": config.batch_size,
+                                          "bf16": config.bf16})
         if config.assertion:
             import extractors.assertion  # noqa: F401  (registers medkg_assertion)
 
@@ -81,7 +82,8 @@ def build_nlp(config: PipelineConfig) -> Language:
             import extractors.relations.component  # noqa: F401  (registers medkg_relations)
 
             nlp.add_pipe("medkg_relations", config={"model_dir": re_dir, "device": config.device,
-                                                    "threshold": config.re_threshold, "batch_size": config.batch_size})
+                                                    "threshold": config.re_threshold, "batch_size": config.batch_size,
+                                                    "bf16": config.bf16})
     return nlp
 
 

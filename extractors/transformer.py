@@ -114,7 +114,12 @@ def pick_inference_device(requested: str = "auto", *, bf16: bool | None = None) 
     dev = pick_device(requested, bf16=bf16)
     if bf16 is None and dev.type == "cpu":
         env = os.environ.get(CPU_BF16_ENV, "auto").strip().lower()
-        on = cpu_has_native_bf16() if env in ("", "auto") else env in ("1", "on", "true", "yes")
+        if env in ("", "auto"):
+            on = cpu_has_native_bf16()
+        elif env in ("1", "on", "true", "yes", "0", "off", "false", "no"):
+            on = env in ("1", "on", "true", "yes")
+        else:
+            raise ValueError(f"{CPU_BF16_ENV} must be auto, 1 or 0 (or on/off, true/false, yes/no)")
         dev = Device(name=dev.name, bf16=on)
     return dev
 

@@ -24,7 +24,7 @@ NEO4J_URI = os.environ.get("MEDKG_TEST_NEO4J_URI", "bolt://127.0.0.1:7687")
 os.environ["MEDKG_CACHE_DIR"] = tempfile.mkdtemp(prefix="medkg-test-cache-")
 # fp32 inference on every CPU: tests pin exact fp32 outputs (golden files, save/load round trips);
 # the bf16 CPU path (default where the CPU computes bf16 natively) has its own tests in test_batching.py
-os.environ.setdefault("MEDKG_CPU_BF16", "0")
+os.environ["MEDKG_CPU_BF16"] = "0"
 
 
 def _neo4j_store() -> GraphStore:

@@ -17,7 +17,7 @@ class LinkerComponent:
     With ``keep_unlinked=False`` an entity that links to no concept is removed from ``doc.ents``."""
 
     def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None,
-                 keep_unlinked: bool = True) -> None:
+                 keep_unlinked: bool = False) -> None:
         from extractors.linking.linker import Linker
 
         self.keep_unlinked = keep_unlinked
@@ -51,7 +51,7 @@ def _long_forms(doc: Doc) -> dict[tuple[int, int], str]:
     return {(a.start, a.end): a._.long_form.text for a in doc._.abbreviations}
 
 
-@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None, "keep_unlinked": True})
+@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None, "keep_unlinked": False})
 def make_linker(nlp: Language, name: str, kb: str | None, threshold: float | None,
                 keep_unlinked: bool) -> LinkerComponent:
     return LinkerComponent(nlp, name, kb, threshold, keep_unlinked)

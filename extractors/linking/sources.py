@@ -34,7 +34,7 @@ import os
 import pickle
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -269,12 +269,16 @@ def mesh_descriptors(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[st
     return out
 
 
-def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[str, str]:
+def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS, *, exact: bool = False,
+                          descriptors: Mapping[str, str] | None = None) -> dict[str, str]:
     """Normalised preferred name -> ``MESH:D...``, for names that normalise to one descriptor only
-    (``Seizures`` and ``Seizure`` would be one key; two descriptors on one key are dropped)."""
+    (``Seizures`` and ``Seizure`` would be one key; two descriptors on one key are dropped).
+    ``exact=True``: keyed by the case-folded name itself instead, which keeps both of such a pair
+    (``Mitomycin`` the drug and ``Mitomycins`` the class). ``descriptors``: the table already read
+    by :func:`mesh_descriptors` (``path`` is then not read)."""
     ids: dict[str, set[str]] = defaultdict(set)
-    for mesh_id, name in mesh_descriptors(path).items():
-        key = normalize(name)
+    for mesh_id, name in (mesh_descriptors(path) if descriptors is None else descriptors).items():
+        key = name.casefold() if exact else normalize(name)
         if mesh_id.startswith("MESH:D") and key:
             ids[key].add(mesh_id)
     return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}

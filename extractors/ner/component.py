@@ -6,6 +6,7 @@ setting ``doc.ents`` and each entity's ``._.ner_score``."""
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from typing import Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -17,10 +18,11 @@ if not Span.has_extension("ner_score"):
 class NerComponent:
     """Runs a :class:`~extractors.ner.model.NerModel` per sentence and sets ``doc.ents``."""
 
-    def __init__(self, nlp: Language, name: str, model_dir: str, device: str, batch_size: int) -> None:
+    def __init__(self, nlp: Language, name: str, model_dir: str, device: str, batch_size: int,
+                 bf16: Optional[bool] = None) -> None:
         from extractors.ner.model import NerModel
 
-        self.model = NerModel.load(model_dir, device=device)
+        self.model = NerModel.load(model_dir, device=device, bf16=bf16)
         self.batch_size = batch_size
         self.name = name
 
@@ -149,6 +151,6 @@ def non_overlapping(spans: list[Span]) -> list[Span]:
     return sorted(chosen, key=lambda s: s.start)
 
 
-@Language.factory("medkg_ner", default_config={"model_dir": "", "device": "auto", "batch_size": 32})
-def make_ner(nlp: Language, name: str, model_dir: str, device: str, batch_size: int) -> NerComponent:
-    return NerComponent(nlp, name, model_dir, device, batch_size)
+@Language.factory("medkg_ner", default_config={"model_dir": "", "device": "auto", "batch_size": 32, "bf16": None})
+def make_ner(nlp: Language, name: str, model_dir: str, device: str, batch_size: int, bf16: Optional[bool]) -> NerComponent:
+    return NerComponent(nlp, name, model_dir, device, batch_size, bf16)

@@ -14,7 +14,8 @@ Inference (:meth:`NerModel.predict`):
 2. sentences are tokenized by the fast tokenizer with ``offset_mapping``; a sentence longer
    than ``max_length`` is cut into overlapping windows, and every token takes its scores
    from the window where it is most central (:func:`extractors.ner.decode.owner_window`);
-3. windows are sorted by length and batched with dynamic padding (bf16 autocast on GPU; on
+3. windows are sorted by length and batched with dynamic padding (bf16 autocast on GPU and on a
+   CPU with native bf16, :func:`extractors.transformer.pick_inference_device`; on
    GPU token-budgeted batches prepared ahead by DataLoader workers, see
    :mod:`extractors.batching`);
 4. per word (first sub-token) BIO log-probabilities are decoded with BIO-constrained Viterbi,
@@ -135,7 +136,8 @@ class NerModel:
         """Load a medkg NER directory; the base encoder is resolved from ``medkg.json["base"]``.
 
         ``device``: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda[:N]``. ``bf16``:
-        ``None`` = on for CUDA with bf16 support, off on CPU (exact fp32 results). ``max_length``
+        ``None`` = on for CUDA with bf16 support and for a CPU that computes bf16 natively, else
+        off (exact fp32 results; ``MEDKG_CPU_BF16`` overrides the CPU check). ``max_length``
         overrides the window length in tokens (including [CLS]/[SEP]). ``postprocess``: trim
         spans and make abbreviations consistent (:func:`extractors.ner.decode.postprocess`);
         ``None`` = as the model directory's ``medkg.json["decode"]`` says.

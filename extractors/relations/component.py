@@ -11,7 +11,7 @@ between the linked concepts, with its sentence as evidence.
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -41,8 +41,10 @@ class RelationExtractor:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, model_dir: str | Path | None, *, device: str = "auto", threshold: float = 0.5, batch_size: int = 64) -> "RelationExtractor":
-        return cls(RelationModel.load(model_dir or DEFAULT_RE_MODEL, device=device), threshold=threshold, batch_size=batch_size)
+    def load(cls, model_dir: str | Path | None, *, device: str = "auto", threshold: float = 0.5, batch_size: int = 64,
+             bf16: bool | None = None) -> "RelationExtractor":
+        return cls(RelationModel.load(model_dir or DEFAULT_RE_MODEL, device=device, bf16=bf16), threshold=threshold,
+                   batch_size=batch_size)
 
     def _jobs(self, doc: Doc) -> Iterable[tuple[Span, dict[tuple[int, int, str], Span], Any]]:
         """(text span, entities of the text by offsets, candidate) for every candidate of ``doc``.
@@ -126,8 +128,10 @@ def _evidence(head: Span, tail: Span) -> Span:
 class RelationComponent:
     """Sets ``doc._.relations``; classifies the pairs of every document it is given in one batch."""
 
-    def __init__(self, nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int) -> None:
-        self.extractor = RelationExtractor.load(model_dir or None, device=device, threshold=threshold, batch_size=batch_size)
+    def __init__(self, nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int,
+                 bf16: Optional[bool] = None) -> None:
+        self.extractor = RelationExtractor.load(model_dir or None, device=device, threshold=threshold, batch_size=batch_size,
+                                                bf16=bf16)
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
@@ -140,6 +144,8 @@ class RelationComponent:
             yield doc
 
 
-@Language.factory("medkg_relations", default_config={"model_dir": "", "device": "auto", "threshold": 0.5, "batch_size": 64})
-def make_relations(nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int) -> RelationComponent:
-    return RelationComponent(nlp, name, model_dir, device, threshold, batch_size)
+@Language.factory("medkg_relations", default_config={"model_dir": "", "device": "auto", "threshold": 0.5, "batch_size": 64,
+                                                     "bf16": None})
+def make_relations(nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int,
+                   bf16: Optional[bool]) -> RelationComponent:
+    return RelationComponent(nlp, name, model_dir, device, threshold, batch_size, bf16)

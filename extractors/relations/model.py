@@ -238,7 +238,8 @@ class RelationModel:
         """Load a saved model directory.
 
         ``device="auto"`` picks CUDA when present (with bf16 autocast on GPUs that support it),
-        else CPU in fp32. ``base`` overrides the base encoder recorded in ``medkg.json`` (a local
+        else CPU (bf16 autocast only on a CPU that computes bf16 natively; ``bf16`` or
+        ``MEDKG_CPU_BF16`` decide otherwise: :func:`extractors.transformer.pick_inference_device`). ``base`` overrides the base encoder recorded in ``medkg.json`` (a local
         copy of the hub model the adapter was trained on). LoRA weights are merged into the
         encoder after loading, so inference costs exactly what the base model costs.
         """

@@ -82,11 +82,20 @@ class Engine(Protocol):
 
 def resolve_models(config: "PipelineConfig") -> "PipelineConfig":
     """``"default"`` model specs replaced by the shipped directories, so the manifest names real
-    paths (and the pipeline gets a path even where it would not resolve ``"default"`` itself)."""
+    paths (and the pipeline gets a path even where it would not resolve ``"default"`` itself),
+    and the inference precision decided here, once, so a resumed job or a Ray worker on another
+    CPU does not mix fp32 and bf16 shards (it is part of the manifest's pipeline settings)."""
     from extractors.ner.model import DEFAULT_NER_MODEL
     from extractors.relations.model import DEFAULT_RE_MODEL
+    from extractors.errors import ModelNotFoundError
+    from extractors.transformer import pick_inference_device
 
-    update = {}
+    update: dict[str, Any] = {}
+    if config.bf16 is None and config.ner_model is not None:
+        try:
+            update["bf16"] = pick_inference_device(config.device).bf16
+        except ModelNotFoundError:  # "cuda" asked of a driver without a GPU: the workers' GPUs decide
+            pass
     if config.ner_model == "default":
         update["ner_model"] = str(DEFAULT_NER_MODEL)
     if config.re_model == "default":
@@ -117,8 +126,6 @@ def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
     if config.kb not in (None, "default"):
         kb = Path(str(config.kb)).resolve()
         out["kb"] = {"path": str(kb), "sha256": sha256_file(kb) if kb.is_file() else None}
-    if config.keep_unlinked:  # a different set of mentions: a resume must not mix the two
-        out["linking"] = {"keep_unlinked": True}
     return out
 
 

@@ -163,7 +163,8 @@ def rank_diagnoses(
     """Rank diseases for a patient: ``findings``/``excluded`` are CURIEs or names, ``text`` free
     text (present mentions become findings, negated ones exclusions). ``extractor`` replaces the
     shipped extraction pipeline for ``text`` (a callable over Documents, e.g.
-    ``ExtractionPipeline(...).process``). A store is indexed on every call: pass a
+    ``ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True)).process``; without
+    ``keep_unlinked`` the findings it cannot link are dropped before they reach the report). A store is indexed on every call: pass a
     :class:`DiagnosisIndex` built once to rank many patients.
 
     Raises :class:`DiagnosisInputError` for unusable input; unresolvable findings are reported

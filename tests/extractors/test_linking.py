@@ -401,3 +401,43 @@ def test_the_shipped_disease_ontology_copy_reads_as_the_release_it_came_from(tmp
         sources.shipped_disease_ontology_entries(bad)
     with pytest.raises(KBNotFoundError, match="Disease Ontology table"):
         sources.shipped_disease_ontology_entries(tmp_path / "missing.tsv")
+
+
+def test_a_mesh_name_written_exactly_beats_the_normalised_key_that_two_descriptors_share(tmp_path: Path) -> None:
+    table = tmp_path / "mesh.tsv"
+    table.write_text("descriptor\tname\nD016685\tMitomycin\nD008937\tMitomycins\n", encoding="utf-8")
+    names, exact = sources.mesh_descriptor_names(table), sources.mesh_descriptor_names(table, exact=True)
+    assert names == {} and exact == {"mitomycin": "MESH:D016685", "mitomycins": "MESH:D008937"}
+    bare = [KBEntry(concept_id="DRUGBANK:DB00305", label=EntityType.DRUG, name="Mitomycin", source="drugbank"),
+            KBEntry(concept_id="DRUGBANK:DB99999", label=EntityType.DRUG, name="mitomycins", source="drugbank"),
+            KBEntry(concept_id="DRUGBANK:DB99998", label=EntityType.DRUG, name="Mitomycin-s", source="drugbank")]
+    merged = {e.concept_id: e.xrefs for e in merge_entries(bare, (), names, exact)}
+    assert merged == {"DRUGBANK:DB00305": ("MESH:D016685",), "DRUGBANK:DB99999": ("MESH:D008937",), "DRUGBANK:DB99998": ()}
+
+
+def test_an_entry_named_like_an_annotated_text_gets_its_id_once_and_in_any_row_order() -> None:
+    """Step 3b: HPO's "Optic neuropathy" has no MeSH id; the train split annotates "optic
+    neuropathy" as MESH:D009901, which an ontology entry already holds: the HPO entry gets it too.
+    An entry whose names two different annotated ids claim gets neither; a MeSH id it has stays."""
+    bare = [
+        KBEntry(concept_id="DOID:1", label=EntityType.DISEASE, name="optic nerve disease", source="doid", xrefs=("MESH:D009901",)),
+        KBEntry(concept_id="HP:0001138", label=EntityType.SYMPTOM, name="Optic neuropathy", source="hpo"),
+        KBEntry(concept_id="DOID:2", label=EntityType.DISEASE, name="substance-induced psychosis", source="doid",
+                xrefs=("MESH:D011605",)),
+        KBEntry(concept_id="DOID:3", label=EntityType.DISEASE, name="psychotic disorder", source="doid", xrefs=("MESH:D011618",)),
+        KBEntry(concept_id="HP:2", label=EntityType.SYMPTOM, name="Psychosis", source="hpo", aliases=("psychotic episode",)),
+        KBEntry(concept_id="DOID:4", label=EntityType.DISEASE, name="epilepsy", source="doid", xrefs=("MESH:D004827",)),
+        KBEntry(concept_id="HP:3", label=EntityType.SYMPTOM, name="Seizure", source="hpo", xrefs=("MESH:D012640",)),
+    ]
+    rows = [
+        AliasRow(EntityType.DISEASE, "MESH:D009901", "optic neuropathy", 3, "bc5cdr"),
+        AliasRow(EntityType.DISEASE, "MESH:D011605", "psychosis", 2, "bc5cdr"),
+        AliasRow(EntityType.DISEASE, "MESH:D011618", "psychotic episode", 2, "bc5cdr"),
+        AliasRow(EntityType.DISEASE, "MESH:D004827", "seizure", 2, "bc5cdr"),
+    ]
+    runs = [{e.concept_id: e for e in merge_entries(bare, order)} for order in (rows, rows[::-1])]
+    assert {k: v.xrefs for k, v in runs[0].items()} == {k: v.xrefs for k, v in runs[1].items()}
+    merged = runs[0]
+    assert "MESH:D009901" in merged["HP:0001138"].xrefs
+    assert not any(x.startswith("MESH:") for x in merged["HP:2"].xrefs)  # two ids claim its names
+    assert [x for x in merged["HP:3"].xrefs if x.startswith("MESH:")] == ["MESH:D012640"]
