@@ -49,6 +49,14 @@ MAX_LENGTH = 512
 whose marker falls beyond the cut is represented by the last token kept."""
 
 MARK = "@"
+CONDITION_MARK = "#"
+"""With typed markers (``OnePassConfig.typed_markers``) a Drug span is marked ``@ ... @`` and a
+Disease or Symptom span ``# ... #`` (one mark for both: the linker, not the text, tells them apart),
+so the encoder sees every marked entity's type, not only the pair's."""
+
+
+def marker_for(label: str) -> str:
+    return MARK if label == "Drug" else CONDITION_MARK
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,8 @@ class Unit:
     text: str
     spans: tuple[tuple[int, int], ...]
     pairs: tuple[tuple[int, int, str, int], ...]
+    labels: tuple[str, ...] = ()
+    """Entity type of each span (first seen among the candidates), for typed markers."""
 
 
 def units_of(cands: Sequence[RelationCandidate]) -> list[Unit]:
@@ -77,20 +87,26 @@ def units_of(cands: Sequence[RelationCandidate]) -> list[Unit]:
             (where[(cands[i].head_start, cands[i].head_end)], where[(cands[i].tail_start, cands[i].tail_end)], cands[i].task, i)
             for i in idx
         )
-        out.append(Unit(text, tuple(spans), pairs))
+        label_of: dict[tuple[int, int], str] = {}
+        for i in idx:
+            label_of.setdefault((cands[i].head_start, cands[i].head_end), cands[i].head_label)
+            label_of.setdefault((cands[i].tail_start, cands[i].tail_end), cands[i].tail_label)
+        out.append(Unit(text, tuple(spans), pairs, tuple(label_of[s] for s in spans)))
     return out
 
 
-def mark_spans(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[int]]:
-    """``text`` with ``@`` before and after every span, and where each span's opening ``@`` is.
+def mark_spans(text: str, spans: Sequence[tuple[int, int]], marks: Sequence[str] | None = None) -> tuple[str, list[int]]:
+    """``text`` with ``@`` (or ``marks[k]`` for span ``k``) before and after every span, and where
+    each span's opening marker is.
 
     At one position closing markers come before opening ones; nested spans open outer-first and
     close inner-first, so markers nest as the spans do (``@ @ heparin @-induced thrombocytopenia @``).
     """
     inserts = []
     for k, (start, end) in enumerate(spans):
-        inserts.append((end, 0, -start, f" {MARK}", -1))
-        inserts.append((start, 1, -end, f"{MARK} ", k))
+        mark = marks[k] if marks is not None else MARK
+        inserts.append((end, 0, -start, f" {mark}", -1))
+        inserts.append((start, 1, -end, f"{mark} ", k))
     inserts.sort(key=lambda x: (x[0], x[1], x[2]))
     pieces: list[str] = []
     opens = [0] * len(spans)
@@ -123,10 +139,12 @@ def encode_unit(tokenizer: Any, unit: Unit, *, max_length: int = MAX_LENGTH) -> 
     return encode_units(tokenizer, [unit], max_length=max_length)[0]
 
 
-def encode_units(tokenizer: Any, units: Sequence[Unit], *, max_length: int = MAX_LENGTH) -> list[EncodedUnit]:
+def encode_units(tokenizer: Any, units: Sequence[Unit], *, max_length: int = MAX_LENGTH,
+                 typed: bool = False) -> list[EncodedUnit]:
     if not units:
         return []
-    marked = [mark_spans(u.text, u.spans) for u in units]
+    marked = [mark_spans(u.text, u.spans, [marker_for(lab) for lab in u.labels] if typed and u.labels else None)
+              for u in units]
     with quiet_hf():  # texts past max_length are cut below; the "longer than the maximum" warning misleads
         batch = tokenizer([m for m, _ in marked], add_special_tokens=False, return_offsets_mapping=True)
     prefix, suffix = _special_layout(tokenizer)
@@ -201,6 +219,7 @@ class OnePassModel(RelationModel):
     def __init__(self, *, net: Any, tokenizer: Any, meta: dict[str, Any], device: Device, model_dir: str | None) -> None:
         super().__init__(net=net, tokenizer=tokenizer, meta=meta, device=device, model_dir=model_dir)
         self.max_length = int(meta.get("max_length", MAX_LENGTH))
+        self.typed_markers = bool((meta.get("hyperparameters") or {}).get("typed_markers", False))
         self.max_tokens = 4096 if device.type == "cpu" else 32768
         """Padded tokens per encoder pass (every layer's attention map is kept until the pass ends)."""
 
@@ -232,7 +251,7 @@ class OnePassModel(RelationModel):
         if not cands:
             return []
         units = units_of(cands)
-        encoded = encode_units(self.tokenizer, units, max_length=self.max_length)
+        encoded = encode_units(self.tokenizer, units, max_length=self.max_length, typed=self.typed_markers)
         lengths = [len(e.input_ids) for e in encoded]
         out: list[RelationPrediction | None] = [None] * len(cands)
         pad = self.tokenizer.pad_token_id or 0
@@ -284,6 +303,7 @@ class OnePassConfig:
     max_tokens: int = 4096
     max_units: Mapping[str, int] = field(default_factory=lambda: {"ade": 1500})
     class_weight_power: float = 0.5
+    typed_markers: bool = False
     prior_exclude: tuple[str, ...] = ("ade",)
     max_length: int = MAX_LENGTH
     seed: int = 13
@@ -326,7 +346,7 @@ def train_onepass(
     for s in train_sets:
         cands = [e.candidate for e in s.examples]
         units = units_of(cands)
-        encoded = encode_units(tokenizer, units, max_length=config.max_length)
+        encoded = encode_units(tokenizer, units, max_length=config.max_length, typed=config.typed_markers)
         targets = [label_index[s.task][e.label] for e in s.examples]
         corpus_units[s.corpus] = (units, encoded, targets)
         counts = Counter(e.label for e in s.examples)

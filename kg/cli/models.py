@@ -156,6 +156,7 @@ def train_re_cmd(
     epochs: Annotated[Optional[int], typer.Option()] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="candidates (per-pair) or texts (one-pass) per step")] = None,
     lr: Annotated[Optional[float], typer.Option()] = None,
+    typed_markers: Annotated[Optional[bool], typer.Option("--typed-markers/--untyped-markers", help="one-pass: mark drugs @...@ and conditions #...# instead of @...@ for all")] = None,
     device: DeviceOpt = "auto",
     no_dev: Annotated[bool, typer.Option("--no-dev", help="skip dev evaluation")] = False,
 ) -> None:
@@ -168,6 +169,10 @@ def train_re_cmd(
     one_pass = architecture is Architecture.one_pass
     size = {"batch_units" if one_pass else "batch_size": batch_size}
     options = {k: v for k, v in {"base": base, "epochs": epochs, "lr": lr, **size}.items() if v is not None}
+    if typed_markers is not None:
+        if not one_pass:
+            fail(ValueError("--typed-markers applies to the one-pass architecture only"))
+        options["typed_markers"] = typed_markers
     names = split_list([corpora or (RE_CORPORA_ONE_PASS if one_pass else RE_CORPORA)])
     with reported():
         root = str(data or SHARED_DATA)

@@ -51,6 +51,12 @@ def test_units_group_candidates_by_text_and_encode_markers_at_the_right_tokens()
     long = "the patient was observed " * 200 + "aspirin"
     (cut,) = encode_units(tokenizer, units_of([RelationCandidate(long, 0, 3, "Drug", len(long) - 7, len(long), "Drug", "ddi")]), max_length=64)
     assert len(cut.input_ids) == 64 and cut.marker_pos[1] == 62 and cut.clipped == (False, True)
+    # typed markers: a drug @...@, a condition #...#, at the same token positions
+    assert units[1].labels == ("Drug", "Disease")
+    assert mark_spans(b, units[1].spans, ["@", "#"])[0] == "@ Ibuprofen @ was # stopped #."
+    typed = encode_units(tokenizer, units, typed=True)
+    assert [tokenizer.convert_ids_to_tokens(list(typed[1].input_ids))[p] for p in typed[1].marker_pos] == ["@", "#"]
+    assert typed[0].input_ids == enc[0].input_ids and typed[1].marker_pos == enc[1].marker_pos
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 9])
