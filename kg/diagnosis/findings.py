@@ -88,6 +88,29 @@ occasional diffuse generalized localized focal mild-to-moderate significant mark
 onset, course, distribution)."""
 
 
+QUALIFIERS = MODIFIERS | frozenset("""elevated raised increased decreased reduced low high abnormal normal
+positive negative prolonged heavy profound""".split())
+"""Words that, alone, qualify a finding without naming one ("Blood pressure: Elevated"): linked on
+their own they land on unrelated terms (*High palate*, *Profound* hearing loss)."""
+
+NOT_FINDINGS = (
+    "constitutional", "HEENT", "eyes", "ears", "nose", "throat", "head", "neck", "cardiovascular", "respiratory",
+    "pulmonary", "gastrointestinal", "genitourinary", "musculoskeletal", "neurological", "neurologic", "psychiatric",
+    "integumentary", "skin", "endocrine", "hematologic", "lymphatic", "allergic", "immunologic", "extremities",
+    "abdomen", "chest", "blood pressure", "heart rate", "pulse", "temperature", "respiratory rate",
+    "oxygen saturation", "weight", "height", "BMI", "vitals", "vital signs",
+)
+"""Review-of-systems and exam headers ("Gastrointestinal: endorses abdominal pain") and vital-sign
+names without a value: what a finding is about, not a finding. Matched on the whole mention."""
+
+
+@cache
+def _not_findings() -> frozenset[str]:
+    from extractors.linking.normalize import normalize
+
+    return frozenset(normalize(p) for p in NOT_FINDINGS)
+
+
 def _canonical_symptom(curie: str) -> str:
     """The id the canonical concept rule (:mod:`extractors.linking.canonical`) writes a Symptom under."""
     from extractors.linking.canonical import default_canonical_ids
@@ -182,10 +205,14 @@ class Resolver:
         for m in processed.mentions:
             if m.label is EntityType.DRUG:
                 continue
-            if all(w in MODIFIERS for w in normalize(m.text).split()):
-                # "Sudden" tagged alone in "Sudden severe headache": a qualifier, not a finding
-                # (linked on its own it would become "Sudden death")
+            key = normalize(m.text)
+            if all(w in QUALIFIERS for w in key.split()):
+                # "Sudden" tagged alone in "Sudden severe headache", "Elevated" in "Blood pressure:
+                # Elevated": a qualifier, not a finding (linked alone: "Sudden death", "High palate")
                 ignored.append(f"{m.text!r} (a qualifier without its finding)")
+                continue
+            if key in _not_findings():
+                ignored.append(f"{m.text!r} (a body system or measurement, not a finding)")
                 continue
             if m.assertion is Assertion.PRESENT:
                 role = FindingRole.PRESENT
@@ -201,7 +228,7 @@ class Resolver:
                 result = self.resolve_name(m.text, role, via_text=True)
             _add(out, result)
         if ignored:
-            out.notes.append("not used as findings (not asserted present or absent): " + ", ".join(ignored))
+            out.notes.append("not used as findings: " + ", ".join(ignored))
 
 
 def _prefer(ids: Sequence[str]) -> str:

@@ -245,6 +245,25 @@ def test_clinical_wording_negation_cues_and_modifiers() -> None:
     assert present["HP:0000969"].via.endswith("-broader")  # "ankle edema" is not in the index: Edema
 
 
+def test_review_of_systems_headers_vital_names_and_bare_qualifiers_are_not_findings() -> None:
+    """ACI-Bench-style sections: "Gastrointestinal:" is a header, "Blood Pressure: Elevated" a
+    measurement and its qualifier; linked on their own they became *Abnormality of the digestive
+    system*, *Hypotension* and *High palate*. The real findings under them still count."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0002615": "Hypotension", "HP:0000218": "High palate", "HP:0025031": "Abnormality of the digestive system",
+             "HP:0002027": "Abdominal pain", "HP:0002315": "Headache"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms)
+    report = rank_diagnoses(idx, text="REVIEW OF SYSTEMS\n\n• Gastrointestinal: Endorses abdominal pain.\n"
+                                      "• Neurological: Denies headaches.\n\nVITALS REVIEWED\n\n• Blood Pressure: Elevated.\n")
+    assert [f.concept_id for f in report.findings] == ["HP:0002027"]
+    assert [f.concept_id for f in report.excluded] == ["HP:0002315"]
+    note = " ".join(report.notes)
+    assert "'Blood Pressure' (a body system or measurement" in note and "'Elevated' (a qualifier" in note
+    assert "'Neurological' (a body system or measurement" in note
+
+
 def test_index_cache_is_reused_while_the_graph_is_unchanged(store: GraphStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from kg.diagnosis.cache import cached_index, graph_fingerprint
 
