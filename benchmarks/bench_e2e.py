@@ -45,7 +45,8 @@ and `--corpus ncbi-disease`). Machine: {machine()}. Models: the shipped defaults
 The corpus's text, annotations stripped, goes through the pipeline exactly as `medkg extract` runs it; each
 predicted mention is grounded to the corpus vocabulary (MeSH; NCBI-disease also OMIM) through its own id or
 its KB cross-references, and scored as (document, id) against the gold annotations. A concept that grounds to
-no MeSH id (an unlinked `LOCAL:` span, a DrugBank or HPO id without a MeSH xref) counts as a false positive.
+no MeSH id (a DrugBank or HPO id without a MeSH xref; an unlinked `LOCAL:` span, which the pipeline drops by
+default and keeps only with `--keep-unlinked`) counts as a false positive.
 CID pairs: predicted CAUSES_ADVERSE_EFFECT relations as (document, chemical MeSH, disease MeSH) against all
 gold chemical-induced-disease pairs of the document (cross-sentence ones included); "linking bypassed" replaces
 each relation end by the gold ids of the gold spans its predicted mentions overlap. Anchor: the best BioCreative V
