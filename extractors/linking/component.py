@@ -14,7 +14,9 @@ if not Span.has_extension("ner_score"):
 
 class LinkerComponent:
     """Links each entity (or its abbreviation's long form) and lets the KB decide Disease vs Symptom.
-    With ``keep_unlinked=False`` an entity that links to no concept is removed from ``doc.ents``."""
+    With ``keep_unlinked=False`` an entity that links to no concept is removed from ``doc.ents``.
+    Disease/Symptom mentions that name no condition (:mod:`extractors.linking.nonconcepts`) are
+    never linked."""
 
     def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None,
                  keep_unlinked: bool = False) -> None:
@@ -25,12 +27,16 @@ class LinkerComponent:
         self.linker = Linker.load(kb, **kwargs)
 
     def __call__(self, doc: Doc) -> Doc:
+        from extractors.linking.nonconcepts import non_concept_reason
+
         long_forms = _long_forms(doc)
         ents = list(doc.ents)
         best = self.linker.best_many(
             [e.text for e in ents], labels=[e.label_ for e in ents],
             long_forms=[long_forms.get((e.start, e.end)) for e in ents],
         )
+        # a header, a vital-sign name or a bare qualifier names no condition: never linked
+        best = [None if e.label_ != "Drug" and non_concept_reason(e.text) else b for e, b in zip(ents, best, strict=True)]
         out = []
         for ent, cand in zip(ents, best, strict=True):
             label = str(cand.label) if cand is not None else ent.label_

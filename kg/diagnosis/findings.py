@@ -81,36 +81,6 @@ def canonical_curie(value: str) -> str | None:
     return f"{prefix}:{m.group(2)}"
 
 
-MODIFIERS = frozenset("""bilateral unilateral left right severe mild moderate sudden acute chronic subacute
-symmetric symmetrical asymmetric progressive intermittent persistent recurrent new worsening constant
-occasional diffuse generalized localized focal mild-to-moderate significant marked slight""".split())
-"""Leading qualifiers of a finding that do not change which finding it is (laterality, severity,
-onset, course, distribution)."""
-
-
-QUALIFIERS = MODIFIERS | frozenset("""elevated raised increased decreased reduced low high abnormal normal
-positive negative prolonged heavy profound""".split())
-"""Words that, alone, qualify a finding without naming one ("Blood pressure: Elevated"): linked on
-their own they land on unrelated terms (*High palate*, *Profound* hearing loss)."""
-
-NOT_FINDINGS = (
-    "constitutional", "HEENT", "eyes", "ears", "nose", "throat", "head", "neck", "cardiovascular", "respiratory",
-    "pulmonary", "gastrointestinal", "genitourinary", "musculoskeletal", "neurological", "neurologic", "psychiatric",
-    "integumentary", "skin", "endocrine", "hematologic", "lymphatic", "allergic", "immunologic", "extremities",
-    "abdomen", "chest", "blood pressure", "heart rate", "pulse", "temperature", "respiratory rate",
-    "oxygen saturation", "weight", "height", "BMI", "vitals", "vital signs",
-)
-"""Review-of-systems and exam headers ("Gastrointestinal: endorses abdominal pain") and vital-sign
-names without a value: what a finding is about, not a finding. Matched on the whole mention."""
-
-
-@cache
-def _not_findings() -> frozenset[str]:
-    from extractors.linking.normalize import normalize
-
-    return frozenset(normalize(p) for p in NOT_FINDINGS)
-
-
 def _canonical_symptom(curie: str) -> str:
     """The id the canonical concept rule (:mod:`extractors.linking.canonical`) writes a Symptom under."""
     from extractors.linking.canonical import default_canonical_ids
@@ -144,9 +114,10 @@ class Resolver:
 
     def resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
         """A name as a symptom of the index: the name itself, then without leading modifiers
-        ("bilateral", "severe", "sudden"...: :data:`MODIFIERS`), then its trailing words alone
+        ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then its trailing words alone
         ("ankle edema" -> "edema"), so a modifier never pulls a finding to another concept and an
         unknown qualifier falls back to the broader finding, marked ``via`` ``*-broader``."""
+        from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize
 
         first = self._resolve_name(value, role, via_text=via_text)
@@ -199,20 +170,15 @@ class Resolver:
     def resolve_text(self, text: str, extractor: Extractor, out: Resolution) -> None:
         doc = Document(id="diagnosis-query", source_format="text", kind="clinical_note", text=text)
         (processed,) = extractor([doc])
-        from extractors.linking.normalize import normalize
+        from extractors.linking.nonconcepts import non_concept_reason
 
         ignored: list[str] = []
         for m in processed.mentions:
             if m.label is EntityType.DRUG:
                 continue
-            key = normalize(m.text)
-            if all(w in QUALIFIERS for w in key.split()):
-                # "Sudden" tagged alone in "Sudden severe headache", "Elevated" in "Blood pressure:
-                # Elevated": a qualifier, not a finding (linked alone: "Sudden death", "High palate")
-                ignored.append(f"{m.text!r} (a qualifier without its finding)")
-                continue
-            if key in _not_findings():
-                ignored.append(f"{m.text!r} (a body system or measurement, not a finding)")
+            why = non_concept_reason(m.text)
+            if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
+                ignored.append(f"{m.text!r} ({why})")
                 continue
             if m.assertion is Assertion.PRESENT:
                 role = FindingRole.PRESENT

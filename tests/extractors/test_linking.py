@@ -441,3 +441,29 @@ def test_an_entry_named_like_an_annotated_text_gets_its_id_once_and_in_any_row_o
     assert "MESH:D009901" in merged["HP:0001138"].xrefs
     assert not any(x.startswith("MESH:") for x in merged["HP:2"].xrefs)  # two ids claim its names
     assert [x for x in merged["HP:3"].xrefs if x.startswith("MESH:")] == ["MESH:D012640"]
+
+
+def test_headers_vital_names_and_bare_qualifiers_are_never_linked() -> None:
+    import spacy
+
+    import extractors.linking.component  # noqa: F401  (registers medkg_linker)
+    from extractors.linking.nonconcepts import non_concept_reason
+
+    assert non_concept_reason("Gastrointestinal") == non_concept_reason("Blood Pressure") == \
+        "a body system or measurement, not a finding"
+    assert non_concept_reason("Elevated") == non_concept_reason("sudden severe") == "a qualifier without its finding"
+    assert non_concept_reason("elevated blood pressure") is None and non_concept_reason("headache") is None
+    nlp = spacy.blank("en")
+    nlp.add_pipe("medkg_linker", config={"kb": str(FIXTURES / "kb" / "tiny_kb.jsonl"), "keep_unlinked": True})
+    doc = nlp.make_doc("Blood pressure: elevated. Headache and fever.")
+    doc.ents = [doc.char_span(0, 14, label="Symptom"), doc.char_span(16, 24, label="Symptom"),
+                doc.char_span(26, 34, label="Symptom"), doc.char_span(39, 44, label="Symptom")]
+    doc = nlp.get_pipe("medkg_linker")(doc)
+    linked = {e.text: (e._.concept.concept_id if e._.concept is not None else None) for e in doc.ents}
+    assert linked["Blood pressure"] is None and linked["elevated"] is None
+    assert linked["Headache"] and linked["fever"]
+    dropping = spacy.blank("en")
+    dropping.add_pipe("medkg_linker", config={"kb": str(FIXTURES / "kb" / "tiny_kb.jsonl")})
+    doc = dropping.make_doc("Blood pressure: elevated. Headache and fever.")
+    doc.ents = [doc.char_span(0, 14, label="Symptom"), doc.char_span(26, 34, label="Symptom")]
+    assert [e.text for e in dropping.get_pipe("medkg_linker")(doc).ents] == ["Headache"]
