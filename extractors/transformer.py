@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, ContextManager
 
@@ -92,6 +93,7 @@ def pick_device(requested: str = "auto", *, bf16: bool | None = None) -> Device:
 CPU_BF16_ENV = "MEDKG_CPU_BF16"
 
 
+@cache
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, read from Linux's
     ``/proc/cpuinfo``). Without them bf16 is emulated and autocast is several times *slower*."""

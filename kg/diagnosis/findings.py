@@ -114,8 +114,8 @@ class Resolver:
 
     def resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
         """A name as a symptom of the index: the name itself, then without leading modifiers
-        ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then its trailing words alone
-        ("ankle edema" -> "edema"), so a modifier never pulls a finding to another concept and an
+        ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then
+        its trailing words alone ("ankle edema" -> "edema"), so a modifier never pulls a finding to another concept and an
         unknown qualifier falls back to the broader finding, marked ``via`` ``*-broader``."""
         from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize

@@ -164,8 +164,8 @@ def rank_diagnoses(
     text (present mentions become findings, negated ones exclusions). ``extractor`` replaces the
     shipped extraction pipeline for ``text`` (a callable over Documents, e.g.
     ``ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True)).process``; without
-    ``keep_unlinked`` the findings it cannot link are dropped before they reach the report). A store is indexed on every call: pass a
-    :class:`DiagnosisIndex` built once to rank many patients.
+    ``keep_unlinked`` the findings it cannot link are dropped before they reach the report). A
+    store is indexed on every call: pass a :class:`DiagnosisIndex` built once to rank many patients.
 
     Raises :class:`DiagnosisInputError` for unusable input; unresolvable findings are reported
     in ``DiagnosisReport.unresolved``, never dropped.
