@@ -18,7 +18,7 @@ class PipelineConfig(Record):
     link_threshold: float | None = None
     keep_unlinked: bool = False
     """Keep entities the linker could not ground (they reach the graph under a ``LOCAL:`` id).
-    Off by default: on BC5CDR dev most unlinked spans are not concepts at all ("increase",
+    Off by default: on BC5CDR dev many unlinked spans are not concepts at all ("increase",
     "platelet", "pallidotomy") and none can be found by a vocabulary id, so they are dropped
     before relation extraction (BENCHMARKS.md, "End to end"). Diagnosis keeps them to list
     the findings it could not map."""

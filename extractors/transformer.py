@@ -110,9 +110,9 @@ def cpu_has_native_bf16() -> bool:
 
 def pick_inference_device(requested: str = "auto", *, bf16: bool | None = None) -> Device:
     """:func:`pick_device` for inference: ``bf16=None`` also turns bf16 autocast on for a CPU
-    that computes bf16 natively (measured on this project's AVX512-BF16 CPU: NER 1.5x faster,
-    BC5CDR dev span F1 unchanged; BENCHMARKS.md). ``MEDKG_CPU_BF16=0`` (or ``1``) overrides the
-    CPU check. Training keeps :func:`pick_device`'s rule."""
+    that computes bf16 natively (on this project's AVX512-BF16 CPU, ``medkg evaluate ner --corpus
+    bc5cdr`` with ``MEDKG_CPU_BF16=0`` then ``=1``: 26.5 s -> 18.2 s, dev span F1 Drug 89.7 / Disease
+    81.5 both times). ``MEDKG_CPU_BF16=0`` (or ``1``) overrides the CPU check. Training keeps :func:`pick_device`'s rule."""
     dev = pick_device(requested, bf16=bf16)
     if bf16 is None and dev.type == "cpu":
         env = os.environ.get(CPU_BF16_ENV, "auto").strip().lower()
