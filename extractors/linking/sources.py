@@ -284,6 +284,35 @@ def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS, *, ex
     return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
 
 
+MESH_MAPPINGS = Path(__file__).resolve().parent / "data" / "mesh_mappings.tsv"
+"""HPO / Disease Ontology / Symptom Ontology ids mapped to MeSH by Biomappings (CC0; see the file's header)."""
+
+
+def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool = True) -> dict[str, str]:
+    """Vocabulary id (``HP:0002067``) -> its one MeSH id (``MESH:D018476``), from the shipped
+    Biomappings table. Curated rows first; an id whose curated rows name two or more MeSH ids is
+    left out (no single answer). ``lexical=True`` also takes the unreviewed lexical predictions
+    (names matched to MeSH entry terms) for ids with no curated row, again only where exactly one
+    MeSH id is predicted."""
+    curated: dict[str, set[str]] = defaultdict(set)
+    predicted: dict[str, set[str]] = defaultdict(set)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("#") or line.startswith("id\t"):
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) < 3 or not parts[1].startswith("MESH:"):
+                    continue
+                (curated if parts[2] == "curated" else predicted)[parts[0]].add(parts[1])
+    except OSError as exc:
+        raise KBNotFoundError(f"cannot read the MeSH mapping table {os.fspath(path)}: {exc.strerror}") from exc
+    out = {k: next(iter(v)) for k, v in curated.items() if len(v) == 1}
+    if lexical:
+        out.update({k: next(iter(v)) for k, v in predicted.items() if len(v) == 1 and k not in curated})
+    return out
+
+
 DISEASE_ONTOLOGY_TABLE = Path(__file__).resolve().parent / "data" / "disease_ontology.tsv"
 """The Disease Ontology classes and xrefs, shipped (CC0; see the file's header)."""
 

@@ -11,6 +11,8 @@ from typing import Optional
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from extractors.ner.decode import abbreviation_consistency
+
 if not Span.has_extension("ner_score"):
     Span.set_extension("ner_score", default=1.0)
 
@@ -38,9 +40,14 @@ class NerComponent:
             found[id(doc)] += [(sent.start_char + p.start, sent.start_char + drug_end(sent.text, p.start, p.end, p.label),
                                 p.label, p.score) for p in spans]
         for doc in docs:
-            split_at_boundaries(doc, [b for start, end, _, _ in found[id(doc)] for b in (start, end)])
+            spans = found[id(doc)]
+            if self.model.postprocess:
+                # the model sees one sentence at a time: an abbreviation defined in one sentence
+                # ("hormone therapy (HT)") must decide its later uses in the others too
+                spans = abbreviation_consistency(doc.text, spans)
+            split_at_boundaries(doc, [b for start, end, _, _ in spans for b in (start, end)])
             ents = []
-            for start, end, label, score in found[id(doc)]:
+            for start, end, label, score in spans:
                 span = doc.char_span(start, end, label=label, alignment_mode="expand")
                 if span is not None:
                     span = without_leading_cues(span)

@@ -388,6 +388,38 @@ def test_an_entry_named_like_a_mesh_descriptor_gets_its_id_unless_it_has_a_mesh_
     assert "coumadin" in merged["DRUGBANK:DB00682"].aliases and "MESH:D014859" not in merged
 
 
+def test_biomappings_mesh_ids_prefer_curated_rows_and_need_one_answer(tmp_path: Path) -> None:
+    shipped = sources.mesh_mappings()
+    assert shipped["HP:0002067"] == "MESH:D018476"  # Bradykinesia -> Hypokinesia (a MeSH entry term)
+    assert "HP:0002067" not in sources.mesh_mappings(lexical=False)  # that one is a lexical prediction
+    table = tmp_path / "map.tsv"
+    table.write_text(
+        "# header\nid\tmesh\tkind\tconfidence\n"
+        "HP:1\tMESH:D1\tcurated\t\nHP:1\tMESH:D2\tlexical\t0.9\n"  # curated wins over a prediction
+        "HP:2\tMESH:D3\tlexical\t0.9\nHP:2\tMESH:D4\tlexical\t0.8\n"  # two predictions: no answer
+        "HP:3\tMESH:D5\tcurated\t\nHP:3\tMESH:D6\tcurated\t\n"  # two curated ids: no single answer
+        "DOID:4\tMESH:D7\tlexical\t0.7\n",
+        encoding="utf-8")
+    assert sources.mesh_mappings(table) == {"HP:1": "MESH:D1", "DOID:4": "MESH:D7"}
+    assert sources.mesh_mappings(table, lexical=False) == {"HP:1": "MESH:D1"}
+    with pytest.raises(KBNotFoundError, match="MeSH mapping table"):
+        sources.mesh_mappings(tmp_path / "missing.tsv")
+
+
+def test_a_mapped_mesh_id_is_an_xref_of_its_entry_only_and_never_overrides_an_own_one() -> None:
+    bare = [
+        KBEntry(concept_id="HP:0002067", label=EntityType.SYMPTOM, name="Bradykinesia", source="hpo"),
+        KBEntry(concept_id="ORPHA:9", label=EntityType.DISEASE, name="bradykinesia", source="omim/orpha"),
+        KBEntry(concept_id="DOID:1", label=EntityType.DISEASE, name="thing", source="doid", xrefs=("MESH:D000001",)),
+    ]
+    mapped = {"HP:0002067": "MESH:D018476", "DOID:1": "MESH:D999999"}
+    merged = {e.concept_id: e.xrefs for e in merge_entries(bare, (), None, None, mapped)}
+    assert "MESH:D018476" in merged["HP:0002067"]
+    assert "HP:0002067" in merged["ORPHA:9"] and "MESH:D018476" not in merged["ORPHA:9"]  # step 1 links, no more
+    assert merged["DOID:1"] == ("MESH:D000001",)
+    assert "MESH:D018476" not in merge_entries(bare, ())[0].xrefs  # nothing mapped without the table
+
+
 def test_the_shipped_disease_ontology_copy_reads_as_the_release_it_came_from(tmp_path: Path) -> None:
     shipped = sources.shipped_disease_ontology_entries()
     by_id = {e.concept_id: e for e in shipped}

@@ -582,6 +582,28 @@ def test_windowed_long_text_maps_offsets_exactly(max_length: int) -> None:
     assert all(text[s.start : s.end].strip() == text[s.start : s.end] != "" for s in spans)
 
 
+def test_an_abbreviation_defined_in_one_sentence_decides_its_uses_in_the_others() -> None:
+    """The model reads one sentence at a time and, alone, types "HT" as a disease (hypertension);
+    the document defines it as hormone therapy, which is no entity, so no use of it is one. A short
+    form whose long form is a disease becomes one in every sentence."""
+    import spacy
+
+    import extractors.ner.component  # noqa: F401  (registers the factory)
+    import extractors.pipeline  # noqa: F401  (registers medkg_sentences)
+
+    later = "Long-term HT significantly increased the risk of venous thromboembolism."
+    model = NerModel.load(DEFAULT_NER_MODEL, device="cpu")
+    assert ("HT", "Disease") in {(later[s.start : s.end], s.label) for s in model.predict([later])[0]}
+    nlp = spacy.blank("en")
+    nlp.add_pipe("medkg_sentences")
+    nlp.add_pipe("medkg_ner", config={"model_dir": str(DEFAULT_NER_MODEL), "device": "cpu"})
+    doc = nlp("Hormone therapy (HT) is widely used after the menopause. " + later)
+    assert [e.text for e in doc.ents if e.text == "HT"] == []
+    assert "venous thromboembolism" in {e.text for e in doc.ents}
+    doc = nlp("Patients with diabetes insipidus (DI) were studied. Lithium caused DI in two of them.")
+    assert [e.label_ for e in doc.ents if e.text == "DI"] == ["Disease", "Disease"]
+
+
 def test_shipped_model_on_real_dev_split() -> None:
     """A quick sanity check against a slice of the BC5CDR dev split (full numbers: benchmarks/)."""
     path = shared_data("corpora", "bc5cdr", "pubtator", "CDR_DevelopmentSet.PubTator.txt")
