@@ -16,6 +16,9 @@ class PipelineConfig(Record):
     re_model: str | None = "default"
     kb: str | None = "default"
     link_threshold: float | None = None
+    link_ambiguity_margin: float | None = None
+    """``None``: the linker's default (:data:`extractors.linking.linker.AMBIGUITY_MARGIN`); 0 links
+    an approximate match even when another concept matches about as well."""
     keep_unlinked: bool = False
     """Keep entities the linker could not ground (they reach the graph under a ``LOCAL:`` id).
     Off by default: on BC5CDR dev many unlinked spans are not concepts at all ("increase",

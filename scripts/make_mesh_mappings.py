@@ -5,7 +5,8 @@ doi:10.1093/database/baac032) ships community-curated and lexically predicted ma
 vocabularies; its data are CC0 1.0. This keeps only the ``skos:exactMatch`` rows between MeSH and
 the vocabularies the linking KB holds (HPO, Disease Ontology, Symptom Ontology), as
 ``(vocabulary id, MeSH id, kind, confidence)``, and drops predictions a curator marked wrong or
-unsure. Usage::
+unsure. It also writes the names Biomappings gives MeSH supplementary concept records (``C`` ids:
+drugs such as ziprasidone, which have no descriptor of their own) as ``(MeSH id, name)``. Usage::
 
     pip download --no-deps biomappings==0.6.0 -d /tmp/bm
     python scripts/make_mesh_mappings.py /tmp/bm/biomappings-0.6.0-py3-none-any.whl
@@ -20,7 +21,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "extractors" / "linking" / "data" / "mesh_mappings.tsv"
+DATA = Path(__file__).resolve().parent.parent / "extractors" / "linking" / "data"
+OUT = DATA / "mesh_mappings.tsv"
+SCR_OUT = DATA / "mesh_supplementary.tsv"
 PREFIXES = {"hp": "HP", "doid": "DOID", "symp": "SYMP"}
 FILES = {"positive": "curated", "predictions": "lexical", "negative": None, "unsure": None}
 
@@ -48,8 +51,13 @@ def main(wheel_path: str) -> None:
     version = Path(wheel_path).name.split("-")[1]
     rejected: set[tuple[str, str]] = set()
     kept: dict[tuple[str, str], tuple[str, str]] = {}
+    scr: dict[str, str] = {}
     for name, kind in FILES.items():
         for row in _rows(wheel, name):
+            for side in ("subject", "object"):
+                curie, label = row[f"{side}_id"], row.get(f"{side}_label") or ""
+                if re.fullmatch(r"mesh:C\d+", curie) and label.strip() and kind is not None:
+                    scr.setdefault(f"MESH:{curie[5:]}", label.strip())
             pair = _pair(row)
             if pair is None:
                 continue
@@ -69,6 +77,17 @@ def main(wheel_path: str) -> None:
         for (vid, mesh), (kind, conf) in sorted(kept.items()):
             if (vid, mesh) not in rejected:
                 fh.write(f"{vid}\t{mesh}\t{kind}\t{conf}\n")
+    with open(SCR_OUT, "w", encoding="utf-8", newline="") as fh:
+        fh.write(
+            f"# MeSH supplementary concept records (C ids) and their names, as Biomappings {version} labels them\n"
+            "# (https://github.com/biopragmatics/biomappings; data CC0 1.0; the names are MeSH's, NLM, public domain).\n"
+            "# Not every record: those Biomappings maps. Regenerate with scripts/make_mesh_mappings.py; read by\n"
+            "# extractors/linking/sources.py mesh_supplementary_names().\n"
+            "mesh\tname\n"
+        )
+        for mesh, label in sorted(scr.items(), key=lambda kv: int(kv[0][6:])):
+            if "\t" not in label and "\n" not in label:
+                fh.write(f"{mesh}\t{label}\n")
 
 
 if __name__ == "__main__":

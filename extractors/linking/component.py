@@ -19,11 +19,13 @@ class LinkerComponent:
     never linked."""
 
     def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None,
-                 keep_unlinked: bool = False) -> None:
+                 keep_unlinked: bool = False, ambiguity_margin: float | None = None) -> None:
         from extractors.linking.linker import Linker
 
         self.keep_unlinked = keep_unlinked
-        kwargs = {} if threshold is None else {"threshold": threshold}
+        kwargs: dict[str, float] = {} if threshold is None else {"threshold": threshold}
+        if ambiguity_margin is not None:
+            kwargs["ambiguity_margin"] = ambiguity_margin
         self.linker = Linker.load(kb, **kwargs)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -57,7 +59,8 @@ def _long_forms(doc: Doc) -> dict[tuple[int, int], str]:
     return {(a.start, a.end): a._.long_form.text for a in doc._.abbreviations}
 
 
-@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None, "keep_unlinked": False})
+@Language.factory("medkg_linker", default_config={"kb": None, "threshold": None, "keep_unlinked": False,
+                                                  "ambiguity_margin": None})
 def make_linker(nlp: Language, name: str, kb: str | None, threshold: float | None,
-                keep_unlinked: bool) -> LinkerComponent:
-    return LinkerComponent(nlp, name, kb, threshold, keep_unlinked)
+                keep_unlinked: bool, ambiguity_margin: float | None) -> LinkerComponent:
+    return LinkerComponent(nlp, name, kb, threshold, keep_unlinked, ambiguity_margin)

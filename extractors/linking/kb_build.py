@@ -30,7 +30,9 @@ Merging (why each step exists):
 2. **MeSH by name.** An entry with no MeSH id whose primary name is (case aside) the preferred
    name of a MeSH descriptor, or else normalises to exactly one descriptor's preferred name
    (``extractors/linking/data/mesh_descriptors.tsv``, MeSH 2026), gets that descriptor as an
-   xref: DrugBank's Warfarin -> ``MESH:D014859``, HPO's Hypertension -> ``MESH:D006973``. This
+   xref: DrugBank's Warfarin -> ``MESH:D014859``, HPO's Hypertension -> ``MESH:D006973``. A name
+   no descriptor has may be a supplementary concept record's (``extractors/linking/data/
+   mesh_supplementary.tsv``, the records Biomappings names): Ziprasidone -> ``MESH:C092292``. This
    is how a drug or disease found in text reaches the literature's vocabulary when no training
    mention and no ontology xref names it.
 3. **Alias table.** Each learned concept id is attached to the entries that already are that
@@ -118,6 +120,8 @@ def build_kb(
     descriptors = sources.mesh_descriptors() if mesh_names else {}
     mesh = sources.mesh_descriptor_names(descriptors=descriptors) if mesh_names else {}
     mesh_exact = sources.mesh_descriptor_names(exact=True, descriptors=descriptors) if mesh_names else {}
+    if mesh_names:  # a supplementary record's name, where no descriptor has it (ziprasidone -> MESH:C092292)
+        mesh_exact = sources.mesh_supplementary_names() | mesh_exact
     mapped = sources.mesh_mappings() if mesh_mappings else {}
     entries = merge_entries([e for _, es in parts for e in es], alias_rows, mesh, mesh_exact, mapped)
     metadata: dict[str, Any] = {
@@ -313,7 +317,8 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     h.update(json.dumps({"kb_version": KB_VERSION, "packages": sources.package_versions(),
                          "code": _CODE_REVISION}, sort_keys=True).encode())
     h.update(Path(train_aliases).read_bytes())
-    for table in (sources.MESH_DESCRIPTORS, sources.DISEASE_ONTOLOGY_TABLE, sources.MESH_MAPPINGS):
+    for table in (sources.MESH_DESCRIPTORS, sources.DISEASE_ONTOLOGY_TABLE, sources.MESH_MAPPINGS,
+                  sources.MESH_SUPPLEMENTARY):
         try:
             h.update(table.read_bytes())
         except OSError as exc:  # the same error the KB build would give

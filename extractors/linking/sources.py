@@ -313,6 +313,26 @@ def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool
     return out
 
 
+MESH_SUPPLEMENTARY = Path(__file__).resolve().parent / "data" / "mesh_supplementary.tsv"
+"""Names of MeSH supplementary concept records (``MESH:C...``), as Biomappings labels them (see the file's header)."""
+
+
+def mesh_supplementary_names(path: str | os.PathLike[str] = MESH_SUPPLEMENTARY) -> dict[str, str]:
+    """Case-folded name -> ``MESH:C...``, for names that only one record has."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("#") or line.startswith("mesh\t"):
+                    continue
+                mesh_id, _, name = line.rstrip("\n").partition("\t")
+                if mesh_id.startswith("MESH:C") and name:
+                    ids[name.casefold()].add(mesh_id)
+    except OSError as exc:
+        raise KBNotFoundError(f"cannot read the MeSH supplementary table {os.fspath(path)}: {exc.strerror}") from exc
+    return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
+
+
 DISEASE_ONTOLOGY_TABLE = Path(__file__).resolve().parent / "data" / "disease_ontology.tsv"
 """The Disease Ontology classes and xrefs, shipped (CC0; see the file's header)."""
 

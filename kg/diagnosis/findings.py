@@ -57,7 +57,9 @@ def default_extractor() -> Extractor:
     from extractors.config import PipelineConfig
     from extractors.pipeline import ExtractionPipeline
 
-    return ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True)).process
+    # findings the linker finds ambiguous are still linked: the user sees (and can correct) each
+    # finding, and an unlinked one would be re-resolved by name anyway
+    return ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True, link_ambiguity_margin=0.0)).process
 
 
 def _linker_of(extractor: object) -> Linker | None:
@@ -160,6 +162,16 @@ class Resolver:
         )
         return Unresolved(input=value, role=role, reason=reason)
 
+    def _coordinated(self, text: str) -> list[str]:
+        """The conjuncts of a mention the tagger took as one span, unless the whole is a name the
+        graph knows ("nausea and vomiting" is one finding)."""
+        from extractors.linking.normalize import normalize
+
+        parts = coordinated_parts(text)
+        if not parts or any(self.index.knows(t) for t in self.index.name_keys.get(normalize(text), ())):
+            return []
+        return parts
+
     def _found(self, value: str, role: FindingRole, cid: str, via: str) -> ResolvedFinding:
         eq = self.index.equivalents(cid)
         return ResolvedFinding(
@@ -191,10 +203,26 @@ class Resolver:
             if m.concept_id is not None and m.label is EntityType.SYMPTOM and self.index.knows(m.concept_id):
                 result = self._found(m.text, role, m.concept_id, "text")
             if result is None:
+                parts = self._coordinated(m.text)
+                if parts:  # "slowness of movement and small handwriting": two findings, not one
+                    for part in parts:
+                        _add(out, self.resolve_name(part, role, via_text=True))
+                    continue
                 result = self.resolve_name(m.text, role, via_text=True)
             _add(out, result)
         if ignored:
             out.notes.append("not used as findings: " + ", ".join(ignored))
+
+
+_COORDINATION = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{3}")
+
+
+def coordinated_parts(text: str) -> list[str]:
+    """The conjuncts of a coordinated mention ("fever, chills and night sweats" -> three), or
+    ``[]`` when it is not one (every part needs a word of three letters or more)."""
+    parts = [p.strip() for p in _COORDINATION.split(text) if p and p.strip()]
+    return parts if len(parts) > 1 and all(_WORD.search(p) for p in parts) else []
 
 
 def _prefer(ids: Sequence[str]) -> str:

@@ -357,6 +357,10 @@ def test_default_kb_builds_offline_then_loads_from_cache(tmp_path: Path) -> None
     linker = Linker(cached)
     assert linker.best("Coumadin", label="Drug").concept_id == "DRUGBANK:DB00682"
     assert linker.best("fever", label="Disease").concept_id == "HP:0001945"
+    # MeSH reached through Biomappings (step 0) and a supplementary record's name (step 2)
+    assert "MESH:D018476" in cached.get("HP:0002067").xrefs  # Bradykinesia -> Hypokinesia
+    ziprasidone = linker.best("ziprasidone", label="Drug")
+    assert ziprasidone is not None and "MESH:C092292" in ziprasidone.xrefs
 
 
 def test_mesh_descriptor_names_cover_drugs_and_diseases_and_drop_ambiguous_keys(tmp_path: Path) -> None:
@@ -404,6 +408,15 @@ def test_biomappings_mesh_ids_prefer_curated_rows_and_need_one_answer(tmp_path: 
     assert sources.mesh_mappings(table, lexical=False) == {"HP:1": "MESH:D1"}
     with pytest.raises(KBNotFoundError, match="MeSH mapping table"):
         sources.mesh_mappings(tmp_path / "missing.tsv")
+
+
+def test_supplementary_record_names_are_case_folded_and_unique(tmp_path: Path) -> None:
+    assert sources.mesh_supplementary_names()["ziprasidone"] == "MESH:C092292"
+    table = tmp_path / "scr.tsv"
+    table.write_text("# h\nmesh\tname\nMESH:C1\tFoo\nMESH:C2\tbar\nMESH:C3\tBAR\nMESH:D4\tbaz\n", encoding="utf-8")
+    assert sources.mesh_supplementary_names(table) == {"foo": "MESH:C1"}  # bar: two records; D4: not a record
+    with pytest.raises(KBNotFoundError, match="MeSH supplementary table"):
+        sources.mesh_supplementary_names(tmp_path / "missing.tsv")
 
 
 def test_a_mapped_mesh_id_is_an_xref_of_its_entry_only_and_never_overrides_an_own_one() -> None:
@@ -499,3 +512,21 @@ def test_headers_vital_names_and_bare_qualifiers_are_never_linked() -> None:
     doc = dropping.make_doc("Blood pressure: elevated. Headache and fever.")
     doc.ents = [doc.char_span(0, 14, label="Symptom"), doc.char_span(26, 34, label="Symptom")]
     assert [e.text for e in dropping.get_pipe("medkg_linker")(doc).ents] == ["Headache"]
+
+
+def test_an_approximate_match_that_another_concept_matches_as_well_is_not_linked() -> None:
+    def hp(cid: str, name: str, *xrefs: str) -> KBEntry:
+        return KBEntry(concept_id=cid, label=EntityType.SYMPTOM, name=name, source="hpo", xrefs=xrefs)
+
+    two = KnowledgeBase([hp("HP:1", "Anal stenosis"), hp("HP:2", "Ileal stenosis")])
+    top2 = Linker(two).link("stenosis", label="Symptom", k=2)
+    assert 0.7 <= top2[0].score < 1.0 and top2[0].score - top2[1].score < 0.05  # two concepts, about as close
+    assert Linker(two).best("stenosis", label="Symptom") is None  # names neither in particular
+    assert Linker(two, ambiguity_margin=0.0).best("stenosis", label="Symptom").concept_id == top2[0].concept_id
+    assert Linker(two).best("stenosis of anus", label="Symptom").concept_id == "HP:1"  # clearly the closest
+    # the same concept in two vocabularies is not ambiguous; an exact name never is
+    same = KnowledgeBase([hp("HP:1", "Anal stenosis", "DOID:9"), hp("DOID:9", "Ileal stenosis", "HP:1")])
+    assert Linker(same).best("stenosis", label="Symptom") is not None
+    assert Linker(two).best("Anal stenosis", label="Symptom").concept_id == "HP:1"
+    with pytest.raises(ValueError, match="ambiguity_margin"):
+        Linker(two, ambiguity_margin=1.5)

@@ -293,3 +293,26 @@ def test_index_cache_is_reused_while_the_graph_is_unchanged(store: GraphStore, t
     assert not hit
     _, hit = cached_index(store, directory=tmp_path)
     assert hit
+
+
+def test_a_coordinated_mention_gives_each_of_its_findings() -> None:
+    """The tagger takes "slowness of movement and small handwriting" as one span; as one name it
+    matched nothing well and its last words pulled it to another finding. Each conjunct is looked
+    up on its own; a name the graph holds whole ("nausea and vomiting") stays one finding."""
+    from kg.diagnosis.findings import Resolver, coordinated_parts
+    from kg.diagnosis.index import Annotation
+
+    assert coordinated_parts("fever, chills and night sweats") == ["fever", "chills", "night sweats"]
+    assert coordinated_parts("hand, foot and mouth") == ["hand", "foot", "mouth"]
+    assert coordinated_parts("headache") == [] and coordinated_parts("A and B") == []
+    terms = {"HP:0002067": "Bradykinesia", "HP:0002322": "Resting tremor", "HP:0002017": "Nausea and vomiting"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms)
+    text = ("68-year-old man with a year of resting tremor of the right hand, slowness of movement and small "
+            "handwriting. Asymmetric pill-rolling tremor.")
+    report = rank_diagnoses(idx, text=text)
+    present = {f.concept_id: f.input for f in report.findings}
+    assert present.get("HP:0002067") == "slowness of movement", report.findings
+    resolver = Resolver(idx)
+    assert resolver._coordinated("nausea and vomiting") == []  # the graph's own name
+    assert resolver._coordinated("fever and rash") == ["fever", "rash"]
