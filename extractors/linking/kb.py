@@ -36,6 +36,10 @@ class KBEntry(Record):
     vocabularies: those the source states, plus equivalences the build infers (same name in
     two vocabularies, a shared UMLS CUI, corpus mentions annotated with that id; see
     :mod:`extractors.linking.kb_build`). ``label`` is the KB's decision on the entity type.
+    ``annotated``: the texts a training corpus annotated with this concept (a subset of the name
+    and aliases); where a text names several entries exactly, the one it was annotated for ranks
+    first (the corpus's own reading of "alcohol" is ethanol, of "hypersensitivity" drug
+    hypersensitivity).
     """
 
     concept_id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*:\S+$")
@@ -44,6 +48,7 @@ class KBEntry(Record):
     aliases: tuple[str, ...] = ()
     source: str = Field(min_length=1)
     xrefs: tuple[str, ...] = ()
+    annotated: tuple[str, ...] = ()
 
     @field_validator("xrefs")
     @classmethod

@@ -148,12 +148,13 @@ def _fspath(path: str | os.PathLike[str] | None) -> str | None:
 class _Draft:
     """A mutable entry while merging."""
 
-    __slots__ = ("entry", "aliases", "xrefs")
+    __slots__ = ("entry", "aliases", "xrefs", "annotated")
 
     def __init__(self, entry: KBEntry) -> None:
         self.entry = entry
         self.aliases: dict[str, None] = dict.fromkeys(entry.aliases)
         self.xrefs: dict[str, None] = dict.fromkeys(entry.xrefs)
+        self.annotated: dict[str, None] = dict.fromkeys(entry.annotated)
 
     def has_id_of(self, prefix: str) -> bool:
         """Whether the entry's own id or one of its xrefs is of the vocabulary ``prefix`` (``"MESH:"``)."""
@@ -170,7 +171,7 @@ class _Draft:
                 aliases.append(a)
         xrefs = tuple(x for x in self.xrefs if x != e.concept_id)
         return KBEntry(concept_id=e.concept_id, label=e.label, name=e.name, aliases=tuple(aliases),
-                       source=e.source, xrefs=xrefs)
+                       source=e.source, xrefs=xrefs, annotated=tuple(self.annotated))
 
 
 def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = (),
@@ -270,10 +271,11 @@ def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[
             top = concept_rows[0]
             index[cid] = len(drafts)
             drafts.append(_Draft(KBEntry(concept_id=cid, label=top.label, name=top.text,
-                                         aliases=tuple(texts[1:]), source="train-aliases")))
+                                         aliases=tuple(texts[1:]), source="train-aliases", annotated=tuple(texts))))
             continue
         for i in anchors:
             drafts[i].aliases.update(dict.fromkeys(texts))
+            drafts[i].annotated.update(dict.fromkeys(texts))
             drafts[i].xrefs[cid] = None
     _same_text_xrefs(drafts, by_concept)
 
@@ -326,7 +328,7 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 8
+_CODE_REVISION = 9
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

@@ -14,7 +14,8 @@ The label hint selects the vocabulary group: a Drug mention is matched against d
 Disease or Symptom mention against diseases and symptoms together, because NER separates
 drugs from conditions reliably but not diseases from symptoms. Within the group the KB decides
 the label: "fever" tagged Disease links to HPO's Fever and comes back labelled Symptom. At
-equal score, a candidate whose label equals the hint ranks first, then ``SOURCE_PRIORITY``.
+equal score, a candidate that a training corpus annotated the matched text with
+(``KBEntry.annotated``) ranks first, then one whose label equals the hint, then ``SOURCE_PRIORITY``.
 
 Abbreviations: pass ``long_form`` (e.g. from scispacy's AbbreviationDetector). The long form's
 candidates are used when the best of them reaches the threshold, because the long form is the
@@ -126,6 +127,7 @@ class Linker:
         self.ambiguity_margin = ambiguity_margin
         rank = {s: r for r, s in enumerate(SOURCE_PRIORITY)}
         self._source_rank = [rank.get(e.source, len(rank)) for e in kb]
+        self._annotated = {i: frozenset(normalize(t) for t in e.annotated) for i, e in enumerate(kb) if e.annotated}
         members: dict[str, list[tuple[int, KBEntry]]] = {g: [] for g in _GROUPS}
         for i, e in enumerate(kb):
             members[label_group(e.label)].append((i, e))
@@ -228,8 +230,13 @@ class Linker:
         return results
 
     def _rank(self, hits: dict[int, tuple[float, str]], hint: EntityType | None, k: int) -> list[LinkCandidate]:
-        kb = self.kb
-        order = sorted(hits, key=lambda i: (-hits[i][0], kb[i].label != hint, self._source_rank[i], i))[:k]
+        kb, annotated = self.kb, self._annotated
+
+        def for_this_text(i: int) -> bool:  # a training corpus annotated the matched text with entry i
+            return i in annotated and normalize(hits[i][1]) in annotated[i]
+
+        order = sorted(hits, key=lambda i: (-hits[i][0], not for_this_text(i), kb[i].label != hint,
+                                            self._source_rank[i], i))[:k]
         return [LinkCandidate(kb[i].concept_id, kb[i].name, kb[i].label, round(hits[i][0], 4), kb[i].source,
                               kb[i].xrefs, hits[i][1]) for i in order]
 

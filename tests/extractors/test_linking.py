@@ -530,3 +530,23 @@ def test_an_approximate_match_that_another_concept_matches_as_well_is_not_linked
     assert Linker(two).best("Anal stenosis", label="Symptom").concept_id == "HP:1"
     with pytest.raises(ValueError, match="ambiguity_margin"):
         Linker(two, ambiguity_margin=1.5)
+
+
+def test_a_text_that_names_several_entries_links_to_the_one_a_corpus_annotated_it_with(tmp_path: Path) -> None:
+    """"alcohol" is a synonym of two DrugBank entries; BC5CDR's annotators read it as ethanol
+    (MESH:D000431). The alias table's row makes the ethanol entry rank first among the exact matches,
+    and survives saving and loading the KB."""
+    bare = [
+        KBEntry(concept_id="DRUGBANK:DB06770", label=EntityType.DRUG, name="Benzyl alcohol", aliases=("alcohol",),
+                source="drugbank"),
+        KBEntry(concept_id="DRUGBANK:DB00898", label=EntityType.DRUG, name="Ethanol", aliases=("alcohol",),
+                source="drugbank", xrefs=("MESH:D000431",)),
+    ]
+    assert Linker(KnowledgeBase(bare)).best("Alcohol", label="Drug").concept_id == "DRUGBANK:DB06770"  # tie: first
+    rows = [AliasRow(EntityType.DRUG, "MESH:D000431", "alcohol", 18, "bc5cdr")]
+    kb = KnowledgeBase(merge_entries(bare, rows))
+    assert {e.concept_id: e.annotated for e in kb} == {"DRUGBANK:DB06770": (), "DRUGBANK:DB00898": ("alcohol",)}
+    kb.save(tmp_path / "kb.jsonl.gz")
+    linker = Linker(KnowledgeBase.load(tmp_path / "kb.jsonl.gz"))
+    assert linker.best("Alcohol", label="Drug").concept_id == "DRUGBANK:DB00898"
+    assert linker.best("benzyl alcohol", label="Drug").concept_id == "DRUGBANK:DB06770"  # its own name still wins
