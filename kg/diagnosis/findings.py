@@ -41,6 +41,8 @@ class Resolution:
     excluded: list[ResolvedFinding] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    named: dict[int, list[str]] = field(default_factory=dict)
+    """Index position of a disease the text names (present or historical) -> the mentions naming it."""
 
 
 @cache
@@ -96,6 +98,7 @@ class Resolver:
     def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None) -> None:
         self.index = index
         self._linker = linker
+        self._disease_keys: dict[str, int] | None = None
 
     @property
     def linker(self) -> Linker:
@@ -162,6 +165,27 @@ class Resolver:
         )
         return Unresolved(input=value, role=role, reason=reason)
 
+    def _disease_named(self, text: str, concept_id: str | None) -> int | None:
+        """The index position of the disease a mention names: its linked concept or one of the
+        concept's xrefs when the index ranks that id, else a disease whose name is the mention's
+        text (normalised); ``None`` when it names no indexed disease."""
+        from extractors.linking.normalize import normalize
+
+        if concept_id is not None:
+            entry = self.linker.kb.get(concept_id)
+            for cid in (concept_id, *(entry.xrefs if entry is not None else ())):
+                pos = self.index.position(cid)
+                if pos is not None:
+                    return pos
+        if self._disease_keys is None:
+            keys: dict[str, int] = {}
+            for disease, name in sorted(self.index.disease_names.items()):
+                pos = self.index.position(disease)
+                if pos is not None:
+                    keys.setdefault(normalize(name), pos)
+            self._disease_keys = keys
+        return self._disease_keys.get(normalize(text))
+
     def _coordinated(self, text: str) -> list[str]:
         """The conjuncts of a mention the tagger took as one span, unless the whole is a name the
         graph knows ("nausea and vomiting" is one finding)."""
@@ -188,6 +212,10 @@ class Resolver:
         for m in processed.mentions:
             if m.label is EntityType.DRUG:
                 continue
+            if m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL) and non_concept_reason(m.text) is None:
+                pos = self._disease_named(m.text, m.concept_id)
+                if pos is not None:
+                    out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
             why = non_concept_reason(m.text)
             if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
                 ignored.append(f"{m.text!r} ({why})")

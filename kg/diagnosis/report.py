@@ -89,6 +89,9 @@ class Candidate(Record):
     sources: tuple[str, ...] = Field(description="sources of the matched annotations")
     curated: bool = Field(description="at least one matched annotation is curated")
     extracted_evidence: int = Field(description="evidence records behind matched extracted (non-curated) annotations")
+    named_in_text: tuple[str, ...] = Field(
+        default=(), description="mentions of the text that name this disease itself, present or in the history "
+                                "(each adds kg.diagnosis.rank.NAMED_LOG_LR)")
 
 
 class FindingRole(StrEnum):
@@ -159,6 +162,8 @@ def _candidate_lines(c: Candidate, lines: list[str]) -> None:
                  + (f", age/sex {c.log_age_sex:+.2f}" if c.log_age_sex else ""))
     for note in c.age_sex:
         lines.append(f"       age/sex: {note}")
+    if c.named_in_text:
+        lines.append(f"       named in the text: {'; '.join(c.named_in_text)}")
     if c.same_as:
         lines.append(f"       same disease as: {', '.join(c.same_as)}")
     for m in c.matched:

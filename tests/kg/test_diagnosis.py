@@ -316,3 +316,27 @@ def test_a_coordinated_mention_gives_each_of_its_findings() -> None:
     resolver = Resolver(idx)
     assert resolver._coordinated("nausea and vomiting") == []  # the graph's own name
     assert resolver._coordinated("fever and rash") == ["fever", "rash"]
+
+
+def test_a_disease_the_text_names_gains_its_ratio_and_says_so() -> None:
+    """"History of asthma" names the disease itself: asthma outranks a disease that explains the
+    wheeze better, and the candidate says which mention named it. A negated mention names nothing."""
+    from kg.diagnosis.index import Annotation
+    from kg.diagnosis.rank import NAMED_LOG_LR
+
+    terms = {"HP:0030828": "Wheezing", "HP:0012735": "Cough"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:2841", symptom="HP:0030828", frequency=0.3),
+         Annotation(disease="DOID:9", symptom="HP:0030828", frequency=0.9),
+         Annotation(disease="DOID:9", symptom="HP:0012735", frequency=0.9)],
+        symptom_names=terms, disease_names={"DOID:2841": "asthma", "DOID:9": "bronchiolitis"},
+    )
+    plain = rank_diagnoses(idx, text="Wheezing since yesterday.")
+    assert [c.disease_id for c in plain.candidates][:1] == ["DOID:9"]
+    named = rank_diagnoses(idx, text="History of asthma. Wheezing since yesterday.")
+    first = named.candidates[0]
+    assert first.disease_id == "DOID:2841" and first.named_in_text == ("asthma (historical)",)
+    plain_asthma = next(c for c in plain.candidates if c.disease_id == "DOID:2841")
+    assert abs(first.log_likelihood - plain_asthma.log_likelihood - NAMED_LOG_LR) < 1e-6
+    denied = rank_diagnoses(idx, text="No history of asthma. Wheezing since yesterday.")
+    assert all(not c.named_in_text for c in denied.candidates)
