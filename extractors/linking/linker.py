@@ -158,7 +158,7 @@ class Linker:
                   long_forms: Sequence[str | None] | None = None) -> list[LinkCandidate | None]:
         """:meth:`best` for many mentions at once (batched approximate search)."""
         return [c[0] if c and c[0].score >= self.threshold and not _ambiguous(c, self.ambiguity_margin) else None
-                for c in self.link_many(texts, labels=labels, long_forms=long_forms, k=2)]
+                for c in self.link_many(texts, labels=labels, long_forms=long_forms, k=_AMBIGUITY_K)]
 
     def link_many(self, texts: Sequence[str], *, labels: Sequence[EntityType | str | None] | None = None,
                   long_forms: Sequence[str | None] | None = None, k: int = 5) -> list[list[LinkCandidate]]:
@@ -241,17 +241,24 @@ class Linker:
                               kb[i].xrefs, hits[i][1]) for i in order]
 
 
+_AMBIGUITY_K = 4
+"""Candidates looked at to find the best one of a *different* concept."""
+
+
 def _ambiguous(candidates: Sequence[LinkCandidate], margin: float) -> bool:
     """An approximate best match that another concept matches about as well (within ``margin``):
     the text names none of them in particular ("stenosis" is as close to *Anal stenosis* as to
-    *Spinal canal stenosis*), so it is not linked. Exact matches and candidates that list each
-    other as xrefs (one concept in two vocabularies) are never ambiguous."""
+    *Spinal canal stenosis*), so it is not linked. Exact matches are never ambiguous; candidates
+    that share an id (one lists the other, or both list the same MeSH/UMLS/... id) are one concept
+    in two vocabularies, and the comparison is with the best candidate of another concept."""
     if margin <= 0 or len(candidates) < 2 or candidates[0].score >= 1.0:
         return False
-    top, other = candidates[0], candidates[1]
-    if other.concept_id in top.xrefs or top.concept_id in other.xrefs:
-        return False
-    return top.score - other.score < margin
+    top = candidates[0]
+    ids = {top.concept_id, *top.xrefs}
+    for other in candidates[1:]:
+        if ids.isdisjoint((other.concept_id, *other.xrefs)):
+            return top.score - other.score < margin
+    return False
 
 
 def _merge(a: dict[int, tuple[float, str]], b: dict[int, tuple[float, str]]) -> dict[int, tuple[float, str]]:

@@ -288,12 +288,15 @@ MESH_MAPPINGS = Path(__file__).resolve().parent / "data" / "mesh_mappings.tsv"
 """HPO / Disease Ontology / Symptom Ontology ids mapped to MeSH by Biomappings (CC0; see the file's header)."""
 
 
-def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool = True) -> dict[str, str]:
+def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool = True,
+                  known: Mapping[str, str] | None = None) -> dict[str, str]:
     """Vocabulary id (``HP:0002067``) -> its one MeSH id (``MESH:D018476``), from the shipped
     Biomappings table. Curated rows first; an id whose curated rows name two or more MeSH ids is
     left out (no single answer). ``lexical=True`` also takes the unreviewed lexical predictions
-    (names matched to MeSH entry terms) for ids with no curated row, again only where exactly one
-    MeSH id is predicted."""
+    (names matched to MeSH entry terms) for ids with no curated row, only where exactly one MeSH id
+    is predicted. Several ids may share one MeSH id: MeSH is coarser than HPO (its *Hypokinesia*
+    lists Bradykinesia as an entry term), so that alone is no sign of a wrong guess. ``known``: the
+    MeSH descriptors in use (:func:`mesh_descriptors`); a descriptor id it lacks (withdrawn) is dropped."""
     curated: dict[str, set[str]] = defaultdict(set)
     predicted: dict[str, set[str]] = defaultdict(set)
     try:
@@ -307,9 +310,13 @@ def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool
                 (curated if parts[2] == "curated" else predicted)[parts[0]].add(parts[1])
     except OSError as exc:
         raise KBNotFoundError(f"cannot read the MeSH mapping table {os.fspath(path)}: {exc.strerror}") from exc
-    out = {k: next(iter(v)) for k, v in curated.items() if len(v) == 1}
+    def usable(mesh: str) -> bool:
+        return known is None or not mesh.startswith("MESH:D") or mesh in known
+
+    out = {k: next(iter(v)) for k, v in curated.items() if len(v) == 1 and usable(next(iter(v)))}
     if lexical:
-        out.update({k: next(iter(v)) for k, v in predicted.items() if len(v) == 1 and k not in curated})
+        out.update({k: next(iter(v)) for k, v in predicted.items()
+                    if len(v) == 1 and k not in curated and usable(next(iter(v)))})
     return out
 
 

@@ -126,6 +126,11 @@ def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
     if config.kb not in (None, "default"):
         kb = Path(str(config.kb)).resolve()
         out["kb"] = {"path": str(kb), "sha256": sha256_file(kb) if kb.is_file() else None}
+    elif config.kb == "default" and ner is not None:
+        from extractors.linking.kb_build import default_kb_fingerprint
+
+        # the default KB is rebuilt when its sources or merging change: a resume must not mix two
+        out["kb"] = {"default": default_kb_fingerprint()}
     return out
 
 

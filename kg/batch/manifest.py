@@ -117,7 +117,15 @@ class Manifest(_Model):
         else:
             out += [f"input {n[0]} changed (size/sha256 differ)" for o, n in zip(old, new, strict=True) if o != n]
         mine, theirs = self.options.model_dump(), options.model_dump()
-        out += [f"option {k}: manifest {mine[k]!r}, given {theirs[k]!r}" for k in mine if mine[k] != theirs[k]]
+        for k in mine:
+            if mine[k] == theirs.get(k):
+                continue
+            if isinstance(mine[k], dict) and isinstance(theirs.get(k), dict):  # name the keys that differ
+                a, b = mine[k], theirs[k]
+                out += [f"option {k}.{key}: manifest {a.get(key)!r}, given {b.get(key)!r}"
+                        for key in sorted(set(a) | set(b), key=str) if a.get(key) != b.get(key)]
+            else:
+                out.append(f"option {k}: manifest {mine[k]!r}, given {theirs.get(k)!r}")
         return out
 
 

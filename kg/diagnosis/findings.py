@@ -98,7 +98,7 @@ class Resolver:
     def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None) -> None:
         self.index = index
         self._linker = linker
-        self._disease_keys: dict[str, int] | None = None
+        self._disease_keys: dict[str, list[int]] | None = None
 
     @property
     def linker(self) -> Linker:
@@ -165,26 +165,42 @@ class Resolver:
         )
         return Unresolved(input=value, role=role, reason=reason)
 
-    def _disease_named(self, text: str, concept_id: str | None) -> int | None:
-        """The index position of the disease a mention names: its linked concept or one of the
-        concept's xrefs when the index ranks that id, else a disease whose name is the mention's
-        text (normalised); ``None`` when it names no indexed disease."""
+    def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
+        """``value`` as a finding the index knows, by an exact (normalised) name only: the graph's
+        own names, then an exact match of the linker; ``None`` otherwise."""
+        from extractors.linking.normalize import normalize
+
+        hits = [t for t in self.index.name_keys.get(normalize(value), ()) if self.index.knows(t)]
+        if hits:
+            return self._found(value, role, _prefer(hits), "text")
+        for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=5):
+            if cand.score < 1.0:
+                break
+            for cid in (cand.concept_id, *cand.xrefs):
+                if self.index.knows(cid):
+                    return self._found(value, role, cid, "text")
+        return None
+
+    def _disease_named(self, text: str, concept_id: str | None) -> list[int]:
+        """The index positions of the disease a mention names: its linked concept or one of the
+        concept's xrefs (when the extraction's linker is at hand) where the index ranks that id,
+        else the diseases whose name is the mention's text (normalised); ``[]`` when none."""
         from extractors.linking.normalize import normalize
 
         if concept_id is not None:
-            entry = self.linker.kb.get(concept_id)
+            entry = self._linker.kb.get(concept_id) if self._linker is not None else None
             for cid in (concept_id, *(entry.xrefs if entry is not None else ())):
                 pos = self.index.position(cid)
                 if pos is not None:
-                    return pos
+                    return [pos]
         if self._disease_keys is None:
-            keys: dict[str, int] = {}
+            keys: dict[str, list[int]] = {}
             for disease, name in sorted(self.index.disease_names.items()):
                 pos = self.index.position(disease)
                 if pos is not None:
-                    keys.setdefault(normalize(name), pos)
+                    keys.setdefault(normalize(name), []).append(pos)
             self._disease_keys = keys
-        return self._disease_keys.get(normalize(text))
+        return self._disease_keys.get(normalize(text), [])
 
     def _coordinated(self, text: str) -> list[str]:
         """The conjuncts of a mention the tagger took as one span, unless the whole is a name the
@@ -213,8 +229,7 @@ class Resolver:
             if m.label is EntityType.DRUG:
                 continue
             if m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL) and non_concept_reason(m.text) is None:
-                pos = self._disease_named(m.text, m.concept_id)
-                if pos is not None:
+                for pos in self._disease_named(m.text, m.concept_id):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
             why = non_concept_reason(m.text)
             if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
@@ -230,12 +245,18 @@ class Resolver:
             result: ResolvedFinding | Unresolved | None = None
             if m.concept_id is not None and m.label is EntityType.SYMPTOM and self.index.knows(m.concept_id):
                 result = self._found(m.text, role, m.concept_id, "text")
-            if result is None:
+            if result is None and m.concept_id is None:
+                # "slowness of movement and small handwriting": two findings, not one; only conjuncts
+                # that name a finding exactly are used (a loose match of a leftover word such as
+                # "feet" in "pain in hands and feet" would be some other finding)
                 parts = self._coordinated(m.text)
-                if parts:  # "slowness of movement and small handwriting": two findings, not one
-                    for part in parts:
-                        _add(out, self.resolve_name(part, role, via_text=True))
+                exact = [self._exact(p, role) for p in parts]
+                if any(r is not None for r in exact):
+                    for part, r in zip(parts, exact, strict=True):
+                        _add(out, r if r is not None else Unresolved(
+                            input=part, role=role, reason="a conjunct of a coordinated mention that names no finding exactly"))
                     continue
+            if result is None:
                 result = self.resolve_name(m.text, role, via_text=True)
             _add(out, result)
         if ignored:

@@ -196,6 +196,10 @@ def rank_diagnoses(
     if (age is not None or sex is not None) and not (vectors.sex.any() or np.isfinite(vectors.age_min).any()
                                                       or np.isfinite(vectors.age_max).any()):
         notes.append("age and sex were accepted but not used: no disease in this graph states a typical age or sex")
+    if res.named:
+        said = dict.fromkeys(m for mentions in res.named.values() for m in mentions)
+        notes.append(f"diseases the text names (each counts for the disease itself, log LR +{NAMED_LOG_LR:g}): "
+                     + ", ".join(said))
     candidates: list[Candidate] = []
     cant_miss: list[Candidate] = []
     if not res.findings and not res.named:

@@ -406,6 +406,7 @@ def test_biomappings_mesh_ids_prefer_curated_rows_and_need_one_answer(tmp_path: 
         encoding="utf-8")
     assert sources.mesh_mappings(table) == {"HP:1": "MESH:D1", "DOID:4": "MESH:D7"}
     assert sources.mesh_mappings(table, lexical=False) == {"HP:1": "MESH:D1"}
+    assert sources.mesh_mappings(table, known={"MESH:D1": "x"}) == {"HP:1": "MESH:D1"}  # D7: not a descriptor now
     with pytest.raises(KBNotFoundError, match="MeSH mapping table"):
         sources.mesh_mappings(tmp_path / "missing.tsv")
 
@@ -425,8 +426,10 @@ def test_a_mapped_mesh_id_is_an_xref_of_its_entry_only_and_never_overrides_an_ow
         KBEntry(concept_id="ORPHA:9", label=EntityType.DISEASE, name="bradykinesia", source="omim/orpha"),
         KBEntry(concept_id="DOID:1", label=EntityType.DISEASE, name="thing", source="doid", xrefs=("MESH:D000001",)),
     ]
-    mapped = {"HP:0002067": "MESH:D018476", "DOID:1": "MESH:D999999"}
-    merged = {e.concept_id: e.xrefs for e in merge_entries(bare, (), None, None, mapped)}
+    mapped = {"HP:0002067": "MESH:D018476", "DOID:1": "MESH:D999999", "HP:0031473": "MESH:D006791"}
+    bare.append(KBEntry(concept_id="HP:0031473", label=EntityType.SYMPTOM, name="Anger", source="hpo"))
+    merged = {e.concept_id: e.xrefs for e in merge_entries(bare, (), None, {"anger": "MESH:D000786"}, mapped)}
+    assert merged["HP:0031473"] == ("MESH:D000786",)  # its own name is a descriptor: that one, not the mapping
     assert "MESH:D018476" in merged["HP:0002067"]
     assert "HP:0002067" in merged["ORPHA:9"] and "MESH:D018476" not in merged["ORPHA:9"]  # step 1 links, no more
     assert merged["DOID:1"] == ("MESH:D000001",)
@@ -527,6 +530,8 @@ def test_an_approximate_match_that_another_concept_matches_as_well_is_not_linked
     # the same concept in two vocabularies is not ambiguous; an exact name never is
     same = KnowledgeBase([hp("HP:1", "Anal stenosis", "DOID:9"), hp("DOID:9", "Ileal stenosis", "HP:1")])
     assert Linker(same).best("stenosis", label="Symptom") is not None
+    shared = KnowledgeBase([hp("HP:1", "Anal stenosis", "MESH:D1"), hp("HP:2", "Ileal stenosis", "MESH:D1")])
+    assert Linker(shared).best("stenosis", label="Symptom") is not None  # both are MESH:D1: one concept
     assert Linker(two).best("Anal stenosis", label="Symptom").concept_id == "HP:1"
     with pytest.raises(ValueError, match="ambiguity_margin"):
         Linker(two, ambiguity_margin=1.5)

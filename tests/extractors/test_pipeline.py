@@ -215,3 +215,13 @@ def test_unlinked_entities_are_dropped_unless_asked_for(models: tuple[Path, Path
     assert any(m.concept_id is None for m in kept_m), "the tiny KB leaves some entity unlinked"
     assert any(m.concept_id for m in kept_m)
     assert dropped_m == [m for m in kept_m if m.concept_id is not None]
+
+
+def test_the_ambiguity_margin_reaches_the_linker(models: tuple[Path, Path]) -> None:
+    from extractors.linking.linker import AMBIGUITY_MARGIN
+
+    kb = str(FIXTURES / "kb" / "tiny_kb.jsonl")
+    for margin, expected in ((None, AMBIGUITY_MARGIN), (0.0, 0.0), (0.2, 0.2)):
+        p = ExtractionPipeline(PipelineConfig(ner_model=str(models[0]), re_model=None, kb=kb, device="cpu",
+                                              link_ambiguity_margin=margin))
+        assert p.nlp.get_pipe("medkg_linker").linker.ambiguity_margin == expected

@@ -244,3 +244,22 @@ def test_real_pipeline_extract_and_load(tmp_path: Path) -> None:
     with LadybugStore(tmp_path / "g.lbug") as st:
         run_load(out, st)
         assert st.stats()["Document"] == 2 and st.stats()["Drug"] >= 2
+
+
+def test_a_default_kb_change_is_recorded_and_named_when_a_resume_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default KB is rebuilt when its sources or merging change; a job resumed across such a
+    change would mix two KBs' links, so its fingerprint is part of the manifest's model record,
+    and a refusal names the key that differs rather than dumping the whole record."""
+    from extractors.config import PipelineConfig
+    from extractors.linking import kb_build
+    from kg.batch.engine import model_fingerprints
+    from kg.batch.manifest import ExtractOptions, Manifest
+
+    before = model_fingerprints(PipelineConfig())
+    assert before["kb"] == {"default": kb_build.default_kb_fingerprint()}
+    monkeypatch.setattr(kb_build, "_CODE_REVISION", kb_build._CODE_REVISION + 1)
+    after = model_fingerprints(PipelineConfig())
+    assert after["kb"] != before["kb"] and after["ner"] == before["ner"]
+    old = Manifest.model_construct(inputs=[], options=ExtractOptions(shard_docs=10, models=before), shards=[])
+    problems = old.mismatches([], ExtractOptions(shard_docs=10, models=after))
+    assert len(problems) == 1 and problems[0].startswith("option models.kb:"), problems

@@ -313,6 +313,7 @@ def test_a_coordinated_mention_gives_each_of_its_findings() -> None:
     report = rank_diagnoses(idx, text=text)
     present = {f.concept_id: f.input for f in report.findings}
     assert present.get("HP:0002067") == "slowness of movement", report.findings
+    assert "small handwriting" in {u.input for u in report.unresolved}  # no exact finding: not guessed
     resolver = Resolver(idx)
     assert resolver._coordinated("nausea and vomiting") == []  # the graph's own name
     assert resolver._coordinated("fever and rash") == ["fever", "rash"]
@@ -338,5 +339,9 @@ def test_a_disease_the_text_names_gains_its_ratio_and_says_so() -> None:
     assert first.disease_id == "DOID:2841" and first.named_in_text == ("asthma (historical)",)
     plain_asthma = next(c for c in plain.candidates if c.disease_id == "DOID:2841")
     assert abs(first.log_likelihood - plain_asthma.log_likelihood - NAMED_LOG_LR) < 1e-6
+    assert any("asthma (historical)" in n for n in named.notes)
     denied = rank_diagnoses(idx, text="No history of asthma. Wheezing since yesterday.")
+    assert "asthma" in " ".join(u.input for u in (*denied.unresolved, *denied.excluded)).lower()  # seen, negated
     assert all(not c.named_in_text for c in denied.candidates)
+    alone = rank_diagnoses(idx, text="History of asthma.")  # no finding: the named disease alone is ranked
+    assert [c.disease_id for c in alone.candidates] == ["DOID:2841"] and alone.candidates[0].named_in_text
