@@ -255,18 +255,19 @@ MESH_DESCRIPTORS = Path(__file__).resolve().parent / "data" / "mesh_descriptors.
 
 def mesh_descriptors(path: str | os.PathLike[str] = MESH_DESCRIPTORS) -> dict[str, str]:
     """``MESH:<descriptor>`` -> preferred name, as the shipped table lists them."""
-    out: dict[str, str] = {}
+    return {f"MESH:{row[0]}": row[1] for row in _tsv_rows(path, "descriptor\t", "MeSH descriptor table")
+            if len(row) > 1 and row[0] and row[1]}
+
+
+def _tsv_rows(path: str | os.PathLike[str], header: str, what: str) -> list[list[str]]:
+    """The rows of one of the shipped tables, split at tabs: ``#`` comment lines and the header
+    line (starting with ``header``) left out; an unreadable file is a :class:`KBNotFoundError`
+    naming ``what`` and the path."""
     try:
         with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("#") or line.startswith("descriptor\t"):
-                    continue
-                descriptor, _, name = line.rstrip("\n").partition("\t")
-                if descriptor and name:
-                    out[f"MESH:{descriptor}"] = name
+            return [line.rstrip("\n").split("\t") for line in fh if not line.startswith(("#", header))]
     except OSError as exc:
-        raise KBNotFoundError(f"cannot read the MeSH descriptor table {os.fspath(path)}: {exc.strerror}") from exc
-    return out
+        raise KBNotFoundError(f"cannot read the {what} {os.fspath(path)}: {exc.strerror}") from exc
 
 
 def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS, *, exact: bool = False,
@@ -299,17 +300,10 @@ def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool
     MeSH descriptors in use (:func:`mesh_descriptors`); a descriptor id it lacks (withdrawn) is dropped."""
     curated: dict[str, set[str]] = defaultdict(set)
     predicted: dict[str, set[str]] = defaultdict(set)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("#") or line.startswith("id\t"):
-                    continue
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) < 3 or not parts[1].startswith("MESH:"):
-                    continue
-                (curated if parts[2] == "curated" else predicted)[parts[0]].add(parts[1])
-    except OSError as exc:
-        raise KBNotFoundError(f"cannot read the MeSH mapping table {os.fspath(path)}: {exc.strerror}") from exc
+    for parts in _tsv_rows(path, "id\t", "MeSH mapping table"):
+        if len(parts) >= 3 and parts[1].startswith("MESH:"):
+            (curated if parts[2] == "curated" else predicted)[parts[0]].add(parts[1])
+
     def usable(mesh: str) -> bool:
         return known is None or not mesh.startswith("MESH:D") or mesh in known
 
@@ -327,16 +321,9 @@ MESH_SUPPLEMENTARY = Path(__file__).resolve().parent / "data" / "mesh_supplement
 def mesh_supplementary_names(path: str | os.PathLike[str] = MESH_SUPPLEMENTARY) -> dict[str, str]:
     """Case-folded name -> ``MESH:C...``, for names that only one record has."""
     ids: dict[str, set[str]] = defaultdict(set)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("#") or line.startswith("mesh\t"):
-                    continue
-                mesh_id, _, name = line.rstrip("\n").partition("\t")
-                if mesh_id.startswith("MESH:C") and name:
-                    ids[name.casefold()].add(mesh_id)
-    except OSError as exc:
-        raise KBNotFoundError(f"cannot read the MeSH supplementary table {os.fspath(path)}: {exc.strerror}") from exc
+    for row in _tsv_rows(path, "mesh\t", "MeSH supplementary table"):
+        if len(row) > 1 and row[0].startswith("MESH:C") and row[1]:
+            ids[row[1].casefold()].add(row[0])
     return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
 
 
