@@ -555,3 +555,16 @@ def test_a_text_that_names_several_entries_links_to_the_one_a_corpus_annotated_i
     linker = Linker(KnowledgeBase.load(tmp_path / "kb.jsonl.gz"))
     assert linker.best("Alcohol", label="Drug").concept_id == "DRUGBANK:DB00898"
     assert linker.best("benzyl alcohol", label="Drug").concept_id == "DRUGBANK:DB06770"  # its own name still wins
+
+
+def test_a_process_or_structure_is_not_linked_to_its_abnormality() -> None:
+    """"apoptosis" alone matches *Abnormal apoptosis* approximately; the text names the process, so it
+    stays unlinked. Saying it is abnormal, or matching the name exactly, links as before."""
+    def hp(cid: str, name: str) -> KBEntry:
+        return KBEntry(concept_id=cid, label=EntityType.SYMPTOM, name=name, source="hpo")
+
+    linker = Linker(KnowledgeBase([hp("HP:4000056", "Abnormal apoptosis"), hp("HP:0000001", "Seizure")]))
+    assert linker.link("apoptosis", label="Symptom")[0].score >= linker.threshold  # close enough on its own
+    assert linker.best("apoptosis", label="Symptom") is None
+    assert linker.best("altered apoptosis", label="Symptom").concept_id == "HP:4000056"
+    assert linker.best("Abnormal apoptosis", label="Symptom").concept_id == "HP:4000056"
