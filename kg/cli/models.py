@@ -227,6 +227,7 @@ def evaluate_pipeline_cmd(
     re_model: Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]")] = None,
     kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: the default KB]")] = None,
     keep_unlinked: Annotated[bool, typer.Option("--keep-unlinked/--drop-unlinked", help="keep entities the linker cannot ground (as the pipeline's option)")] = False,
+    link_ambiguity_margin: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="leave an approximate link unlinked when another concept scores within this margin [default: the linker's, 0.05]")] = None,
     device: DeviceOpt = "auto",
     data_root: DataRootOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the scores as JSON")] = False,
@@ -239,6 +240,8 @@ def evaluate_pipeline_cmd(
     from kg.cli.common import pipeline_config
 
     config = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
+    if link_ambiguity_margin is not None:
+        config = config.model_copy(update={"link_ambiguity_margin": link_ambiguity_margin})
     with reported():
         target = path or split_path(corpus.value, split, root=data_root)
         scores = evaluate_pipeline(target, corpus=corpus.value, config=config, limit=limit,
