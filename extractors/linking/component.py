@@ -33,12 +33,14 @@ class LinkerComponent:
 
         long_forms = _long_forms(doc)
         ents = list(doc.ents)
-        best = self.linker.best_many(
-            [e.text for e in ents], labels=[e.label_ for e in ents],
-            long_forms=[long_forms.get((e.start, e.end)) for e in ents],
-        )
         # a header, a vital-sign name or a bare qualifier names no condition: never linked
-        best = [None if e.label_ != "Drug" and non_concept_reason(e.text) else b for e, b in zip(ents, best, strict=True)]
+        linkable = [e.label_ == "Drug" or non_concept_reason(e.text) is None for e in ents]
+        to_link = [e for e, ok in zip(ents, linkable, strict=True) if ok]
+        linked = iter(self.linker.best_many(
+            [e.text for e in to_link], labels=[e.label_ for e in to_link],
+            long_forms=[long_forms.get((e.start, e.end)) for e in to_link],
+        ))
+        best = [next(linked) if ok else None for ok in linkable]
         out = []
         for ent, cand in zip(ents, best, strict=True):
             label = str(cand.label) if cand is not None else ent.label_

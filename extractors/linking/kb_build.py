@@ -196,9 +196,8 @@ def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = (
 def _mapped_mesh(drafts: list[_Draft], mapped: Mapping[str, str], mesh_exact: Mapping[str, str]) -> None:
     """Step 0: an entry with no MeSH id of its own takes the one Biomappings gives its id, unless
     its name is, case aside, a MeSH name (step 2 then gives that one: HPO's "Anger" is the
-    descriptor Anger, not the mapped *Hostility*). Step 1
-    does not pass it on to the entry's equivalents (tried: it lowered Disease concept and CID pair
-    F1 on BC5CDR dev a little)."""
+    descriptor Anger, not the mapped *Hostility*). Step 1 does not pass it on to the entry's
+    equivalents (tried: it lowered Disease concept and CID pair F1 on BC5CDR dev a little)."""
     for d in drafts:
         mesh = mapped.get(d.entry.concept_id)
         if mesh is not None and not d.has_id_of("MESH:") and d.entry.name.casefold() not in mesh_exact:

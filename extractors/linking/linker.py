@@ -53,9 +53,8 @@ of it (see ``_ambiguous``): on BC5CDR dev, raw text through the pipeline (``medk
 --corpus bc5cdr --link-ambiguity-margin M``, with the KB as it was when the margin was chosen),
 0 / 0.03 / 0.05 / 0.08 / 0.10 / 0.15 gave Disease concept F1 71.0 / 72.6 / 73.5 / 74.2 / 74.7 / 75.3
 and CID pairs with linking bypassed 48.8 / 48.7 / 48.4 / 47.9 / 47.7 / 47.2 (ends left unlinked are
-dropped). 0.05:
-most of the gain in precision for little loss of relations; diagnosis, which re-resolves unlinked
-findings by name, uses 0 (``kg/diagnosis/findings.default_extractor``). Chosen on dev: optimistic."""
+dropped). 0.05: most of the gain in precision for little loss of relations; diagnosis, which
+re-resolves unlinked findings by name, uses 0 (``kg/diagnosis/findings.default_extractor``). Chosen on dev: optimistic."""
 
 FUZZY_CAP = 0.99
 """Approximate scores are capped below 1.0, the score of an exact normalised match."""

@@ -98,7 +98,6 @@ class Resolver:
     def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None) -> None:
         self.index = index
         self._linker = linker
-        self._disease_keys: dict[str, list[int]] | None = None
 
     @property
     def linker(self) -> Linker:
@@ -141,7 +140,10 @@ class Resolver:
                 return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
         return first
 
-    def _resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
+    def _resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False,
+                      min_score: float | None = None) -> ResolvedFinding | Unresolved:
+        """The graph's own names, then the linker's candidates down to ``min_score`` (default: the
+        linker's threshold; 1.0 takes exact matches only)."""
         from extractors.linking.normalize import normalize
 
         key = normalize(value)
@@ -151,8 +153,9 @@ class Resolver:
         if hits:
             return self._found(value, role, _prefer(hits), "text" if via_text else "name")
         linked_elsewhere = None
+        bar = self.linker.threshold if min_score is None else min_score
         for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=10):
-            if cand.score < self.linker.threshold:
+            if cand.score < bar:
                 break
             for cid in (cand.concept_id, *cand.xrefs):
                 if self.index.knows(cid):
@@ -168,39 +171,20 @@ class Resolver:
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
         """``value`` as a finding the index knows, by an exact (normalised) name only: the graph's
         own names, then an exact match of the linker; ``None`` otherwise."""
-        from extractors.linking.normalize import normalize
+        found = self._resolve_name(value, role, via_text=True, min_score=1.0)
+        return found if isinstance(found, ResolvedFinding) else None
 
-        hits = [t for t in self.index.name_keys.get(normalize(value), ()) if self.index.knows(t)]
-        if hits:
-            return self._found(value, role, _prefer(hits), "text")
-        for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=5):
-            if cand.score < 1.0:
-                break
-            for cid in (cand.concept_id, *cand.xrefs):
-                if self.index.knows(cid):
-                    return self._found(value, role, cid, "text")
-        return None
-
-    def _disease_named(self, text: str, concept_id: str | None) -> list[int]:
+    def _disease_named(self, text: str, concept_id: str | None) -> tuple[int, ...]:
         """The index positions of the disease a mention names: its linked concept or one of the
         concept's xrefs (when the extraction's linker is at hand) where the index ranks that id,
-        else the diseases whose name is the mention's text (normalised); ``[]`` when none."""
-        from extractors.linking.normalize import normalize
-
+        else the diseases whose name is the mention's text (normalised); ``()`` when none."""
         if concept_id is not None:
             entry = self._linker.kb.get(concept_id) if self._linker is not None else None
             for cid in (concept_id, *(entry.xrefs if entry is not None else ())):
                 pos = self.index.position(cid)
                 if pos is not None:
-                    return [pos]
-        if self._disease_keys is None:
-            keys: dict[str, list[int]] = {}
-            for disease, name in sorted(self.index.disease_names.items()):
-                pos = self.index.position(disease)
-                if pos is not None:
-                    keys.setdefault(normalize(name), []).append(pos)
-            self._disease_keys = keys
-        return self._disease_keys.get(normalize(text), [])
+                    return (pos,)
+        return self.index.disease_positions(text)
 
     def _coordinated(self, text: str) -> list[str]:
         """The conjuncts of a mention the tagger took as one span, unless the whole is a name the
@@ -228,10 +212,10 @@ class Resolver:
         for m in processed.mentions:
             if m.label is EntityType.DRUG:
                 continue
-            if m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL) and non_concept_reason(m.text) is None:
+            why = non_concept_reason(m.text)
+            if why is None and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
                 for pos in self._disease_named(m.text, m.concept_id):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
-            why = non_concept_reason(m.text)
             if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
                 ignored.append(f"{m.text!r} ({why})")
                 continue

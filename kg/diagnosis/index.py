@@ -102,6 +102,7 @@ class DiagnosisIndex:
     _lacks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _ic: dict[str, float] = field(default_factory=dict, repr=False)
     _prior_vectors: PriorVectors | None = field(default=None, repr=False)
+    _disease_keys: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _group_weights: dict[tuple[str, ...], float] = field(default_factory=dict, repr=False)
     profiles_missing: bool = False
     """The store predates disease profiles (an embedded store of an earlier schema opened
@@ -329,6 +330,20 @@ class DiagnosisIndex:
         if self._prior_vectors is None:
             self._prior_vectors = PriorVectors.of(self.profiles, len(self.diseases))
         return self._prior_vectors
+
+    def disease_positions(self, name: str) -> tuple[int, ...]:
+        """Positions of the diseases whose name normalises as ``name`` does (the name key map is
+        built once, memoised)."""
+        from extractors.linking.normalize import normalize
+
+        if self._disease_keys is None:
+            keys: dict[str, list[int]] = defaultdict(list)
+            for disease, disease_name in sorted(self.disease_names.items()):
+                pos = self.position(disease)
+                if pos is not None:
+                    keys[normalize(disease_name)].append(pos)
+            self._disease_keys = {k: tuple(v) for k, v in keys.items()}
+        return self._disease_keys.get(normalize(name), ())
 
     def profile(self, pos: int) -> Profile:
         return self.profiles[pos] if self.profiles else EMPTY
