@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section  # noqa: E402
 from extractors.scorers import relation_scores  # noqa: E402
-from extractors.relations.data import SENTENCE_CORPORA, RelationSet, load_sets  # noqa: E402
+from extractors.relations.data import ONE_PASS_CORPORA, SENTENCE_CORPORA, RelationSet, load_sets  # noqa: E402
 from extractors.relations.onepass import ARCHITECTURE, OnePassConfig, train_onepass  # noqa: E402
 from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel, throughput  # noqa: E402
 from extractors.relations.train import (  # noqa: E402
@@ -35,14 +35,13 @@ from extractors.relations.train import (  # noqa: E402
 )
 from extractors.transformer import read_model_meta  # noqa: E402
 
-ONE_PASS_CORPORA = ("ddi2013", "bc5cdr", "ade", "raredis")
-
 _NAMES = {
     "bc5cdr-doc": "BC5CDR CID at document scope (official dev, 500 abstracts, windows of ~1,500 characters; document-level pairs)",
     "ddi2013": "DDI-2013 (dev = 20 % of Train documents by hash of document id)",
     "bc5cdr": "BC5CDR CID (official dev, 500 abstracts; document-level pairs)",
     "ade": "ADE v2 (dev = 20 % of PMIDs by hash)",
     "raredis": "RareDis Produces (official dev, 104 documents)",
+    "raredis-doc": "RareDis Produces at document scope (official dev, 104 documents, windows of ~1,500 characters)",
 }
 
 

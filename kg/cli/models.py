@@ -24,6 +24,7 @@ from typing import Annotated, Optional  # noqa: E402
 import typer  # noqa: E402
 
 from extractors.ner.data import CORPORA as NER_CORPORA  # noqa: E402
+from extractors.relations.data import ONE_PASS_CORPORA  # noqa: E402
 from kg.cli.common import DeviceOpt, app, fail, reported, split_list  # noqa: E402
 
 train_app = typer.Typer(no_args_is_help=True, help="Train a model from the corpora in ../shared/data (train splits; dev for reporting).")
@@ -55,9 +56,7 @@ class Feature(str, Enum):
 
 DataRootOpt = Annotated[Optional[Path], typer.Option(help="the shared data folder (default ../shared/data or $MEDKG_SHARED_DATA)")]
 RE_CORPORA = "ddi2013,bc5cdr,ade,raredis"
-RE_CORPORA_ONE_PASS = "ddi2013,bc5cdr,ade,raredis"
-"""BC5CDR at sentence scope: at document scope (``bc5cdr-doc``) the same training measured CID
-37.5 F1 on dev against 51.2 (see BENCHMARKS.md "Relation extraction")."""
+RE_CORPORA_ONE_PASS = ",".join(ONE_PASS_CORPORA)
 
 
 class Architecture(str, Enum):

@@ -165,6 +165,29 @@ def test_raredis_candidates_pair_diseases_with_symptoms_and_drop_anaphor_heads()
     assert positives == len(rset.reachable_gold()) < len(rset.gold)
 
 
+def test_raredis_document_scope_reaches_the_pairs_that_name_the_disease_in_an_earlier_sentence() -> None:
+    from extractors.relations.data import CORPORA, document_windows, raredis_set
+    from extractors.corpora.brat import read_brat_dir
+    from schema.sentences import sentence_spans
+    from tests.helpers import shared_data
+
+    folder = shared_data("corpora", "raredis", "dev")
+    sent, doc = raredis_set(folder), raredis_set(folder, scope="document")
+    assert (doc.corpus, doc.scope, doc.gold) == ("raredis-doc", "document", sent.gold)
+    assert CORPORA["raredis-doc"](shared_data(), "dev").corpus == "raredis-doc"
+    # sentence scope reaches under half of the gold pairs; windows reach (almost) all of them
+    assert len(sent.reachable_gold()) < 0.5 * len(sent.gold) and len(doc.reachable_gold()) > 0.95 * len(doc.gold)
+    texts = {d.id: d.text for d in read_brat_dir(folder)}
+    windows = {d: {t[a:b] for a, b in document_windows(sentence_spans(t))} for d, t in texts.items()}
+    crossing = 0
+    for e in doc.examples:
+        c = e.candidate
+        assert c.text in windows[e.doc_id] and (c.head_label, c.tail_label) == ("Disease", "Symptom")
+        crossing += sum(1 for a, b in sentence_spans(c.text) if a <= min(c.head_start, c.tail_start) < b
+                        and max(c.head_end, c.tail_end) > b)
+    assert crossing > 0  # some candidates pair a disease with a symptom of a later sentence
+
+
 # --- encoding -----------------------------------------------------------------------------
 
 
