@@ -215,6 +215,11 @@ def finish_training(model: RelationModel, peft_model: Any, dev_sets: Sequence[Re
                                   for s in dev_sets}
         for r in results:
             say(format_table(dict(r.scores), f"{r.corpus} dev ({r.task}), ceiling recall {r.ceiling_recall:.3f}"))
+        silent = [r.corpus for r in results if not any(s.tp + s.fp for s in r.scores.values())]
+        if silent:
+            say(f"WARNING: the trained model predicts no relation at all on the dev split of {', '.join(silent)}: "
+                "training most likely diverged (seen with --lr 0.001 and RareDis at document scope); "
+                "retrain with a lower --lr before using it")
     if out_dir is not None:
         save_model(model, out_dir)
     return model
