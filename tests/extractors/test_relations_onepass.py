@@ -196,3 +196,21 @@ def test_document_scope_pairs_entities_across_sentences_and_cites_both(tiny) -> 
     aspirin, warfarin, digoxin, lithium = doc.ents
     assert _evidence(aspirin, warfarin).text == "Aspirin was given daily. Warfarin levels rose."
     assert _evidence(lithium, digoxin).text == "Digoxin and lithium were stopped."
+
+
+def test_training_warns_when_the_model_predicts_no_relation_on_a_dev_set(tiny) -> None:  # type: ignore[no-untyped-def]
+    """A model that finds nothing on a dev set is named (a diverged run must not pass silently);
+    one that finds the stated pairs is not."""
+    from dataclasses import replace
+
+    from extractors.relations.train import finish_training
+
+    model, _ = tiny
+    dev = _set(12, 42)
+    quiet = replace(dev, corpus="toy-quiet", gold=frozenset(),
+                    examples=tuple(e for e in dev.examples if int(e.doc_id.rsplit("-", 1)[1]) % 3 == 2))
+    assert quiet.examples and all(e.label == "none" for e in quiet.examples)
+    said: list[str] = []
+    finish_training(model, model.peft_model, [dev, quiet], None, said.append)
+    warnings = [line for line in said if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "toy-quiet" in warnings[0] and "of toy:" not in warnings[0]
