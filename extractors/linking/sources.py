@@ -270,6 +270,11 @@ def _tsv_rows(path: str | os.PathLike[str], header: str, what: str) -> list[list
         raise KBNotFoundError(f"cannot read the {what} {os.fspath(path)}: {exc.strerror}") from exc
 
 
+def _only_one(groups: Mapping[str, set[str]]) -> dict[str, str]:
+    """Key -> its value, for the keys with exactly one value (two or more: no single answer)."""
+    return {k: next(iter(v)) for k, v in groups.items() if len(v) == 1}
+
+
 def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS, *, exact: bool = False,
                           descriptors: Mapping[str, str] | None = None) -> dict[str, str]:
     """Normalised preferred name -> ``MESH:D...``, for names that normalise to one descriptor only
@@ -282,7 +287,7 @@ def mesh_descriptor_names(path: str | os.PathLike[str] = MESH_DESCRIPTORS, *, ex
         key = name.casefold() if exact else normalize(name)
         if mesh_id.startswith("MESH:D") and key:
             ids[key].add(mesh_id)
-    return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
+    return _only_one(ids)
 
 
 MESH_MAPPINGS = Path(__file__).resolve().parent / "data" / "mesh_mappings.tsv"
@@ -307,10 +312,9 @@ def mesh_mappings(path: str | os.PathLike[str] = MESH_MAPPINGS, *, lexical: bool
     def usable(mesh: str) -> bool:
         return known is None or not mesh.startswith("MESH:D") or mesh in known
 
-    out = {k: next(iter(v)) for k, v in curated.items() if len(v) == 1 and usable(next(iter(v)))}
+    out = {k: mesh for k, mesh in _only_one(curated).items() if usable(mesh)}
     if lexical:
-        out.update({k: next(iter(v)) for k, v in predicted.items()
-                    if len(v) == 1 and k not in curated and usable(next(iter(v)))})
+        out.update({k: mesh for k, mesh in _only_one(predicted).items() if k not in curated and usable(mesh)})
     return out
 
 
@@ -324,7 +328,7 @@ def mesh_supplementary_names(path: str | os.PathLike[str] = MESH_SUPPLEMENTARY) 
     for row in _tsv_rows(path, "mesh\t", "MeSH supplementary table"):
         if len(row) > 1 and row[0].startswith("MESH:C") and row[1]:
             ids[row[1].casefold()].add(row[0])
-    return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
+    return _only_one(ids)
 
 
 DISEASE_ONTOLOGY_TABLE = Path(__file__).resolve().parent / "data" / "disease_ontology.tsv"

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from extractors.corpora.ade import ade_split, read_ade
 from extractors.corpora.brat import RAREDIS_TYPES, read_brat_dir
@@ -134,10 +134,29 @@ def document_windows(sentences: Sequence[tuple[int, int]], *, max_chars: int = W
         i = max(i + 1, (i + j + 1) // 2)
 
 
+T = TypeVar("T")
+
+
 def _in_sentence(spans: list[tuple[int, int]], start: int, end: int) -> int | None:
     """Sentence index holding the whole span ``start..end``, or ``None`` if it straddles two."""
     first = sentence_index(spans, start)
     return first if first is not None and first == sentence_index(spans, end - 1) else None
+
+
+def _texts(sentences: list[tuple[int, int]], items: Sequence[T], span: Callable[[T], tuple[int, int]],
+           scope: Literal["sentence", "document"]) -> tuple[list[tuple[int, int]], dict[int, list[T]]]:
+    """The spans candidates are drawn from (the sentences, or at document scope the windows of
+    :func:`document_windows`) and, per span index, the ``items`` it holds whole, in ``items``'
+    order. At sentence scope an item that straddles two sentences is in none."""
+    if scope == "document":
+        windows = document_windows(sentences)
+        return windows, {w: [x for x in items if w0 <= span(x)[0] and span(x)[1] <= w1] for w, (w0, w1) in enumerate(windows)}
+    per: dict[int, list[T]] = defaultdict(list)
+    for x in items:
+        idx = _in_sentence(sentences, *span(x))
+        if idx is not None:
+            per[idx].append(x)
+    return sentences, per
 
 
 def ddi_set(root: str | os.PathLike[str], split: Split | None) -> RelationSet:
@@ -196,17 +215,8 @@ def bc5cdr_set(path: str | os.PathLike[str], split: Split, *, scope: Literal["se
                 ids = by_span[(m.label.value, m.start, m.end)]
                 if m.concept_id not in ids:
                     ids.append(m.concept_id)
-        per_sentence: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-        for key in sorted(by_span, key=lambda k: (k[1], k[2], k[0])):
-            idx = _in_sentence(sentences, key[1], key[2])
-            if idx is not None:
-                per_sentence[idx].append(key)
-        if scope == "document":
-            windows = document_windows(sentences)
-            per_sentence = {w: [k for k in sorted(by_span, key=lambda k: (k[1], k[2], k[0])) if w0 <= k[1] and k[2] <= w1]
-                            for w, (w0, w1) in enumerate(windows)}
-            sentences = windows
-        for idx, keys in sorted(per_sentence.items()):
+        sentences, per_text = _texts(sentences, sorted(by_span, key=lambda k: (k[1], k[2], k[0])), lambda k: (k[1], k[2]), scope)
+        for idx, keys in sorted(per_text.items()):
             s0, s1 = sentences[idx]
             text = doc.text[s0:s1]
             chems = [k for k in keys if k[0] == EntityType.DRUG.value]
@@ -283,20 +293,10 @@ def raredis_set(folder: str | os.PathLike[str], *, scope: Literal["sentence", "d
                 continue
             produces.add((rel.arg1, rel.arg2))
         gold.update(("Produces", doc.id, h, t) for h, t in produces)
-        sentences = sentence_spans(doc.text)
         typed = [(e, label.value) for e in sorted(doc.entities, key=lambda e: (e.start, e.end, e.id))
                  if (label := RAREDIS_TYPES.get(e.type)) is not None]
-        per_sentence: dict[int, list] = defaultdict(list)
-        if scope == "document":
-            sentences = document_windows(sentences)
-            for w, (w0, w1) in enumerate(sentences):
-                per_sentence[w] = [(e, label) for e, label in typed if w0 <= e.start and e.end <= w1]
-        else:
-            for e, label in typed:
-                idx = _in_sentence(sentences, e.start, e.end)
-                if idx is not None:
-                    per_sentence[idx].append((e, label))
-        for idx, ents_here in sorted(per_sentence.items()):
+        sentences, per_text = _texts(sentence_spans(doc.text), typed, lambda x: (x[0].start, x[0].end), scope)
+        for idx, ents_here in sorted(per_text.items()):
             s0, s1 = sentences[idx]
             text = doc.text[s0:s1]
             for h, hl in ents_here:

@@ -24,7 +24,7 @@ from typing import Annotated, Optional  # noqa: E402
 import typer  # noqa: E402
 
 from extractors.ner.data import CORPORA as NER_CORPORA  # noqa: E402
-from extractors.relations.data import ONE_PASS_CORPORA  # noqa: E402
+from extractors.relations.data import ONE_PASS_CORPORA, SENTENCE_CORPORA  # noqa: E402
 from kg.cli.common import DeviceOpt, app, fail, reported, split_list  # noqa: E402
 
 train_app = typer.Typer(no_args_is_help=True, help="Train a model from the corpora in ../shared/data (train splits; dev for reporting).")
@@ -55,7 +55,7 @@ class Feature(str, Enum):
 
 
 DataRootOpt = Annotated[Optional[Path], typer.Option(help="the shared data folder (default ../shared/data or $MEDKG_SHARED_DATA)")]
-RE_CORPORA = "ddi2013,bc5cdr,ade,raredis"
+RE_CORPORA = ",".join(SENTENCE_CORPORA)
 RE_CORPORA_ONE_PASS = ",".join(ONE_PASS_CORPORA)
 
 
