@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from difflib import SequenceMatcher
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -158,9 +159,12 @@ class Linker:
     def best_many(self, texts: Sequence[str], *, labels: Sequence[EntityType | str | None] | None = None,
                   long_forms: Sequence[str | None] | None = None) -> list[LinkCandidate | None]:
         """:meth:`best` for many mentions at once (batched approximate search)."""
-        return [c[0] if c and c[0].score >= self.threshold and not _ambiguous(c, self.ambiguity_margin)
-                and not _normal_named_abnormal(t, c[0]) else None
-                for t, c in zip(texts, self.link_many(texts, labels=labels, long_forms=long_forms, k=_AMBIGUITY_K), strict=True)]
+        out: list[LinkCandidate | None] = []
+        for t, c in zip(texts, self.link_many(texts, labels=labels, long_forms=long_forms, k=_AMBIGUITY_K), strict=True):
+            c = [x for x in c if not adds_words(t, x)]
+            out.append(c[0] if c and c[0].score >= self.threshold and not _ambiguous(c, self.ambiguity_margin)
+                       and not _normal_named_abnormal(t, c[0]) else None)
+        return out
 
     def link_many(self, texts: Sequence[str], *, labels: Sequence[EntityType | str | None] | None = None,
                   long_forms: Sequence[str | None] | None = None, k: int = 5) -> list[list[LinkCandidate]]:
@@ -254,6 +258,56 @@ def _normal_named_abnormal(text: str, cand: LinkCandidate) -> bool:
     removed 15 false Disease concepts and no true one (Disease F1 74.4 -> 74.6; NCBI-disease 53.2 ->
     53.4; vignettes and notes unchanged)."""
     return cand.score < 1.0 and bool(_ABNORMAL_NAME.match(cand.matched)) and not _ABNORMAL_WORD.search(text)
+
+
+_NEGATING = frozenset({"non", "not", "no", "without", "absent", "absence", "lack", "loss"})
+"""Words that turn a name into its opposite or its absence ("Non-pitting edema", "Absent
+reflexes"): never implied by a text that does not say them, whatever their length."""
+_FILLER = frozenset({"of", "the", "and", "or", "in", "on", "to", "for", "at", "by", "from", "with", "a", "an",
+                     "while", "when", "during", "abnormal", "abnormally", "syndrome", "muscle", "joint"})
+"""Words a name may add without saying more than the text: function words, "abnormal(ly)"
+("heavy periods" is *abnormally heavy periods*), "syndrome" ("wasting syndrome"), and the default
+sites of a few findings ("cramps" are *muscle cramps*, "crepitus" is *joint crepitus*)."""
+_SAME_SENSE = {w: g for g, words in {
+    "down": ("reduced", "decreased", "diminished", "low", "lowered", "poor", "reduction", "decrease"),
+    "up": ("raised", "elevated", "increased", "high", "increase", "elevation", "heightened"),
+}.items() for w in words}
+"""Qualifiers that say the same thing ("raised ferritin" is *increased ferritin*)."""
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word, allowing inflection and spelling variants ("kidneys"/"kidney",
+    "hypertensive"/"hypertension", "tumour"/"tumor", "diarhea"/"diarrhea")."""
+    if a == b or (a in _SAME_SENSE and _SAME_SENSE[a] == _SAME_SENSE.get(b)):
+        return True
+    if a.removesuffix("s") == b.removesuffix("s") or a.removesuffix("es") == b.removesuffix("es"):
+        return True  # plurals normalize leaves alone ("ears")
+    short = min(len(a), len(b))
+    if short >= 4:
+        prefix = len(os.path.commonprefix([a, b]))
+        if prefix >= max(4, short - 2):
+            return True
+    return short >= 5 and a[0] == b[0] and SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def adds_words(text: str, cand: LinkCandidate, *, context: str = "") -> bool:
+    """An approximate match on a name that says more than the text: a content word of the
+    matched name (3+ letters, or a negating word) that the text lacks in any spelling.
+    "tenderness" is not *Scalp tenderness*, "effusion" not *Pleural effusion*, "thyroid" not
+    *Thyroid cyst*, "pitting edema" not *Non-pitting edema*: the character 3-grams of the text
+    are all in the longer name, so it scores high, but the extra word names a place, a kind or
+    the opposite the text never stated. A text more specific than the name ("joint pain in his
+    right knee" -> *Knee pain*) is kept. Exact matches are never affected. ``context``: words
+    around the mention that count as said (a span cut short, "epigastric" of "epigastric pain")."""
+    if cand.score >= 1.0:
+        return False
+    said = [w for w in normalize(f"{text} {context}").split() if w]
+    for word in normalize(cand.matched).split():
+        if word in _FILLER or (len(word) < 3 and word not in _NEGATING) or not word.isalpha():
+            continue
+        if not any(_same_word(word, w) for w in said):
+            return True
+    return False
 
 
 _AMBIGUITY_K = 4

@@ -8,7 +8,9 @@
 * Free text runs through the extraction pipeline (NER, ConText assertion, linking): present
   Symptom and Disease mentions become findings (a disease named as a finding, e.g. 'ectopia
   lentis', is looked up as a symptom), negated ones become exclusions; possible, hypothetical,
-  historical and family mentions are left out and said so in the report's notes.
+  historical and family mentions are left out and said so in the report's notes. Vital signs
+  written as numbers ("BP: 169/74", "SpO2 89%") outside the adult reference ranges become
+  findings too (:mod:`extractors.vitals`: Hypertension, Fever, Tachycardia...).
 
 Nothing is dropped silently: whatever cannot be resolved is returned as :class:`Unresolved`.
 The text itself is never logged.
@@ -116,7 +118,8 @@ class Resolver:
             return Unresolved(input=value, role=role, reason=f"{curie} is not a symptom annotated or placed in the graph's hierarchy")
         return self.resolve_name(value, role, via_text=via_text)
 
-    def resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
+    def resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False,
+                     context: str = "") -> ResolvedFinding | Unresolved:
         """A name as a symptom of the index: the name itself, then without leading modifiers
         ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then
         its trailing words alone ("ankle edema" -> "edema"), so a modifier never pulls a finding to another concept and an
@@ -124,7 +127,7 @@ class Resolver:
         from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize
 
-        first = self._resolve_name(value, role, via_text=via_text)
+        first = self._resolve_name(value, role, via_text=via_text, context=context)
         if not isinstance(first, Unresolved):
             return first
         words = normalize(value).split()
@@ -134,16 +137,19 @@ class Resolver:
         tries = [" ".join(core)] if core != words else []
         tries += [" ".join(core[k:]) for k in range(1, len(core))]  # the head and its closest words
         for attempt in tries:
-            found = self._resolve_name(attempt, role, via_text=via_text)
+            found = self._resolve_name(attempt, role, via_text=via_text, context=context)
             if isinstance(found, ResolvedFinding):
                 broader = attempt != " ".join(core)
                 return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
         return first
 
     def _resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False,
-                      min_score: float | None = None) -> ResolvedFinding | Unresolved:
+                      min_score: float | None = None, context: str = "") -> ResolvedFinding | Unresolved:
         """The graph's own names, then the linker's candidates down to ``min_score`` (default: the
-        linker's threshold; 1.0 takes exact matches only)."""
+        linker's threshold; 1.0 takes exact matches only). A candidate whose name says more than
+        the text (:func:`~extractors.linking.linker.adds_words`; ``context`` = the words next to
+        the mention, which may complete a span cut short) is passed over."""
+        from extractors.linking.linker import adds_words
         from extractors.linking.normalize import normalize
 
         key = normalize(value)
@@ -157,6 +163,8 @@ class Resolver:
         for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=10):
             if cand.score < bar:
                 break
+            if adds_words(value, cand, context=context):  # "tenderness" is not Scalp tenderness
+                continue
             for cid in (cand.concept_id, *cand.xrefs):
                 if self.index.knows(cid):
                     return self._found(value, role, cid, "text" if via_text else "linker")
@@ -203,7 +211,7 @@ class Resolver:
             equivalents=tuple(t for t in eq if t != cid and self.index.knows(t)),
         )
 
-    def resolve_text(self, text: str, extractor: Extractor, out: Resolution) -> None:
+    def resolve_text(self, text: str, extractor: Extractor, out: Resolution, *, age: int | None = None) -> None:
         doc = Document(id="diagnosis-query", source_format="text", kind="clinical_note", text=text)
         (processed,) = extractor([doc])
         from extractors.linking.nonconcepts import non_concept_reason
@@ -241,10 +249,37 @@ class Resolver:
                             input=part, role=role, reason="a conjunct of a coordinated mention that names no finding exactly"))
                     continue
             if result is None:
-                result = self.resolve_name(m.text, role, via_text=True)
+                result = self.resolve_name(m.text, role, via_text=True, context=_around(text, m.start, m.end))
             _add(out, result)
         if ignored:
             out.notes.append("not used as findings: " + ", ".join(ignored))
+        self.resolve_vitals(text, out, age=age)
+
+    def resolve_vitals(self, text: str, out: Resolution, *, age: int | None = None) -> None:
+        """Abnormal vital-sign readings of the text ("BP: 169/74") as present findings
+        (:mod:`extractors.vitals`), ``via`` ``vitals``; the input shown is the reading, not the text."""
+        from extractors.vitals import abnormal_findings
+
+        for v in abnormal_findings(text, age=age):
+            found = self.resolve(v.concept_id, FindingRole.PRESENT)
+            if isinstance(found, ResolvedFinding):
+                _add(out, found.model_copy(update={"input": v.describe, "via": "vitals"}))
+            else:
+                _add(out, found.model_copy(update={"input": v.describe}))
+
+
+_NEIGHBOURS = 2
+"""Words on each side of a mention that may complete a span the tagger cut short."""
+
+
+def _around(text: str, start: int | None, end: int | None) -> str:
+    """Up to :data:`_NEIGHBOURS` words before and after ``text[start:end]``, within its line and
+    clause (no line break, no sentence or clause punctuation crossed)."""
+    if start is None or end is None:
+        return ""
+    before = re.split(r"[\n.;:,()]", text[max(0, start - 60):start])[-1].split()[-_NEIGHBOURS:]
+    after = re.split(r"[\n.;:,()]", text[end:end + 60])[0].split()[:_NEIGHBOURS]
+    return " ".join(before + after)
 
 
 _COORDINATION = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+", re.IGNORECASE)
@@ -279,6 +314,7 @@ def resolve_all(
     findings: Sequence[str],
     excluded: Sequence[str],
     extractor: Extractor | None,
+    age: int | None = None,
 ) -> Resolution:
     """Resolve everything, then drop duplicates and findings given both present and excluded."""
     out = Resolution()
@@ -288,7 +324,7 @@ def resolve_all(
         for value in values:
             _add(out, resolver.resolve(value, role))
     if text:
-        resolver.resolve_text(text, extractor or default_extractor(), out)
+        resolver.resolve_text(text, extractor or default_extractor(), out, age=age)
     present = {f.concept_id for f in out.findings}
     absent = {f.concept_id for f in out.excluded}
     conflict = present & absent

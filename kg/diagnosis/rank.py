@@ -184,7 +184,7 @@ def rank_diagnoses(
     if not present_in and not excluded_in and not (text and text.strip()):
         raise DiagnosisInputError("nothing to rank on: give text, findings or excluded findings")
     index = index_or_store if isinstance(index_or_store, DiagnosisIndex) else DiagnosisIndex.from_store(index_or_store)
-    res = resolve_all(index, text=text, findings=present_in, excluded=excluded_in, extractor=extractor)
+    res = resolve_all(index, text=text, findings=present_in, excluded=excluded_in, extractor=extractor, age=age)
     notes = list(res.notes)
     vectors = index.prior_vectors()
     if index.profiles_missing:

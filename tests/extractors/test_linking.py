@@ -568,3 +568,31 @@ def test_a_process_or_structure_is_not_linked_to_its_abnormality() -> None:
     assert linker.best("apoptosis", label="Symptom") is None
     assert linker.best("altered apoptosis", label="Symptom").concept_id == "HP:4000056"
     assert linker.best("Abnormal apoptosis", label="Symptom").concept_id == "HP:4000056"
+
+
+def test_a_name_that_says_more_than_the_text_is_not_linked() -> None:
+    """"tenderness" scores high against *Scalp tenderness* and "pitting edema" against
+    *Non-pitting edema* (their 3-grams are all in the longer name), but the extra word names a
+    place or the opposite the text never said: the link goes to the name that adds nothing, or
+    nowhere. A text more specific than a name, a spelling variant or a same-sense qualifier still
+    links; an exact match is never affected."""
+    from extractors.linking.linker import adds_words
+
+    def hp(cid: str, name: str, *synonyms: str) -> KBEntry:
+        return KBEntry(concept_id=cid, label=EntityType.SYMPTOM, name=name, source="hpo", aliases=synonyms)
+
+    linker = Linker(KnowledgeBase([
+        hp("HP:0100809", "Scalp tenderness"), hp("HP:6000507", "Non-pitting edema"), hp("HP:0000969", "Edema"),
+        hp("HP:0030766", "Ear pain"), hp("HP:0012378", "Fatigue"),
+        hp("HP:0040217", "Elevated hemoglobin", "increased hemoglobin"),
+    ]))
+    assert linker.link("tenderness", label="Symptom")[0].score >= linker.threshold  # close enough on its own
+    assert linker.best("tenderness", label="Symptom") is None
+    assert linker.best("scalp tenderness", label="Symptom").concept_id == "HP:0100809"
+    assert linker.link("pitting edema", label="Symptom")[0].concept_id == "HP:6000507"  # the nearest name...
+    assert linker.best("pitting edema", label="Symptom") is None  # ...is not the link (Edema is too far here)
+    assert linker.best("pain in the ears", label="Symptom").concept_id == "HP:0030766"  # plural, reordered
+    assert linker.best("fatigu", label="Symptom").concept_id == "HP:0012378"  # a spelling slip
+    assert linker.best("raised hemoglobin", label="Symptom").concept_id == "HP:0040217"  # same sense
+    cand = linker.link("tenderness", label="Symptom")[0]
+    assert adds_words("tenderness", cand) and not adds_words("tenderness", cand, context="over the scalp")

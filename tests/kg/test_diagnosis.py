@@ -345,3 +345,32 @@ def test_a_disease_the_text_names_gains_its_ratio_and_says_so() -> None:
     assert all(not c.named_in_text for c in denied.candidates)
     alone = rank_diagnoses(idx, text="History of asthma.")  # no finding: the named disease alone is ranked
     assert [c.disease_id for c in alone.candidates] == ["DOID:2841"] and alone.candidates[0].named_in_text
+
+
+def test_vital_sign_readings_are_findings_and_a_longer_name_is_not() -> None:
+    """"BP: 169/74" is the only sign of hypertension in many notes: an abnormal reading becomes a
+    present finding (``via`` vitals, shown as the reading, not the text), a normal one gives none.
+    "tenderness" is not *Scalp tenderness* and "pitting edema" not *Non-pitting edema*: a linked
+    name that adds a place or the opposite is passed over (here the broader Edema is used)."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0000822": "Hypertension", "HP:0001649": "Tachycardia", "HP:0002315": "Headache",
+             "HP:0100809": "Scalp tenderness", "HP:6000507": "Non-pitting edema", "HP:0000969": "Edema"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:10763", symptom="HP:0000822", frequency=1.0),
+         Annotation(disease="DOID:10763", symptom="HP:0002315", frequency=0.2),
+         *(Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms)],
+        symptom_names=terms, disease_names={"DOID:10763": "hypertension", "D:1": "other"},
+    )
+    report = rank_diagnoses(idx, text="Reports headaches. Tenderness of the left calf. 1+ pitting edema.\n"
+                                      "BP: 169/74.\nHR: 88 bpm.", age=55)
+    by_id = {f.concept_id: f for f in report.findings}
+    assert by_id["HP:0000822"].via == "vitals"
+    assert by_id["HP:0000822"].input == "blood pressure 169/74 mmHg (hypertension range)"
+    assert "HP:0001649" not in by_id  # HR 88 is normal
+    assert "HP:0100809" not in by_id and "HP:6000507" not in by_id
+    assert "HP:0000969" in by_id and "HP:0002315" in by_id
+    htn = next(c for c in report.candidates if c.disease_id == "DOID:10763")
+    assert "HP:0000822" in {m.finding for m in htn.matched}
+    calm = rank_diagnoses(idx, text="Reports headaches.\nBP: 118/76.", age=55)
+    assert "HP:0000822" not in {f.concept_id for f in calm.findings}

@@ -1,0 +1,60 @@
+"""Vital signs written as numbers -> the abnormal findings they show (extractors.vitals)."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.vitals import abnormal_findings, read_vitals
+
+
+def _found(text: str, **kw: object) -> dict[str, str]:
+    return {f.concept_id: f.describe for f in abnormal_findings(text, **kw)}  # type: ignore[arg-type]
+
+
+def test_a_vitals_block_is_read_label_by_label() -> None:
+    text = "BP: 169/74.\nHR: 88 bpm.\nSpO2: 98%.\nTemp 101.2 F, RR 24, BMI 34.5"
+    assert [(r.kind, r.values) for r in read_vitals(text)] == [
+        ("bp", (169.0, 74.0)), ("hr", (88.0,)), ("spo2", (98.0,)), ("temp", (38.4,)), ("rr", (24.0,)), ("bmi", (34.5,)),
+    ]
+    assert set(_found(text)) == {"HP:0000822", "HP:0001945", "HP:0002789", "HP:0001513"}  # not HR 88, not SpO2 98
+    assert _found(text)["HP:0000822"] == "blood pressure 169/74 mmHg (hypertension range)"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("His blood pressure was noted to be 180/95 mmHg in the emergency room.", {"HP:0000822"}),
+        ("blood pressure is 120/80 today", set()),
+        ("BP 138/92", {"HP:0000822"}),  # the diastolic alone is enough
+        ("BP 84/50 on arrival", {"HP:0002615"}),
+        ("heart rate of 112", {"HP:0001649"}),
+        ("pulse 44", {"HP:0001662"}),
+        ("temperature of 38.0 C", {"HP:0001945"}),
+        ("temperature 37.9", set()),
+        ("oxygen saturation 89% on room air", {"HP:0012418"}),
+        ("O2 sat 95 %", set()),
+    ],
+)
+def test_reference_ranges(text: str, expected: set[str]) -> None:
+    assert set(_found(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bilateral extremities 2+ radial pulses.",  # a pulse grade, not a rate
+        "BP 12/8",  # not a blood pressure
+        "pulse 400",
+        "temperature 60",
+        "Grade 3/6 systolic murmur. T-score -2.6. P 120",  # no label: nothing guessed
+        "",
+    ],
+)
+def test_implausible_or_unlabelled_numbers_give_nothing(text: str) -> None:
+    assert _found(text) == {}
+
+
+def test_children_keep_only_fever() -> None:
+    text = "HR 130, RR 32, temperature 38.9 C, BP 110/70"
+    assert set(_found(text)) == {"HP:0001649", "HP:0002789", "HP:0001945"}
+    assert set(_found(text, age=3)) == {"HP:0001945"}  # a 3-year-old's heart and breathing rates are their own
