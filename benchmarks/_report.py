@@ -22,7 +22,19 @@ def machine() -> str:
         mem = f"{mem_kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         mem = "?"
-    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}, {platform.system()}"
+    return f"{os.cpu_count()} cores ({cpu}{_vector_isa()}), {mem} RAM, Python {platform.python_version()}, {platform.system()}"
+
+
+def _vector_isa() -> str:
+    """", AVX512-BF16" / ", AVX-512" / ", no AVX-512": hosts sold under one model name differ here,
+    and CPU inference speed (bf16 autocast needs AVX512-BF16) differs with it by a factor of 2-3."""
+    try:
+        flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "").split()
+    except OSError:
+        return ""
+    if not flags:
+        return ""
+    return ", AVX512-BF16" if "avx512_bf16" in flags else ", AVX-512" if "avx512f" in flags else ", no AVX-512"
 
 
 def write_section(name: str, body: str) -> None:

@@ -38,21 +38,43 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_GAP = r"[^0-9\n]{0,30}?"
-"""Between a label and its number: "BP: ", "blood pressure was noted to be ", "Temp of "; no
-digits (the number must be the first one after the label) and no line break."""
+_GAP = r"[^0-9\n,;.()<>=]{0,30}?"
+"""Between a label and its number: "BP: ", "blood pressure was noted to be ", "Temp of ". No
+digit (the number must be the first after the label), no line break, no clause punctuation (in
+"Temp not taken, HR 110" the 110 is not a temperature) and no comparison sign."""
+
+_NOT_A_RATE = r"(?!\s+(?:pressure|variability|ox\b|oximetry|deficit|grade))"
+""""pulse pressure 30", "heart rate variability 40 ms", "pulse ox 94", "pulse deficit" are not rates."""
+_NOT_AFTER_NUMBER = r"(?<![\d/])(?<![\d/]\s)"
+"""An "hr" right after a number or a slash is hours ("2 hr 40 min", "units/hr")."""
+_INTEGER_END = r"\b(?![.,]\d)(?!\s*(?:[+%]|/(?!\s*min)))"
+"""A rate is a whole number, maybe "/min": not "25.1" (a ratio), "2+" (a pulse grade) or "3/6"."""
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
-    "bp": re.compile(rf"\b(?:BP|B/P|blood\s+pressures?)\b{_GAP}(\d{{2,3}})\s*/\s*(\d{{2,3}})\b", re.IGNORECASE),
-    "hr": re.compile(rf"\b(?:HR|heart\s+rate|pulse(?:\s+rate)?)\b{_GAP}(\d{{2,3}})\b(?!\s*[+/%])", re.IGNORECASE),
-    "temp": re.compile(rf"\b(?:temp(?:erature)?|Tmax)\b{_GAP}(\d{{2,3}}(?:\.\d+)?)\s*°?\s*([CF])?\b", re.IGNORECASE),
-    "rr": re.compile(rf"\b(?:RR|resp(?:iratory)?\s+rate|respirations?)\b{_GAP}(\d{{1,2}})\b(?!\s*[%/])", re.IGNORECASE),
-    "spo2": re.compile(rf"\b(?:SpO2|SaO2|O2\s*sat(?:uration)?s?|oxygen\s+saturations?|sats?|pulse\s+ox(?:imetry)?)\b{_GAP}"
-                       r"(\d{2,3})\s*%", re.IGNORECASE),
+    "bp": re.compile(rf"\b(?:BP|B/P|blood\s+pressures?)\b{_GAP}(\d{{2,3}})\s*/\s*(\d{{2,3}})\b(?![.,]\d)", re.IGNORECASE),
+    "hr": re.compile(rf"{_NOT_AFTER_NUMBER}(?<!fetal\s)\b(?:HR|heart\s+rate|pulse(?:\s+rate)?)\b{_NOT_A_RATE}{_GAP}"
+                     rf"(\d{{2,3}}){_INTEGER_END}", re.IGNORECASE),
+    "temp": re.compile(rf"\b(?:temp(?:erature)?|Tmax)\b{_GAP}(\d{{2,3}}(?:\.\d{{1,2}})?)(?:\s?°)?\s?([CF])?\b",
+                       re.IGNORECASE),
+    "rr": re.compile(rf"\b(?:RR|resp(?:iratory)?\s+rate|respirations?|resp)\b{_GAP}(\d{{1,2}}){_INTEGER_END}", re.IGNORECASE),
+    "spo2": re.compile(rf"\b(?:SpO2|SaO2|O2\s*sat(?:uration)?s?|oxygen\s+saturations?|saturations?|pulse\s+ox(?:imetry)?)\b"
+                       rf"{_GAP}(\d{{2,3}})\s*(?:%|percent\b)?(?![.,]\d)|\bsats?\b{_GAP}(\d{{2,3}})\s*(?:%|percent\b)",
+                       re.IGNORECASE),
     "bmi": re.compile(rf"\b(?:BMI|body\s+mass\s+index)\b{_GAP}(\d{{2}}(?:\.\d+)?)\b", re.IGNORECASE),
 }
 """One pattern per reading. The one-letter labels of vitals lines ("P 88", "T 38.2") are not
 read: "P" and "T" are too many other things in clinical text."""
+
+_NOT_A_READING = re.compile(
+    r"\b(?:goal|target|if|keep|titrate|hold|call|maintain|less|greater|below|above|under|over|than|"
+    r"mother|father|sister|brother|son|daughter|wife|husband|family|fetal)\b|[<>≤≥]",
+    re.IGNORECASE,
+)
+"""Words that make a number a threshold, a goal or someone else's reading ("call if temp >
+100.4", "goal SpO2 > 88%", "BMI < 30 required", "mother's BP 180/100"): looked for between the
+label and the number and in the few words before the label."""
+_BEFORE = 25
+"""Characters before a label searched for :data:`_NOT_A_READING` (within its line)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,10 @@ def read_vitals(text: str) -> list[Reading]:
     out: list[Reading] = []
     for kind, pattern in _PATTERNS.items():
         for m in pattern.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[max(line_start, m.start() - _BEFORE):m.start()]
+            if _NOT_A_READING.search(before) or _NOT_A_READING.search(m.group(0)):
+                continue
             reading = _reading(kind, m)
             if reading is not None:
                 out.append(reading)
@@ -115,7 +141,7 @@ def _reading(kind: str, m: re.Match[str]) -> Reading | None:
         if not (50 <= sys_ <= 300 and 20 <= dia <= 200 and dia < sys_):
             return None
         return Reading("bp", (sys_, dia), m.start(), m.end())
-    value = float(m.group(1))
+    value = float(next(g for g in m.groups() if g is not None))
     if kind == "temp":
         unit = (m.group(2) or "").upper()
         if unit == "F" or (not unit and 90 <= value <= 110):

@@ -27,8 +27,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from difflib import SequenceMatcher
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from typing import NamedTuple
 
 from extractors.linking.kb_build import default_kb, label_group
@@ -160,8 +160,10 @@ class Linker:
                   long_forms: Sequence[str | None] | None = None) -> list[LinkCandidate | None]:
         """:meth:`best` for many mentions at once (batched approximate search)."""
         out: list[LinkCandidate | None] = []
-        for t, c in zip(texts, self.link_many(texts, labels=labels, long_forms=long_forms, k=_AMBIGUITY_K), strict=True):
-            c = [x for x in c if not adds_words(t, x)]
+        lfs = [None] * len(texts) if long_forms is None else list(long_forms)
+        for t, lf, c in zip(texts, lfs, self.link_many(texts, labels=labels, long_forms=long_forms, k=_AMBIGUITY_K),
+                            strict=True):
+            c = [x for x in c if not adds_words(t, x, context=lf or "")]  # "PE" says what its long form says
             out.append(c[0] if c and c[0].score >= self.threshold and not _ambiguous(c, self.ambiguity_margin)
                        and not _normal_named_abnormal(t, c[0]) else None)
         return out
@@ -264,15 +266,30 @@ _NEGATING = frozenset({"non", "not", "no", "without", "absent", "absence", "lack
 """Words that turn a name into its opposite or its absence ("Non-pitting edema", "Absent
 reflexes"): never implied by a text that does not say them, whatever their length."""
 _FILLER = frozenset({"of", "the", "and", "or", "in", "on", "to", "for", "at", "by", "from", "with", "a", "an",
-                     "while", "when", "during", "abnormal", "abnormally", "syndrome", "muscle", "joint"})
+                     "while", "when", "during", "abnormal", "abnormally", "syndrome"})
 """Words a name may add without saying more than the text: function words, "abnormal(ly)"
-("heavy periods" is *abnormally heavy periods*), "syndrome" ("wasting syndrome"), and the default
-sites of a few findings ("cramps" are *muscle cramps*, "crepitus" is *joint crepitus*)."""
+("heavy periods" is *abnormally heavy periods*) and "syndrome" ("wasting syndrome")."""
+
 _SAME_SENSE = {w: g for g, words in {
     "down": ("reduced", "decreased", "diminished", "low", "lowered", "poor", "reduction", "decrease"),
     "up": ("raised", "elevated", "increased", "high", "increase", "elevation", "heightened"),
 }.items() for w in words}
 """Qualifiers that say the same thing ("raised ferritin" is *increased ferritin*)."""
+_ORGANS = {w: organ for organ, words in {
+    "anus": ("anal",), "kidney": ("renal", "nephric"), "liver": ("hepatic",), "heart": ("cardiac",),
+    "lung": ("pulmonary",), "stomach": ("gastric",), "brain": ("cerebral",), "eye": ("ocular", "ophthalmic"),
+    "ear": ("otic", "aural"), "nose": ("nasal",), "mouth": ("oral",), "skin": ("cutaneous", "dermal"),
+    "bladder": ("vesical",), "chest": ("thoracic",), "face": ("facial",), "vein": ("venous",),
+    "vessel": ("vascular",), "tooth": ("dental",), "lip": ("labial",), "tongue": ("lingual",),
+    "breast": ("mammary",), "bone": ("osseous",), "joint": ("articular",), "neck": ("cervical",),
+    "skull": ("cranial",), "gum": ("gingival",),
+}.items() for w in (organ, *words)}
+"""An organ and its adjective, where no shared start says so ("stenosis of anus" is *Anal
+stenosis*; "hepatic" and "liver" are one place). Derivable pairs (ovary / ovarian) need no entry."""
+_SUBTYPE = frozenset({"type", "x", "linked", "autosomal", "dominant", "recessive", "susceptibility", "to", "form"})
+"""Words of the subtype suffix OMIM and Orphanet names carry ("Spinal and bulbar muscular atrophy,
+X-linked 1", "..., type 2"): a text without a number of its own ("SBMA", its long form) names
+the disease, and the suffix is not held against it."""
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -280,14 +297,24 @@ def _same_word(a: str, b: str) -> bool:
     "hypertensive"/"hypertension", "tumour"/"tumor", "diarhea"/"diarrhea")."""
     if a == b or (a in _SAME_SENSE and _SAME_SENSE[a] == _SAME_SENSE.get(b)):
         return True
+    if a in _ORGANS and _ORGANS[a] == _ORGANS.get(b):
+        return True
     if a.removesuffix("s") == b.removesuffix("s") or a.removesuffix("es") == b.removesuffix("es"):
         return True  # plurals normalize leaves alone ("ears")
+    if not (a.isalpha() and b.isalpha()):
+        return False  # "type 1" is not "type 2", "cd4" not "cd8"
     short = min(len(a), len(b))
-    if short >= 4:
-        prefix = len(os.path.commonprefix([a, b]))
-        if prefix >= max(4, short - 2):
-            return True
-    return short >= 5 and a[0] == b[0] and SequenceMatcher(None, a, b).ratio() >= 0.8
+    prefix = len(os.path.commonprefix([a, b]))
+    if short >= 4 and prefix >= max(4, short - 2):
+        return True  # an inflection: "hypertensive" / "hypertension", "tumour" / "tumor"
+    # a letter dropped or doubled after a shared start ("diarhea"); never a substituted letter
+    # ("dysphagia" / "dysphasia") or a changed start ("hypertension" / "hypotension")
+    return short >= 5 and prefix >= 4 and len(a) != len(b) and SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+def _numeral(word: str) -> bool:
+    """A number, a single letter or a Roman numeral (a subtype's name: "1", "a", "iv")."""
+    return word.isdigit() or len(word) == 1 or bool(re.fullmatch(r"[ivx]+", word))
 
 
 def adds_words(text: str, cand: LinkCandidate, *, context: str = "") -> bool:
@@ -302,11 +329,15 @@ def adds_words(text: str, cand: LinkCandidate, *, context: str = "") -> bool:
     if cand.score >= 1.0:
         return False
     said = [w for w in normalize(f"{text} {context}").split() if w]
-    for word in normalize(cand.matched).split():
-        if word in _FILLER or (len(word) < 3 and word not in _NEGATING) or not word.isalpha():
+    words = normalize(cand.matched).split()
+    if not any(_numeral(w) for w in said):
+        while words and (words[-1] in _SUBTYPE or _numeral(words[-1])):
+            words.pop()  # ", X-linked 1", ", type 2": a subtype the text does not narrow down
+    for word in words:
+        if word in _FILLER:
             continue
         if not any(_same_word(word, w) for w in said):
-            return True
+            return True  # including a number, a letter or a code the text lacks ("type 2", "l5")
     return False
 
 

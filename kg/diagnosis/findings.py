@@ -272,13 +272,17 @@ _NEIGHBOURS = 2
 """Words on each side of a mention that may complete a span the tagger cut short."""
 
 
+_CLAUSE = re.compile(r"[\n.;:,()]|\b(?:and|or|but|with|without)\b", re.IGNORECASE)
+
+
 def _around(text: str, start: int | None, end: int | None) -> str:
     """Up to :data:`_NEIGHBOURS` words before and after ``text[start:end]``, within its line and
-    clause (no line break, no sentence or clause punctuation crossed)."""
+    phrase (no line break, clause punctuation or conjunction crossed: the "scalp" of "tenderness
+    and scalp laceration" is another finding's)."""
     if start is None or end is None:
         return ""
-    before = re.split(r"[\n.;:,()]", text[max(0, start - 60):start])[-1].split()[-_NEIGHBOURS:]
-    after = re.split(r"[\n.;:,()]", text[end:end + 60])[0].split()[:_NEIGHBOURS]
+    before = _CLAUSE.split(text[max(0, start - 60):start])[-1].split()[-_NEIGHBOURS:]
+    after = _CLAUSE.split(text[end:end + 60])[0].split()[:_NEIGHBOURS]
     return " ".join(before + after)
 
 

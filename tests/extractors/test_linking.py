@@ -525,13 +525,18 @@ def test_an_approximate_match_that_another_concept_matches_as_well_is_not_linked
     top2 = Linker(two).link("stenosis", label="Symptom", k=2)
     assert 0.7 <= top2[0].score < 1.0 and top2[0].score - top2[1].score < 0.05  # two concepts, about as close
     assert Linker(two).best("stenosis", label="Symptom") is None  # names neither in particular
-    assert Linker(two, ambiguity_margin=0.0).best("stenosis", label="Symptom").concept_id == top2[0].concept_id
+    assert Linker(two, ambiguity_margin=0.0).best("stenosis", label="Symptom") is None  # and each adds a place
+    both = "stenosis anal ileal"  # says both places: the two names are about as close and neither adds a word
+    top = Linker(two).link(both, label="Symptom", k=2)
+    assert 0.7 <= top[1].score and top[0].score - top[1].score < 0.05
+    assert Linker(two).best(both, label="Symptom") is None
+    assert Linker(two, ambiguity_margin=0.0).best(both, label="Symptom").concept_id == top[0].concept_id
     assert Linker(two).best("stenosis of anus", label="Symptom").concept_id == "HP:1"  # clearly the closest
     # the same concept in two vocabularies is not ambiguous; an exact name never is
     same = KnowledgeBase([hp("HP:1", "Anal stenosis", "DOID:9"), hp("DOID:9", "Ileal stenosis", "HP:1")])
-    assert Linker(same).best("stenosis", label="Symptom") is not None
+    assert Linker(same).best(both, label="Symptom") is not None
     shared = KnowledgeBase([hp("HP:1", "Anal stenosis", "MESH:D1"), hp("HP:2", "Ileal stenosis", "MESH:D1")])
-    assert Linker(shared).best("stenosis", label="Symptom") is not None  # both are MESH:D1: one concept
+    assert Linker(shared).best(both, label="Symptom") is not None  # both are MESH:D1: one concept
     assert Linker(two).best("Anal stenosis", label="Symptom").concept_id == "HP:1"
     with pytest.raises(ValueError, match="ambiguity_margin"):
         Linker(two, ambiguity_margin=1.5)
@@ -596,3 +601,30 @@ def test_a_name_that_says_more_than_the_text_is_not_linked() -> None:
     assert linker.best("raised hemoglobin", label="Symptom").concept_id == "HP:0040217"  # same sense
     cand = linker.link("tenderness", label="Symptom")[0]
     assert adds_words("tenderness", cand) and not adds_words("tenderness", cand, context="over the scalp")
+
+
+@pytest.mark.parametrize(
+    ("text", "matched", "adds"),
+    [
+        ("postural hypotension", "postural hypertension", True),  # opposite prefixes are not spellings
+        ("dysphasia", "dysphagia", True),  # a substituted letter is another word
+        ("type 1 diabetes", "type 2 diabetes", True),  # numbers and codes must be said
+        ("swelling", "joint swelling", True),
+        ("diarhea", "diarrhea", False),  # a dropped letter is a spelling slip
+        ("hypertensive disease", "hypertension disease", False),
+        ("PE", "pulmonary emboli", False),  # with its long form as context (below)
+    ],
+)
+def test_what_counts_as_saying_a_word(text: str, matched: str, adds: bool) -> None:
+    from extractors.linking.linker import LinkCandidate, adds_words
+
+    cand = LinkCandidate("X:1", matched, EntityType.DISEASE, 0.9, "hpo", (), matched)
+    context = "pulmonary embolism" if text == "PE" else ""
+    assert adds_words(text, cand, context=context) is adds
+
+
+def test_an_abbreviation_links_through_an_approximate_long_form() -> None:
+    """The long form says what the short form means: a candidate found from it is judged on its words."""
+    entry = KBEntry(concept_id="HP:0002204", label=EntityType.DISEASE, name="Pulmonary embolism", source="hpo")
+    linker = Linker(KnowledgeBase([entry]))
+    assert linker.best("PE", label="Disease", long_form="pulmonary emboli").concept_id == "HP:0002204"

@@ -33,6 +33,10 @@ def test_a_vitals_block_is_read_label_by_label() -> None:
         ("temperature 37.9", set()),
         ("oxygen saturation 89% on room air", {"HP:0012418"}),
         ("O2 sat 95 %", set()),
+        ("SpO2 88 on RA", {"HP:0012418"}),
+        ("HR 110/min, RR 24/min", {"HP:0001649", "HP:0002789"}),
+        ("Temp not taken, HR 110", {"HP:0001649"}),  # the 110 is the heart rate's, not a temperature
+        ("Pulse: thready, temp 38.2", {"HP:0001945"}),  # the 38 is the temperature's, not a pulse
     ],
 )
 def test_reference_ranges(text: str, expected: set[str]) -> None:
@@ -48,6 +52,13 @@ def test_reference_ranges(text: str, expected: set[str]) -> None:
         "temperature 60",
         "Grade 3/6 systolic murmur. T-score -2.6. P 120",  # no label: nothing guessed
         "",
+        "surgery lasted 2 hr 40 min; insulin 2 units/hr 30 min later",  # hours
+        "Pulse pressure 30. Heart rate variability 40 ms. Fetal heart rate 170.",
+        "relative risk (RR) 22; RR 25.1 (95% CI 1.2-3.4)",
+        "Call if temp > 100.4. Goal SpO2 > 88%. Titrate O2 to sats of 88%. Hold if HR < 45.",
+        "BMI < 30 or BMI less than 35 required; BP goal below 140/90; target BP 140/90",
+        "Her mother's BP 180/100.",
+        "temp 37" + " " * 20_000,  # no unit after a long run of blanks: read at once, not backtracked over
     ],
 )
 def test_implausible_or_unlabelled_numbers_give_nothing(text: str) -> None:
