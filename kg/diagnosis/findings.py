@@ -185,13 +185,23 @@ class Resolver:
     def _disease_named(self, text: str, concept_id: str | None) -> tuple[int, ...]:
         """The index positions of the disease a mention names: its linked concept or one of the
         concept's xrefs (when the extraction's linker is at hand) where the index ranks that id,
-        else the diseases whose name is the mention's text (normalised); ``()`` when none."""
+        else the diseases that bear the name of the finding it is linked to
+        (:meth:`DiagnosisIndex.defined_by`), else the diseases whose name is the mention's text
+        (normalised); ``()`` when none."""
+        from extractors.linking.normalize import normalize
+
+        ids: tuple[str, ...] = ()
         if concept_id is not None:
             entry = self._linker.kb.get(concept_id) if self._linker is not None else None
-            for cid in (concept_id, *(entry.xrefs if entry is not None else ())):
+            ids = (concept_id, *(entry.xrefs if entry is not None else ()))
+            for cid in ids:
                 pos = self.index.position(cid)
                 if pos is not None:
                     return (pos,)
+        for cid in (*ids, *self.index.name_keys.get(normalize(text), ())):
+            defined = self.index.defined_by(cid)  # "reflux" -> Gastroesophageal reflux -> GERD
+            if defined:
+                return defined
         return self.index.disease_positions(text)
 
     def _coordinated(self, text: str) -> list[str]:

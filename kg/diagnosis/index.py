@@ -103,6 +103,7 @@ class DiagnosisIndex:
     _ic: dict[str, float] = field(default_factory=dict, repr=False)
     _prior_vectors: PriorVectors | None = field(default=None, repr=False)
     _disease_keys: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
+    _defined_by: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _group_weights: dict[tuple[str, ...], float] = field(default_factory=dict, repr=False)
     profiles_missing: bool = False
     """The store predates disease profiles (an embedded store of an earlier schema opened
@@ -171,6 +172,7 @@ class DiagnosisIndex:
             _position=position,
         )
         index.name_keys = _name_keys(names, symptom_synonyms or {})
+        _add_defining_findings(index)
         index.group, index.profiles = _groups(diseases, position, xrefs or {}, profiles or {}, index.disease_names)
         index._build_postings()
         return index
@@ -345,6 +347,19 @@ class DiagnosisIndex:
             self._disease_keys = {k: tuple(v) for k, v in keys.items()}
         return self._disease_keys.get(normalize(name), ())
 
+    def defined_by(self, term: str) -> tuple[int, ...]:
+        """Positions of the diseases that bear the name of finding ``term`` (its defining-finding
+        annotation, see :func:`_add_defining_findings`): what a text naming the finding in a
+        history ("known GERD", linked to *Gastroesophageal reflux*) names as a disease."""
+        if self._defined_by is None:
+            found: dict[str, list[int]] = defaultdict(list)
+            for pos, edges in enumerate(self.annotations):
+                for t, edge in edges.items():
+                    if edge.sources == (DEFINING_SOURCE,):
+                        found[t].append(pos)
+            self._defined_by = {t: tuple(v) for t, v in found.items()}
+        return self._defined_by.get(term, ())
+
     def profile(self, pos: int) -> Profile:
         return self.profiles[pos] if self.profiles else EMPTY
 
@@ -382,6 +397,31 @@ def _annotation(row: Mapping[str, object], *, absent: bool) -> Annotation:
         sources=tuple(row.get("sources") or ()),  # type: ignore[arg-type]
         absent=absent,
     )
+
+
+DEFINING_SOURCE = "defining-finding"
+"""Provenance of the annotation a disease gets for the finding that bears its own name."""
+_DISEASE_SUFFIX = (" disease", " disorder")
+
+
+def _add_defining_findings(index: DiagnosisIndex) -> None:
+    """A disease has the finding that bears its name: *hypertension* (DOID:10763) has the finding
+    *Hypertension* (HP:0000822) in every patient, *gastroesophageal reflux disease* the finding
+    *Gastroesophageal reflux*, *anemia* *Anemia*. HPO annotates such findings to the diseases that
+    cause them, never to the disease they name, so a patient with a blood pressure of 180/95 or
+    "acid reflux" matched every disease except hypertension or GERD. Each disease whose name
+    (normalised, with a trailing "disease"/"disorder" dropped) is a symptom name or synonym the
+    index knows gets that symptom as an obligate annotation (frequency 1.0, stated), marked
+    :data:`DEFINING_SOURCE`; an annotation it already has is kept as it is."""
+    from extractors.linking.normalize import normalize
+
+    for pos, disease in enumerate(index.diseases):
+        key = normalize(index.disease_names.get(disease, ""))
+        keys = {key} | {key.removesuffix(s) for s in _DISEASE_SUFFIX if key.endswith(s)}
+        for term in sorted({t for k in keys if k for t in index.name_keys.get(k, ())}):
+            edges = index.annotations[pos]
+            if term not in edges and term not in index.lacks[pos]:
+                edges[term] = Edge(1.0, True, True, 1, (DEFINING_SOURCE,))
 
 
 def _name_keys(names: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:

@@ -374,3 +374,36 @@ def test_vital_sign_readings_are_findings_and_a_longer_name_is_not() -> None:
     assert "HP:0000822" in {m.finding for m in htn.matched}
     calm = rank_diagnoses(idx, text="Reports headaches.\nBP: 118/76.", age=55)
     assert "HP:0000822" not in {f.concept_id for f in calm.findings}
+
+
+def test_a_disease_has_the_finding_that_bears_its_name() -> None:
+    """*Hypertension* (the finding) is annotated to the diseases that cause it, never to
+    *hypertension* (the disease): a blood pressure of 180/95 ranked every disease but the one it
+    names. The index gives each disease the finding of its own name (a trailing "disease" dropped)
+    as an obligate annotation, says so in the match's provenance, and a history that names the
+    finding names the disease."""
+    from kg.diagnosis.index import DEFINING_SOURCE, Annotation
+
+    terms = {"HP:0000822": "Hypertension", "HP:0002315": "Headache", "HP:0002020": "Gastroesophageal reflux",
+             "HP:0012531": "Pain"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:10763", symptom="HP:0002315", frequency=0.2),
+         Annotation(disease="D:2", symptom="HP:0000822", frequency=0.5),
+         Annotation(disease="D:2", symptom="HP:0002315", frequency=0.5),
+         Annotation(disease="DOID:8534", symptom="HP:0012531", frequency=0.3),
+         Annotation(disease="D:3", symptom="HP:0002020", frequency=0.4)],
+        symptom_names=terms,
+        disease_names={"DOID:10763": "hypertension", "D:2": "pheochromocytoma",
+                       "DOID:8534": "gastroesophageal reflux disease", "D:3": "hiatus hernia"},
+    )
+    report = rank_diagnoses(idx, findings=["HP:0000822"])
+    first = report.candidates[0]
+    assert first.disease_id == "DOID:10763"
+    (match,) = first.matched
+    assert match.frequency == 1.0 and match.provenance.sources == (DEFINING_SOURCE,)
+    assert rank_diagnoses(idx, findings=["Gastroesophageal reflux"]).candidates[0].disease_id == "DOID:8534"
+    assert idx.defined_by("HP:0002020") == (idx.position("DOID:8534"),)
+    assert idx.defined_by("HP:0002315") == ()  # nothing is named "headache"
+    named = rank_diagnoses(idx, text="History of gastroesophageal reflux. Headache since this morning.")
+    gerd = next(c for c in named.candidates if c.disease_id == "DOID:8534")
+    assert gerd.named_in_text  # the historical mention names the disease, not only the finding
