@@ -40,11 +40,12 @@ class (< 0.1 per 100,000): a disease nobody states to be common is treated as ra
 PRIOR_WEIGHT = 0.75
 """Weight of ``log p(D)`` in the score, chosen on the development sets (BENCHMARKS.md, "Diagnosis
 prior weight"): on the hand-written vignettes, weights 0 / 0.25 / 0.5 / 0.75 / 1 give common
-top-3 62 / 68 / 76 / 78 / 76 % and top-10 73 / 81 / 81 / 84 / 84 %, rare top-10 83 % throughout
-(final code and table; the first sweep, on the 222-disease table, also put 0.75 first); simulated
-HPO patients ranked in the whole curated index keep their top-10 (99.2 % at k=5 without noise).
-0.75 has the best common top-3 and keeps the prior tempered. Chosen on development data:
-optimistic."""
+top-3 59 / 73 / 73 / 76 / 76 % and top-10 78 / 84 / 84 / 84 / 84 %, rare top-10 83 / 83 / 78 / 78 /
+78 % (sweep rerun with the defining-finding annotations and the stricter linking of 2026-12-07;
+earlier sweeps, on the 222-disease table and before these changes, also put 0.75 first);
+simulated HPO patients ranked in the whole curated index keep their top-10 (98.4 % at k=5 without
+noise). 0.75 has the best common top-3 and MRR and keeps the prior tempered. Chosen on development
+data: optimistic."""
 
 SEX_MISMATCH = 0.02
 """Likelihood factor of a sex-specific disease for a patient of the other sex (log ~ -3.9: about
