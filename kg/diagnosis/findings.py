@@ -182,12 +182,13 @@ class Resolver:
         found = self._resolve_name(value, role, via_text=True, min_score=1.0)
         return found if isinstance(found, ResolvedFinding) else None
 
-    def _disease_named(self, text: str, concept_id: str | None) -> tuple[int, ...]:
+    def _disease_named(self, text: str, concept_id: str | None, *, historical: bool = False) -> tuple[int, ...]:
         """The index positions of the disease a mention names: its linked concept or one of the
         concept's xrefs (when the extraction's linker is at hand) where the index ranks that id,
-        else the diseases that bear the name of the finding it is linked to
-        (:meth:`DiagnosisIndex.defined_by`), else the diseases whose name is the mention's text
-        (normalised); ``()`` when none."""
+        else, for a ``historical`` mention, the diseases that bear the name of the finding it is
+        linked to (:meth:`DiagnosisIndex.defined_by`) with those whose name is the mention's text,
+        else the latter alone (normalised); ``()`` when none. A present mention of a finding is
+        not a disease named: it counts through the finding (the defining annotation)."""
         from extractors.linking.normalize import normalize
 
         ids: tuple[str, ...] = ()
@@ -198,11 +199,13 @@ class Resolver:
                 pos = self.index.position(cid)
                 if pos is not None:
                     return (pos,)
-        for cid in (*ids, *self.index.name_keys.get(normalize(text), ())):
-            defined = self.index.defined_by(cid)  # "reflux" -> Gastroesophageal reflux -> GERD
-            if defined:
-                return defined
-        return self.index.disease_positions(text)
+        by_name = self.index.disease_positions(text)
+        if historical:  # "history of reflux" -> Gastroesophageal reflux -> GERD (a present finding counts as one)
+            for cid in (*ids, *self.index.name_keys.get(normalize(text), ())):
+                defined = self.index.defined_by(cid)
+                if defined:
+                    return tuple(dict.fromkeys((*defined, *by_name)))
+        return by_name
 
     def _coordinated(self, text: str) -> list[str]:
         """The conjuncts of a mention the tagger took as one span, unless the whole is a name the
@@ -232,7 +235,7 @@ class Resolver:
                 continue
             why = non_concept_reason(m.text)
             if why is None and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
-                for pos in self._disease_named(m.text, m.concept_id):
+                for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
             if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
                 ignored.append(f"{m.text!r} ({why})")

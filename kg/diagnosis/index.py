@@ -348,17 +348,10 @@ class DiagnosisIndex:
         return self._disease_keys.get(normalize(name), ())
 
     def defined_by(self, term: str) -> tuple[int, ...]:
-        """Positions of the diseases that bear the name of finding ``term`` (its defining-finding
-        annotation, see :func:`_add_defining_findings`): what a text naming the finding in a
-        history ("known GERD", linked to *Gastroesophageal reflux*) names as a disease."""
-        if self._defined_by is None:
-            found: dict[str, list[int]] = defaultdict(list)
-            for pos, edges in enumerate(self.annotations):
-                for t, edge in edges.items():
-                    if edge.sources == (DEFINING_SOURCE,):
-                        found[t].append(pos)
-            self._defined_by = {t: tuple(v) for t, v in found.items()}
-        return self._defined_by.get(term, ())
+        """Positions of the diseases that bear the name of finding ``term`` (see
+        :func:`_add_defining_findings`): what a history naming the finding ("known GERD", linked to
+        *Gastroesophageal reflux*) names as a disease."""
+        return (self._defined_by or {}).get(term, ())
 
     def profile(self, pos: int) -> Profile:
         return self.profiles[pos] if self.profiles else EMPTY
@@ -410,18 +403,27 @@ def _add_defining_findings(index: DiagnosisIndex) -> None:
     *Gastroesophageal reflux*, *anemia* *Anemia*. HPO annotates such findings to the diseases that
     cause them, never to the disease they name, so a patient with a blood pressure of 180/95 or
     "acid reflux" matched every disease except hypertension or GERD. Each disease whose name
-    (normalised, with a trailing "disease"/"disorder" dropped) is a symptom name or synonym the
-    index knows gets that symptom as an obligate annotation (frequency 1.0, stated), marked
-    :data:`DEFINING_SOURCE`; an annotation it already has is kept as it is."""
+    (normalised, with a trailing "disease"/"disorder" dropped) is the primary name of an HPO term
+    the index knows gets that term as an obligate annotation (frequency 1.0, stated), marked
+    :data:`DEFINING_SOURCE`; an annotation it already has is kept as it is. Synonyms do not count
+    (HPO lists "Bell's palsy" under *Facial palsy*, "overweight" under obesity terms: kinds and
+    neighbours, not the same thing), nor do SYMP terms (their one shallow hierarchy would relate
+    every SYMP finding to the new annotations through its root). :meth:`DiagnosisIndex.defined_by`
+    lists, per term, every disease that bears its name, annotated before or not."""
     from extractors.linking.normalize import normalize
 
+    defined: dict[str, list[int]] = defaultdict(list)
     for pos, disease in enumerate(index.diseases):
         key = normalize(index.disease_names.get(disease, ""))
         keys = {key} | {key.removesuffix(s) for s in _DISEASE_SUFFIX if key.endswith(s)}
-        for term in sorted({t for k in keys if k for t in index.name_keys.get(k, ())}):
-            edges = index.annotations[pos]
-            if term not in edges and term not in index.lacks[pos]:
-                edges[term] = Edge(1.0, True, True, 1, (DEFINING_SOURCE,))
+        terms = sorted({t for k in keys if k for t in index.name_keys.get(k, ())
+                        if t.startswith("HP:") and normalize(index.symptom_names.get(t, "")) in keys})
+        for term in terms:
+            if term in index.lacks[pos]:
+                continue  # annotated NOT to have it: the annotation stands
+            defined[term].append(pos)
+            index.annotations[pos].setdefault(term, Edge(1.0, True, True, 1, (DEFINING_SOURCE,)))
+    index._defined_by = {t: tuple(v) for t, v in defined.items()}
 
 
 def _name_keys(names: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:

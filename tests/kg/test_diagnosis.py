@@ -379,22 +379,26 @@ def test_vital_sign_readings_are_findings_and_a_longer_name_is_not() -> None:
 def test_a_disease_has_the_finding_that_bears_its_name() -> None:
     """*Hypertension* (the finding) is annotated to the diseases that cause it, never to
     *hypertension* (the disease): a blood pressure of 180/95 ranked every disease but the one it
-    names. The index gives each disease the finding of its own name (a trailing "disease" dropped)
-    as an obligate annotation, says so in the match's provenance, and a history that names the
-    finding names the disease."""
+    names. The index gives each disease the HPO finding of its own name (a trailing "disease"
+    dropped; primary names only, not synonyms) as an obligate annotation, says so in the match's
+    provenance, keeps what a disease already states, and a *history* naming the finding names the
+    disease (a present mention counts through the finding)."""
     from kg.diagnosis.index import DEFINING_SOURCE, Annotation
 
     terms = {"HP:0000822": "Hypertension", "HP:0002315": "Headache", "HP:0002020": "Gastroesophageal reflux",
-             "HP:0012531": "Pain"}
+             "HP:0012531": "Pain", "HP:0010628": "Facial palsy", "HP:0001903": "Anemia"}
     idx = DiagnosisIndex.from_annotations(
         [Annotation(disease="DOID:10763", symptom="HP:0002315", frequency=0.2),
          Annotation(disease="D:2", symptom="HP:0000822", frequency=0.5),
          Annotation(disease="D:2", symptom="HP:0002315", frequency=0.5),
          Annotation(disease="DOID:8534", symptom="HP:0012531", frequency=0.3),
-         Annotation(disease="D:3", symptom="HP:0002020", frequency=0.4)],
-        symptom_names=terms,
-        disease_names={"DOID:10763": "hypertension", "D:2": "pheochromocytoma",
-                       "DOID:8534": "gastroesophageal reflux disease", "D:3": "hiatus hernia"},
+         Annotation(disease="D:3", symptom="HP:0002020", frequency=0.4),
+         Annotation(disease="D:4", symptom="HP:0012531", frequency=0.5),  # "Bell's palsy"
+         Annotation(disease="DOID:2355", symptom="HP:0001903", frequency=0.3),  # anemia, stated 0.3: kept
+         Annotation(disease="DOID:2355", symptom="HP:0012531", frequency=0.3)],
+        symptom_names=terms, symptom_synonyms={"HP:0010628": ["Bell's palsy"]},
+        disease_names={"DOID:10763": "hypertension", "D:2": "pheochromocytoma", "DOID:2355": "anemia",
+                       "DOID:8534": "gastroesophageal reflux disease", "D:3": "hiatus hernia", "D:4": "Bell's palsy"},
     )
     report = rank_diagnoses(idx, findings=["HP:0000822"])
     first = report.candidates[0]
@@ -404,6 +408,13 @@ def test_a_disease_has_the_finding_that_bears_its_name() -> None:
     assert rank_diagnoses(idx, findings=["Gastroesophageal reflux"]).candidates[0].disease_id == "DOID:8534"
     assert idx.defined_by("HP:0002020") == (idx.position("DOID:8534"),)
     assert idx.defined_by("HP:0002315") == ()  # nothing is named "headache"
+    assert idx.defined_by("HP:0010628") == ()  # a synonym is not the finding's name
+    assert "HP:0010628" not in idx.annotations[idx.position("D:4")]
+    anemia = idx.annotations[idx.position("DOID:2355")]["HP:0001903"]
+    assert anemia.frequency == 0.3 and anemia.sources != (DEFINING_SOURCE,)  # what a source states stands
+    assert idx.defined_by("HP:0001903") == (idx.position("DOID:2355"),)
     named = rank_diagnoses(idx, text="History of gastroesophageal reflux. Headache since this morning.")
     gerd = next(c for c in named.candidates if c.disease_id == "DOID:8534")
     assert gerd.named_in_text  # the historical mention names the disease, not only the finding
+    present = rank_diagnoses(idx, text="Gastroesophageal reflux for a week.")
+    assert present.candidates[0].disease_id == "DOID:8534" and not present.candidates[0].named_in_text
