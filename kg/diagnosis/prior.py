@@ -40,7 +40,7 @@ class (< 0.1 per 100,000): a disease nobody states to be common is treated as ra
 PRIOR_WEIGHT = 0.75
 """Weight of ``log p(D)`` in the score, chosen on the development sets (BENCHMARKS.md, "Diagnosis
 prior weight"): on the hand-written vignettes, weights 0 / 0.25 / 0.5 / 0.75 / 1 give common
-top-3 59 / 73 / 73 / 76 / 76 % and top-10 78 / 84 / 84 / 84 / 84 %, rare top-10 83 / 83 / 78 / 78 /
+top-3 59 / 73 / 76 / 81 / 76 % and top-10 78 / 84 / 84 / 84 / 84 %, rare top-10 83 / 83 / 78 / 78 /
 78 % (sweep rerun with the defining-finding annotations and the stricter linking of 2026-12-07;
 earlier sweeps, on the 222-disease table and before these changes, also put 0.75 first);
 simulated HPO patients ranked in the whole curated index keep their top-10 (98.4 % at k=5 without
