@@ -125,8 +125,7 @@ def read_vitals(text: str) -> list[Reading]:
     out: list[Reading] = []
     for kind, pattern in _PATTERNS.items():
         for m in pattern.finditer(text):
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            before = text[max(line_start, m.start() - _BEFORE):m.start()]
+            before = text[max(0, m.start() - _BEFORE):m.start()].rsplit("\n", 1)[-1]  # within its line
             if _NOT_A_READING.search(before) or _NOT_A_READING.search(m.group(0)):
                 continue
             reading = _reading(kind, m)

@@ -262,9 +262,6 @@ def _normal_named_abnormal(text: str, cand: LinkCandidate) -> bool:
     return cand.score < 1.0 and bool(_ABNORMAL_NAME.match(cand.matched)) and not _ABNORMAL_WORD.search(text)
 
 
-_NEGATING = frozenset({"non", "not", "no", "without", "absent", "absence", "lack", "loss"})
-"""Words that turn a name into its opposite or its absence ("Non-pitting edema", "Absent
-reflexes"): never implied by a text that does not say them, whatever their length."""
 _FILLER = frozenset({"of", "the", "and", "or", "in", "on", "to", "for", "at", "by", "from", "with", "a", "an",
                      "while", "when", "during", "abnormal", "abnormally", "syndrome"})
 """Words a name may add without saying more than the text: function words, "abnormal(ly)"
@@ -318,8 +315,8 @@ def _numeral(word: str) -> bool:
 
 
 def adds_words(text: str, cand: LinkCandidate, *, context: str = "") -> bool:
-    """An approximate match on a name that says more than the text: a content word of the
-    matched name (3+ letters, or a negating word) that the text lacks in any spelling.
+    """An approximate match on a name that says more than the text: a word of the matched name,
+    other than :data:`_FILLER` and a trailing subtype suffix, that the text lacks in any spelling.
     "tenderness" is not *Scalp tenderness*, "effusion" not *Pleural effusion*, "thyroid" not
     *Thyroid cyst*, "pitting edema" not *Non-pitting edema*: the character 3-grams of the text
     are all in the longer name, so it scores high, but the extra word names a place, a kind or
