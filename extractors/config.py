@@ -25,6 +25,11 @@ class PipelineConfig(Record):
     "platelet", "pallidotomy") and none can be found by a vocabulary id, so they are dropped
     before relation extraction (BENCHMARKS.md, "End to end"). Diagnosis keeps them to list
     the findings it could not map."""
+    link_senses: bool = True
+    """Link a mention whose KB entry has several ids of one vocabulary to the one a training
+    corpus annotated its text with (:meth:`extractors.linking.linker.Linker.sense`): "hepatotoxicity"
+    is MeSH *Chemical and Drug Induced Liver Injury*, not DO *hepatitis*. Diagnosis turns it off:
+    it looks findings up by the entry's HPO/DO ids."""
     re_threshold: float = 0.5
     """Minimum probability of the positive class for a relation to be kept: the argmax
     decision of a softmax classifier, i.e. no extra calibration is assumed."""

@@ -77,7 +77,8 @@ def build_nlp(config: PipelineConfig) -> Language:
 
             nlp.add_pipe("medkg_linker", config={"kb": kb or None, "threshold": config.link_threshold,
                                                 "keep_unlinked": config.keep_unlinked,
-                                                "ambiguity_margin": config.link_ambiguity_margin})
+                                                "ambiguity_margin": config.link_ambiguity_margin,
+                                                "senses": config.link_senses})
         re_dir = _resolve(config.re_model, _default_re())
         if re_dir is not None:
             import extractors.relations.component  # noqa: F401  (registers medkg_relations)

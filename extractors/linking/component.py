@@ -16,13 +16,16 @@ class LinkerComponent:
     """Links each entity (or its abbreviation's long form) and lets the KB decide Disease vs Symptom.
     With ``keep_unlinked=False`` an entity that links to no concept is removed from ``doc.ents``.
     Disease/Symptom mentions that name no condition (:mod:`extractors.linking.nonconcepts`) are
-    never linked."""
+    never linked. With ``senses`` (default) a mention whose entry has several ids of one
+    vocabulary is linked to the one a training corpus annotated its text with
+    (:meth:`~extractors.linking.linker.Linker.sense`)."""
 
     def __init__(self, nlp: Language, name: str, kb: str | None, threshold: float | None,
-                 keep_unlinked: bool = False, ambiguity_margin: float | None = None) -> None:
+                 keep_unlinked: bool = False, ambiguity_margin: float | None = None, senses: bool = True) -> None:
         from extractors.linking.linker import Linker
 
         self.keep_unlinked = keep_unlinked
+        self.senses = senses
         kwargs: dict[str, float] = {} if threshold is None else {"threshold": threshold}
         if ambiguity_margin is not None:
             kwargs["ambiguity_margin"] = ambiguity_margin
@@ -41,6 +44,9 @@ class LinkerComponent:
             long_forms=[long_forms.get((e.start, e.end)) for e in to_link],
         ))
         best = [next(linked) if ok else None for ok in linkable]
+        if self.senses:  # the one id the literature means by this text, where the entry has several
+            best = [c if c is None else self.linker.sense(e.text, c, long_form=long_forms.get((e.start, e.end)))
+                    for e, c in zip(ents, best, strict=True)]
         out = []
         for ent, cand in zip(ents, best, strict=True):
             label = str(cand.label) if cand is not None else ent.label_
@@ -62,7 +68,7 @@ def _long_forms(doc: Doc) -> dict[tuple[int, int], str]:
 
 
 @Language.factory("medkg_linker", default_config={"kb": None, "threshold": None, "keep_unlinked": False,
-                                                  "ambiguity_margin": None})
+                                                  "ambiguity_margin": None, "senses": True})
 def make_linker(nlp: Language, name: str, kb: str | None, threshold: float | None,
-                keep_unlinked: bool, ambiguity_margin: float | None) -> LinkerComponent:
-    return LinkerComponent(nlp, name, kb, threshold, keep_unlinked, ambiguity_margin)
+                keep_unlinked: bool, ambiguity_margin: float | None, senses: bool) -> LinkerComponent:
+    return LinkerComponent(nlp, name, kb, threshold, keep_unlinked, ambiguity_margin, senses)

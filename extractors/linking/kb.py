@@ -2,7 +2,8 @@
 
 File format (``KB_FORMAT`` / ``KB_VERSION``): the first line is a header object
 ``{"format": "medkg-kb", "version": 1, "metadata": {...}}``; every further line is one entry,
-``{"concept_id", "label", "name", "aliases", "source", "xrefs"}``. Files are written gzipped;
+``{"concept_id", "label", "name", "aliases", "source", "xrefs", "annotated", "senses"}`` (the last
+two may be absent). Files are written gzipped;
 :meth:`KnowledgeBase.load` also reads an uncompressed file (the test fixture is one, so it can be
 read in review). A file with another format or version is refused rather than half-read,
 because a silently changed field would link mentions to the wrong concepts.
@@ -40,6 +41,11 @@ class KBEntry(Record):
     and aliases); where a text names several entries exactly, the one it was annotated for ranks
     first (the corpus's own reading of "alcohol" is ethanol, of "hypersensitivity" drug
     hypersensitivity).
+    ``senses``: ``(normalised text, id, name)`` for texts a training corpus annotated with one
+    particular id among the entry's own and its xrefs (the entry "hepatitis" carries
+    ``MESH:D006521`` *Hepatitis* and ``MESH:D056486`` *Chemical and Drug Induced Liver Injury*;
+    BC5CDR annotates "hepatotoxicity" with the second). See :meth:`Linker.sense
+    <extractors.linking.linker.Linker.sense>`.
     """
 
     concept_id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.]*:\S+$")
@@ -49,6 +55,7 @@ class KBEntry(Record):
     source: str = Field(min_length=1)
     xrefs: tuple[str, ...] = ()
     annotated: tuple[str, ...] = ()
+    senses: tuple[tuple[str, str, str], ...] = ()
 
     @field_validator("xrefs")
     @classmethod

@@ -43,7 +43,10 @@ Merging (why each step exists):
    ``MESH:D014859``. An entry of another vocabulary whose own name or synonym is exactly one of
    the concept's annotated texts, and which has no id of that vocabulary yet, gets the id as an
    xref too (HPO's "Optic neuropathy" -> ``MESH:D009901``): otherwise the linker's exact-name
-   match lands on an entry the literature's vocabulary cannot see.
+   match lands on an entry the literature's vocabulary cannot see. Each attached text is also
+   recorded as a *sense* of the entry (``KBEntry.senses``: text -> the id it was annotated with),
+   so a mention can name the one id the literature meant where the entry has several (see
+   :meth:`~extractors.linking.linker.Linker.sense`).
 """
 
 from __future__ import annotations
@@ -123,7 +126,8 @@ def build_kb(
     if mesh_names:  # a supplementary record's name, where no descriptor has it (ziprasidone -> MESH:C092292)
         mesh_exact = sources.mesh_supplementary_names() | mesh_exact
     mapped = sources.mesh_mappings(known=descriptors or None) if mesh_mappings else {}
-    entries = merge_entries([e for _, es in parts for e in es], alias_rows, mesh, mesh_exact, mapped)
+    entries = merge_entries([e for _, es in parts for e in es], alias_rows, mesh, mesh_exact, mapped,
+                            descriptor_names=descriptors)
     metadata: dict[str, Any] = {
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - t0, 2),
@@ -148,13 +152,14 @@ def _fspath(path: str | os.PathLike[str] | None) -> str | None:
 class _Draft:
     """A mutable entry while merging."""
 
-    __slots__ = ("entry", "aliases", "xrefs", "annotated")
+    __slots__ = ("entry", "aliases", "xrefs", "annotated", "senses")
 
     def __init__(self, entry: KBEntry) -> None:
         self.entry = entry
         self.aliases: dict[str, None] = dict.fromkeys(entry.aliases)
         self.xrefs: dict[str, None] = dict.fromkeys(entry.xrefs)
         self.annotated: dict[str, None] = dict.fromkeys(entry.annotated)
+        self.senses: dict[str, tuple[str, str]] = {t: (i, n) for t, i, n in entry.senses}
 
     def has_id_of(self, prefix: str) -> bool:
         """Whether the entry's own id or one of its xrefs is of the vocabulary ``prefix`` (``"MESH:"``)."""
@@ -171,15 +176,18 @@ class _Draft:
                 aliases.append(a)
         xrefs = tuple(x for x in self.xrefs if x != e.concept_id)
         return KBEntry(concept_id=e.concept_id, label=e.label, name=e.name, aliases=tuple(aliases),
-                       source=e.source, xrefs=xrefs, annotated=tuple(self.annotated))
+                       source=e.source, xrefs=xrefs, annotated=tuple(self.annotated),
+                       senses=tuple((t, i, n) for t, (i, n) in sorted(self.senses.items())))
 
 
 def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = (),
                   mesh_names: Mapping[str, str] | None = None,
                   mesh_exact: Mapping[str, str] | None = None,
-                  mesh_mappings: Mapping[str, str] | None = None) -> list[KBEntry]:
+                  mesh_mappings: Mapping[str, str] | None = None, *,
+                  descriptor_names: Mapping[str, str] | None = None) -> list[KBEntry]:
     """Mapped MeSH ids, cross-source xrefs, MeSH by name, then the alias table (see module
-    docstring); first id wins on duplicates."""
+    docstring); first id wins on duplicates. ``descriptor_names`` (``MESH:D...`` -> preferred
+    name) names the senses step 3 records; an id it lacks is named by its most frequent text."""
     drafts: list[_Draft] = []
     index: dict[str, int] = {}
     for e in entries:
@@ -189,7 +197,7 @@ def merge_entries(entries: Sequence[KBEntry], alias_rows: Sequence[AliasRow] = (
     _mapped_mesh(drafts, mesh_mappings or {}, mesh_exact or {})
     _link_equivalents(drafts)
     _mesh_by_name(drafts, mesh_names or {}, mesh_exact or {})
-    _attach_aliases(drafts, index, alias_rows)
+    _attach_aliases(drafts, index, alias_rows, descriptor_names or {})
     return [d.freeze() for d in drafts]
 
 
@@ -242,7 +250,8 @@ def _mesh_by_name(drafts: list[_Draft], mesh_names: Mapping[str, str], mesh_exac
             d.xrefs[mesh] = None
 
 
-def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[AliasRow]) -> None:
+def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[AliasRow],
+                    names: Mapping[str, str]) -> None:
     by_concept: dict[tuple[str, str], list[AliasRow]] = defaultdict(list)
     for r in rows:
         by_concept[(label_group(r.label), r.concept_id)].append(r)
@@ -274,10 +283,13 @@ def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[
             drafts.append(_Draft(KBEntry(concept_id=cid, label=top.label, name=top.text,
                                          aliases=tuple(texts[1:]), source="train-aliases", annotated=tuple(texts))))
             continue
+        sense = (cid, names.get(cid) or concept_rows[0].text)
         for i in anchors:
             drafts[i].aliases.update(dict.fromkeys(texts))
             drafts[i].annotated.update(dict.fromkeys(texts))
             drafts[i].xrefs[cid] = None
+            for t in texts:
+                drafts[i].senses.setdefault(normalize(t), sense)
     _same_text_xrefs(drafts, by_concept)
 
 
@@ -329,7 +341,7 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 10
+_CODE_REVISION = 11
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

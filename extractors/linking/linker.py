@@ -168,6 +168,33 @@ class Linker:
                        and not _normal_named_abnormal(t, c[0]) else None)
         return out
 
+    def sense(self, text: str, cand: LinkCandidate, *, long_form: str | None = None) -> LinkCandidate:
+        """The candidate narrowed to the one id the literature means by ``text``, where the entry
+        has several ids of that vocabulary; else ``cand`` itself.
+
+        An entry can carry several MeSH ids (DO's *hepatitis* lists *Hepatitis* and *Chemical and
+        Drug Induced Liver Injury*; *coronary artery disease* three descriptors). Grounded through
+        all of them, one mention is several concepts, most of them not what the text says. When a
+        training corpus annotated this very text (or its abbreviation's long form) with one of
+        them (:attr:`KBEntry.senses`), the mention is linked to that id, named by its vocabulary,
+        and written as its own node unless the canonical rule folds it back into the entry
+        ("coronary artery disease" -> ``MESH:D003324`` -> ``DOID:3393``). On BC5CDR dev (cached
+        NER output, ad hoc script) this removed 91 of 446 false Disease concepts and 4 of 1,435
+        true ones, and 13 of 173 false Drug concepts."""
+        entry = self.kb.get(cand.concept_id)
+        if entry is None or not entry.senses:
+            return cand
+        senses = {t: (i, n) for t, i, n in entry.senses}
+        for t in (text, long_form):
+            found = senses.get(normalize(t)) if t else None
+            if found is None or found[0] == entry.concept_id:
+                continue
+            prefix = found[0].split(":", 1)[0] + ":"
+            if sum(x.startswith(prefix) for x in (entry.concept_id, *entry.xrefs)) > 1:
+                return cand._replace(concept_id=found[0], name=found[1], xrefs=())
+            return cand
+        return cand
+
     def link_many(self, texts: Sequence[str], *, labels: Sequence[EntityType | str | None] | None = None,
                   long_forms: Sequence[str | None] | None = None, k: int = 5) -> list[list[LinkCandidate]]:
         """:meth:`link` for many mentions; ``labels``/``long_forms`` align with ``texts``."""

@@ -63,7 +63,8 @@ def default_extractor() -> Extractor:
 
     # findings the linker finds ambiguous are still linked: the user sees (and can correct) each
     # finding, and an unlinked one would be re-resolved by name anyway
-    return ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True, link_ambiguity_margin=0.0)).process
+    return ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True, link_ambiguity_margin=0.0,
+                                                       link_senses=False)).process
 
 
 def _linker_of(extractor: object) -> Linker | None:

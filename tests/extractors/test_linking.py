@@ -628,3 +628,46 @@ def test_an_abbreviation_links_through_an_approximate_long_form() -> None:
     entry = KBEntry(concept_id="HP:0002204", label=EntityType.DISEASE, name="Pulmonary embolism", source="hpo")
     linker = Linker(KnowledgeBase([entry]))
     assert linker.best("PE", label="Disease", long_form="pulmonary emboli").concept_id == "HP:0002204"
+
+
+def test_a_text_the_corpus_annotated_with_one_of_several_ids_names_that_id(tmp_path: Path) -> None:
+    """DO's *hepatitis* carries two MeSH ids; BC5CDR annotates "hepatotoxicity" with the drug-induced
+    one. ``Linker.sense`` narrows the link to it (named by MeSH) and leaves other texts, entries with a
+    single MeSH id and texts nobody annotated alone; the senses survive saving and loading the KB."""
+    bare = [
+        KBEntry(concept_id="DOID:2237", label=EntityType.DISEASE, name="hepatitis", source="doid",
+                xrefs=("MESH:D006521", "MESH:D056486")),
+        KBEntry(concept_id="HP:0001250", label=EntityType.SYMPTOM, name="Seizure", aliases=("seizures",),
+                source="hpo", xrefs=("MESH:D012640",)),
+    ]
+    rows = [AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxicity", 19, "bc5cdr"),
+            AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxic", 1, "bc5cdr"),
+            AliasRow(EntityType.DISEASE, "MESH:D012640", "seizures", 40, "bc5cdr")]
+    names = {"MESH:D056486": "Chemical and Drug Induced Liver Injury", "MESH:D006521": "Hepatitis"}
+    kb = KnowledgeBase(merge_entries(bare, rows, descriptor_names=names))
+    assert ("hepatotoxicity", "MESH:D056486", "Chemical and Drug Induced Liver Injury") in kb.get("DOID:2237").senses
+    kb.save(tmp_path / "kb.jsonl.gz")
+    linker = Linker(KnowledgeBase.load(tmp_path / "kb.jsonl.gz"))
+
+    def linked(text: str, label: str = "Disease", long_form: str | None = None) -> tuple[str, str]:
+        cand = linker.best(text, label=label, long_form=long_form)
+        sense = linker.sense(text, cand, long_form=long_form)
+        return sense.concept_id, sense.name
+
+    assert linked("Hepatotoxicity") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
+    assert linked("hepatotoxic") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
+    assert linked("hepatitis") == ("DOID:2237", "hepatitis")  # the entry's own name: its own id
+    assert linked("seizures", "Symptom") == ("HP:0001250", "Seizure")  # one MeSH id: nothing to narrow
+    assert linked("HT", long_form="hepatotoxicity") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
+
+    import spacy
+    from spacy.tokens import Span
+
+    from extractors.linking.component import LinkerComponent
+
+    nlp = spacy.blank("en")
+    for senses, expected in ((True, "MESH:D056486"), (False, "DOID:2237")):
+        component = LinkerComponent(nlp, "medkg_linker", str(tmp_path / "kb.jsonl.gz"), None, senses=senses)
+        doc = nlp("Cisplatin hepatotoxicity was rare.")
+        doc.ents = [Span(doc, 1, 2, label="Disease")]
+        assert component(doc).ents[0]._.concept.concept_id == expected  # diagnosis turns senses off
