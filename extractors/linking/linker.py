@@ -180,9 +180,13 @@ class Linker:
         and written as its own node unless the canonical rule folds it back into the entry
         ("coronary artery disease" -> ``MESH:D003324`` -> ``DOID:3393``). On BC5CDR dev (cached
         NER output, ad hoc script) this removed 91 of 446 false Disease concepts and 4 of 1,435
-        true ones, and 13 of 173 false Drug concepts."""
+        true ones.
+
+        Conditions only: a drug's several MeSH ids are one substance (a descriptor and the
+        supplementary record of the same compound, "sorafenib"), and its mentions must stay on the
+        DrugBank node that the interaction check and the canonical rule use."""
         entry = self.kb.get(cand.concept_id)
-        if entry is None or not entry.senses:
+        if entry is None or not entry.senses or label_group(entry.label) == "drug":
             return cand
         senses = {t: (i, n) for t, i, n in entry.senses}
         for t in (text, long_form):

@@ -633,14 +633,17 @@ def test_an_abbreviation_links_through_an_approximate_long_form() -> None:
 def test_a_text_the_corpus_annotated_with_one_of_several_ids_names_that_id(tmp_path: Path) -> None:
     """DO's *hepatitis* carries two MeSH ids; BC5CDR annotates "hepatotoxicity" with the drug-induced
     one. ``Linker.sense`` narrows the link to it (named by MeSH) and leaves other texts, entries with a
-    single MeSH id and texts nobody annotated alone; the senses survive saving and loading the KB."""
+    single MeSH id, drugs and texts nobody annotated alone; the senses survive saving and loading the KB."""
     bare = [
         KBEntry(concept_id="DOID:2237", label=EntityType.DISEASE, name="hepatitis", source="doid",
                 xrefs=("MESH:D006521", "MESH:D056486")),
         KBEntry(concept_id="HP:0001250", label=EntityType.SYMPTOM, name="Seizure", aliases=("seizures",),
                 source="hpo", xrefs=("MESH:D012640",)),
+        KBEntry(concept_id="DRUGBANK:DB00398", label=EntityType.DRUG, name="Sorafenib", source="drugbank",
+                xrefs=("MESH:D000077157", "MESH:C471405")),
     ]
-    rows = [AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxicity", 19, "bc5cdr"),
+    rows = [AliasRow(EntityType.DRUG, "MESH:C471405", "sorafenib", 7, "bc5cdr"),
+            AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxicity", 19, "bc5cdr"),
             AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxic", 1, "bc5cdr"),
             AliasRow(EntityType.DISEASE, "MESH:D012640", "seizures", 40, "bc5cdr")]
     names = {"MESH:D056486": "Chemical and Drug Induced Liver Injury", "MESH:D006521": "Hepatitis"}
@@ -659,6 +662,8 @@ def test_a_text_the_corpus_annotated_with_one_of_several_ids_names_that_id(tmp_p
     assert linked("hepatitis") == ("DOID:2237", "hepatitis")  # the entry's own name: its own id
     assert linked("seizures", "Symptom") == ("HP:0001250", "Seizure")  # one MeSH id: nothing to narrow
     assert linked("HT", long_form="hepatotoxicity") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
+    # a drug's MeSH ids are one substance: its mentions stay on the DrugBank node
+    assert linked("sorafenib", "Drug") == ("DRUGBANK:DB00398", "Sorafenib")
 
     import spacy
     from spacy.tokens import Span
