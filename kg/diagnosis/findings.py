@@ -177,6 +177,32 @@ class Resolver:
         )
         return Unresolved(input=value, role=role, reason=reason)
 
+    def _completed(self, text: str, start: int | None, end: int | None, role: FindingRole) -> ResolvedFinding | None:
+        """The longest exact finding name made of the mention and up to :data:`_NEIGHBOURS` words
+        next to it (:func:`_neighbours`), leading qualifiers dropped and clinical shorthand
+        spelled out (:data:`CLINICAL_PHRASES`): the tagger cut "CVA tenderness" to "tenderness"
+        or "Positive CVA". ``None`` when no such longer name exists (the mention is resolved as is)."""
+        from extractors.linking.nonconcepts import QUALIFIERS
+        from extractors.linking.normalize import normalize
+
+        if start is None or end is None:
+            return None
+        before, after = _neighbours(text, start, end)
+        mention = text[start:end]
+        tries = sorted(((i, j) for i in range(len(before) + 1) for j in range(len(after) + 1) if i or j),
+                       key=lambda ij: -(ij[0] + ij[1]))
+        for i, j in tries:
+            words = normalize(" ".join([*before[len(before) - i:], mention, *after[:j]])).split()
+            while len(words) > 1 and words[0] in QUALIFIERS:
+                words.pop(0)
+            phrase = " ".join(words)
+            phrase = CLINICAL_PHRASES.get(phrase, phrase)
+            if phrase in CLINICAL_PHRASES.values() or len(words) > len(normalize(mention).split()):
+                found = self._exact(phrase, role)
+                if found is not None:
+                    return found.model_copy(update={"input": mention})
+        return None
+
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
         """``value`` as a finding the index knows, by an exact (normalised) name only: the graph's
         own names, then an exact match of the linker; ``None`` otherwise."""
@@ -248,8 +274,8 @@ class Resolver:
             else:
                 ignored.append(f"{m.text!r} ({m.assertion.value})")
                 continue
-            result: ResolvedFinding | Unresolved | None = None
-            if m.concept_id is not None and m.label is EntityType.SYMPTOM and self.index.knows(m.concept_id):
+            result: ResolvedFinding | Unresolved | None = self._completed(text, m.start, m.end, role)
+            if result is None and m.concept_id is not None and m.label is EntityType.SYMPTOM and self.index.knows(m.concept_id):
                 result = self._found(m.text, role, m.concept_id, "text")
             if result is None and m.concept_id is None:
                 # "slowness of movement and small handwriting": two findings, not one; only conjuncts
@@ -264,6 +290,12 @@ class Resolver:
                     continue
             if result is None:
                 result = self.resolve_name(m.text, role, via_text=True, context=_around(text, m.start, m.end))
+            if (role is FindingRole.EXCLUDED and isinstance(result, ResolvedFinding)
+                    and self.index.defined_by(result.concept_id) and _history_negated(text, m.start, m.end)):
+                # "no prior kidney stones" says the patient never had the disease before, not that
+                # this episode is not one: the finding that names a disease is not excluded
+                ignored.append(f"{m.text!r} (negated history of a finding that names a disease)")
+                continue
             _add(out, result)
         if ignored:
             out.notes.append("not used as findings: " + ", ".join(ignored))
@@ -289,15 +321,46 @@ _NEIGHBOURS = 2
 _CLAUSE = re.compile(r"[\n.;:,()]|\b(?:and|or|but|with|without)\b", re.IGNORECASE)
 
 
-def _around(text: str, start: int | None, end: int | None) -> str:
+def _neighbours(text: str, start: int | None, end: int | None) -> tuple[list[str], list[str]]:
     """Up to :data:`_NEIGHBOURS` words before and after ``text[start:end]``, within its line and
     phrase (no line break, clause punctuation or conjunction crossed: the "scalp" of "tenderness
     and scalp laceration" is another finding's)."""
     if start is None or end is None:
-        return ""
+        return [], []
     before = _CLAUSE.split(text[max(0, start - 60):start])[-1].split()[-_NEIGHBOURS:]
     after = _CLAUSE.split(text[end:end + 60])[0].split()[:_NEIGHBOURS]
+    return before, after
+
+
+def _around(text: str, start: int | None, end: int | None) -> str:
+    """:func:`_neighbours` as one string (the words that count as said next to a mention)."""
+    before, after = _neighbours(text, start, end)
     return " ".join(before + after)
+
+
+CLINICAL_PHRASES: dict[str, str] = {
+    "cva tenderness": "costovertebral angle tenderness",
+    "jvd": "jugular venous distention",
+    "doe": "dyspnea on exertion",
+    "pnd": "paroxysmal nocturnal dyspnea",
+    "sob": "shortness of breath",
+}
+"""Clinical shorthand -> the name a vocabulary uses, for a whole (normalised) finding phrase only:
+"CVA" alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard
+examination and history abbreviations (hand-curated for medkg, CC0)."""
+
+_HISTORY_CUE = re.compile(r"\b(?:history|hx|before|prior|previous(?:ly)?|ever|in the past)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[.!?\n;]")
+
+
+def _history_negated(text: str, start: int | None, end: int | None) -> bool:
+    """Whether the sentence of a negated mention says the negation is about the past ("denies any
+    history of kidney stones prior to this occurrence", "never had X before")."""
+    if start is None or end is None:
+        return False
+    left = _SENTENCE.split(text[max(0, start - 160):start])[-1]
+    right = _SENTENCE.split(text[end:end + 80])[0]
+    return bool(_HISTORY_CUE.search(left) or _HISTORY_CUE.search(right))
 
 
 _COORDINATION = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+", re.IGNORECASE)

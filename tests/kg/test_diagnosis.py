@@ -418,3 +418,34 @@ def test_a_disease_has_the_finding_that_bears_its_name() -> None:
     assert gerd.named_in_text  # the historical mention names the disease, not only the finding
     present = rank_diagnoses(idx, text="Gastroesophageal reflux for a week.")
     assert present.candidates[0].disease_id == "DOID:8534" and not present.candidates[0].named_in_text
+
+
+def test_a_span_cut_short_is_completed_and_a_negated_history_does_not_exclude_the_disease() -> None:
+    """"CVA tenderness" tagged as "tenderness" or "Positive CVA" is *Costovertebral angle
+    tenderness* (the neighbouring words complete an exact name; clinical shorthand is spelled out
+    for the whole phrase only), and "denies any history of kidney stones prior to this occurrence"
+    does not exclude nephrolithiasis, whose own finding it names; a plain negation still does."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:6000106": "Costovertebral angle tenderness", "HP:0000790": "Hematuria",
+             "HP:0000787": "Nephrolithiasis", "HP:0002018": "Nausea", "HP:0001250": "Seizure"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:585", symptom="HP:6000106", frequency=0.5),
+         Annotation(disease="DOID:585", symptom="HP:0000790", frequency=0.9),
+         Annotation(disease="DOID:585", symptom="HP:0002018", frequency=0.5),
+         Annotation(disease="D:2", symptom="HP:0000790", frequency=0.5),
+         Annotation(disease="D:2", symptom="HP:0002018", frequency=0.5)],
+        symptom_names=terms, disease_names={"DOID:585": "nephrolithiasis", "D:2": "other"},
+    )
+    for exam in ("CVA tenderness present at the right flank.", "Positive CVA tenderness on the right."):
+        report = rank_diagnoses(idx, text=f"Reports hematuria and nausea. {exam}", age=40)
+        assert "HP:6000106" in {f.concept_id for f in report.findings}, exam
+    history = rank_diagnoses(idx, text="Reports hematuria and nausea. She denies any personal history of kidney "
+                                       "stones prior to this occurrence.", age=29)
+    assert "HP:0000787" not in {f.concept_id for f in history.excluded}
+    assert any("negated history" in n for n in history.notes)
+    assert history.candidates[0].disease_id == "DOID:585"
+    plain = rank_diagnoses(idx, text="Reports hematuria and nausea. No kidney stones on the CT scan.", age=29)
+    assert "HP:0000787" in {f.concept_id for f in plain.excluded}
+    stroke = {f.concept_id for f in rank_diagnoses(idx, text="History of CVA. Reports hematuria.", age=70).findings}
+    assert stroke == {"HP:0000790"}  # "CVA" alone is not the angle
