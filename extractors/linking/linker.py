@@ -358,15 +358,27 @@ def adds_words(text: str, cand: LinkCandidate, *, context: str = "") -> bool:
         return False
     said = [w for w in normalize(f"{text} {context}").split() if w]
     words = normalize(cand.matched).split()
-    if not any(_numeral(w) for w in said):
+    if cand.label is EntityType.DISEASE and not any(_numeral(w) for w in said):
         while words and (words[-1] in _SUBTYPE or _numeral(words[-1])):
-            words.pop()  # ", X-linked 1", ", type 2": a subtype the text does not narrow down
+            words.pop()  # ", X-linked 1", ", type 2": a disease's subtype the text does not narrow down
     for word in words:
         if word in _FILLER:
             continue
         if not any(_same_word(word, w) for w in said):
             return True  # including a number, a letter or a code the text lacks ("type 2", "l5")
     return False
+
+
+def qualifier_variants(text: str) -> list[str]:
+    """``text`` with its leading qualifier replaced by each other word of the same sense
+    (:data:`_SAME_SENSE`): "low hemoglobin" -> "reduced hemoglobin", "decreased hemoglobin"...;
+    ``[]`` when it does not start with one. Vocabularies name a finding with one of them only
+    (*Decreased haemoglobin*), so an exact lookup of each variant finds it."""
+    words = normalize(text).split()
+    if len(words) < 2 or words[0] not in _SAME_SENSE:
+        return []
+    sense = _SAME_SENSE[words[0]]
+    return [" ".join([w, *words[1:]]) for w, g in _SAME_SENSE.items() if g == sense and w != words[0]]
 
 
 _AMBIGUITY_K = 4

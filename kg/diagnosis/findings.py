@@ -150,7 +150,7 @@ class Resolver:
         linker's threshold; 1.0 takes exact matches only). A candidate whose name says more than
         the text (:func:`~extractors.linking.linker.adds_words`; ``context`` = the words next to
         the mention, which may complete a span cut short) is passed over."""
-        from extractors.linking.linker import adds_words
+        from extractors.linking.linker import adds_words, qualifier_variants
         from extractors.linking.normalize import normalize
 
         key = normalize(value)
@@ -159,6 +159,16 @@ class Resolver:
         hits = [t for t in self.index.name_keys.get(key, ()) if self.index.knows(t)]
         if hits:
             return self._found(value, role, _prefer(hits), "text" if via_text else "name")
+        variants = qualifier_variants(value)  # "low hemoglobin" is named "decreased haemoglobin"
+        for variant in variants:
+            hits = [t for t in self.index.name_keys.get(variant, ()) if self.index.knows(t)]
+            if hits:
+                return self._found(value, role, _prefer(hits), "text" if via_text else "name")
+        for cands in self.linker.link_many(variants, labels=[EntityType.SYMPTOM] * len(variants), k=3) if variants else ():
+            for cand in cands:
+                known = [cid for cid in (cand.concept_id, *cand.xrefs) if self.index.knows(cid)]
+                if cand.score >= 1.0 and known:
+                    return self._found(value, role, known[0], "text" if via_text else "linker")
         linked_elsewhere = None
         bar = self.linker.threshold if min_score is None else min_score
         for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=10):

@@ -623,6 +623,21 @@ def test_what_counts_as_saying_a_word(text: str, matched: str, adds: bool) -> No
     assert adds_words(text, cand, context=context) is adds
 
 
+def test_a_subtype_letter_is_forgiven_for_diseases_only_and_qualifiers_have_variants() -> None:
+    """"SBMA" names *..., X-linked 1* (a disease's subtype suffix), but "hemoglobin" is not the
+    phenotype *HbC hemoglobin* ("hemoglobin c"): the letter says which hemoglobin. "low hemoglobin"
+    is looked up as "decreased hemoglobin" too, the way vocabularies name it."""
+    from extractors.linking.linker import LinkCandidate, adds_words, qualifier_variants
+
+    disease = LinkCandidate("OMIM:1", "SBMA", EntityType.DISEASE, 0.9, "omim", (), "spinal and bulbar muscular atrophy x linked 1")
+    phenotype = LinkCandidate("HP:1", "HbC hemoglobin", EntityType.SYMPTOM, 0.9, "hpo", (), "hemoglobin c")
+    assert not adds_words("spinal and bulbar muscular atrophy", disease)
+    assert adds_words("low hemoglobin", phenotype)
+    assert "decreased hemoglobin" in qualifier_variants("Low hemoglobin")
+    assert "increased potassium" in qualifier_variants("high potassium")
+    assert qualifier_variants("hemoglobin") == [] and qualifier_variants("low") == []
+
+
 def test_an_abbreviation_links_through_an_approximate_long_form() -> None:
     """The long form says what the short form means: a candidate found from it is judged on its words."""
     entry = KBEntry(concept_id="HP:0002204", label=EntityType.DISEASE, name="Pulmonary embolism", source="hpo")

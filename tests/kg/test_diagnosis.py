@@ -449,3 +449,22 @@ def test_a_span_cut_short_is_completed_and_a_negated_history_does_not_exclude_th
     assert "HP:0000787" in {f.concept_id for f in plain.excluded}
     stroke = {f.concept_id for f in rank_diagnoses(idx, text="History of CVA. Reports hematuria.", age=70).findings}
     assert stroke == {"HP:0000790"}  # "CVA" alone is not the angle
+
+
+def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
+    """HPO names anemia's lab sign "Decreased haemoglobin"; a note says "low hemoglobin". The
+    qualifier's same-sense variants are looked up exactly before any approximate match (which
+    found the hemoglobin variant *HbC hemoglobin*)."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0001903": "Anemia", "HP:0011904": "HbC hemoglobin", "HP:0002018": "Nausea"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:2355", symptom="HP:0001903", frequency=1.0),
+         Annotation(disease="D:2", symptom="HP:0011904", frequency=1.0),
+         Annotation(disease="D:2", symptom="HP:0002018", frequency=0.5)],
+        symptom_names=terms, disease_names={"DOID:2355": "anemia", "D:2": "hemoglobin C disease"},
+        symptom_synonyms={"HP:0001903": ["Decreased haemoglobin"], "HP:0011904": ["Hemoglobin C"]},
+    )
+    report = rank_diagnoses(idx, text="He was found to have low hemoglobin and reports nausea.", age=60)
+    assert ("low hemoglobin", "HP:0001903") in {(f.input, f.concept_id) for f in report.findings}
+    assert "HP:0011904" not in {f.concept_id for f in report.findings}
