@@ -159,6 +159,18 @@ class Resolver:
         hits = [t for t in self.index.name_keys.get(key, ()) if self.index.knows(t)]
         if hits:
             return self._found(value, role, _prefer(hits), "text" if via_text else "name")
+        phrase = _phrases().get(key)  # "thyromegaly" is HPO's Goiter
+        if phrase is not None:
+            hits = [t for t in self.index.name_keys.get(normalize(phrase), ()) if self.index.knows(t)]
+            if hits:
+                return self._found(value, role, _prefer(hits), "text" if via_text else "name")
+        for form in word_forms(value):  # "wheezes" is named "wheezing"
+            # HPO terms only: a form-made match on a generic term of another vocabulary ("tender" ->
+            # SYMP's 'tenderness') matches no disease's more specific HPO annotation and only
+            # lowered the vignettes' ranks (cellulitis 18 -> 40)
+            hits = [t for t in self.index.name_keys.get(normalize(form), ()) if t.startswith("HP:") and self.index.knows(t)]
+            if hits:
+                return self._found(value, role, _prefer(hits), "text" if via_text else "name")
         variants = qualifier_variants(value)  # "low hemoglobin" is named "decreased haemoglobin"
         for variant in variants:
             hits = [t for t in self.index.name_keys.get(variant, ()) if self.index.knows(t)]
@@ -206,7 +218,7 @@ class Resolver:
             while len(words) > 1 and words[0] in QUALIFIERS:
                 words.pop(0)
             phrase = " ".join(words)
-            phrase = CLINICAL_PHRASES.get(phrase, phrase)
+            phrase = _phrases().get(phrase, phrase)
             if phrase in CLINICAL_PHRASES.values() or len(words) > len(normalize(mention).split()):
                 found = self._exact(phrase, role)
                 if found is not None:
@@ -350,14 +362,57 @@ def _around(text: str, start: int | None, end: int | None) -> str:
 
 CLINICAL_PHRASES: dict[str, str] = {
     "cva tenderness": "costovertebral angle tenderness",
-    "jvd": "jugular venous distention",
+    "jvd": "elevated jugular venous pressure",
+    "jugular venous distention": "elevated jugular venous pressure",
+    "jugular venous distension": "elevated jugular venous pressure",
     "doe": "dyspnea on exertion",
     "pnd": "paroxysmal nocturnal dyspnea",
     "sob": "shortness of breath",
+    "thyromegaly": "goiter",
+    "tarry stools": "melena",
+    "dark tarry stools": "melena",
+    "black tarry stools": "melena",
+    "blood in stool": "hematochezia",
+    "blood in the stool": "hematochezia",
+    "enlarged lymph nodes": "lymphadenopathy",
 }
-"""Clinical shorthand -> the name a vocabulary uses, for a whole (normalised) finding phrase only:
-"CVA" alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard
-examination and history abbreviations (hand-curated for medkg, CC0)."""
+"""Clinical wording -> the name a vocabulary (HPO) uses, for a whole finding phrase only: "CVA"
+alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard
+examination and history shorthand and synonyms HPO lacks (hand-curated for medkg, CC0; the rows
+after the first were added after reading the unresolved findings of the ACI-Bench development
+notes)."""
+
+
+@cache
+def _phrases() -> dict[str, str]:
+    from extractors.linking.normalize import normalize
+
+    return {normalize(k): v for k, v in CLINICAL_PHRASES.items()}
+
+
+_STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a")
+_FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety")
+
+
+def word_forms(value: str) -> list[str]:
+    """Other forms of the phrase, one word changed at a time ("wheezes" -> "wheezing",
+    "nauseous"/"nauseated" -> "nausea", "short of breath" -> "shortness of breath", "dizzy" ->
+    "dizziness"): looked up exactly, they find the name a vocabulary uses for the same finding
+    where character-level similarity falls short. Words under four letters are left alone."""
+    from extractors.linking.normalize import normalize
+
+    words = normalize(value).split()
+    out: dict[str, None] = {}
+    for i, w in enumerate(words):
+        if len(w) < 4 or not w.isalpha():
+            continue
+        stems = {w} | {w[:-len(e)] for e in _STEM_ENDINGS if w.endswith(e) and len(w) - len(e) >= 3}
+        for stem in stems:
+            for e in _FORM_ENDINGS:
+                form = stem + e
+                if form != w:
+                    out[" ".join([*words[:i], form, *words[i + 1:]])] = None
+    return list(out)
 
 _HISTORY_CUE = re.compile(r"\b(?:history|hx|before|prior|previous(?:ly)?|ever|in the past)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"[.!?\n;]")

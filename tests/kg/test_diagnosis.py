@@ -468,3 +468,22 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
     report = rank_diagnoses(idx, text="He was found to have low hemoglobin and reports nausea.", age=60)
     assert ("low hemoglobin", "HP:0001903") in {(f.input, f.concept_id) for f in report.findings}
     assert "HP:0011904" not in {f.concept_id for f in report.findings}
+
+
+@pytest.mark.parametrize(("said", "term"), [("nauseous", "HP:0002018"), ("nauseated", "HP:0002018"),
+                                            ("wheezes", "HP:0030828"), ("short of breath", "HP:0002094"),
+                                            ("thyromegaly", "HP:0000853"), ("dark, tarry stools", "HP:0002249")])
+def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
+    """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
+    has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
+    from kg.diagnosis.findings import Resolver
+    from kg.diagnosis.index import Annotation
+    from kg.diagnosis.report import ResolvedFinding
+
+    terms = {"HP:0002018": "Nausea", "HP:0030828": "Wheezing", "HP:0002094": "Dyspnea", "HP:0000853": "Goiter",
+             "HP:0002249": "Melena"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"},
+                                          symptom_synonyms={"HP:0002094": ["Shortness of breath"]})
+    resolved = Resolver(idx).resolve(said, FindingRole.PRESENT)
+    assert isinstance(resolved, ResolvedFinding) and resolved.concept_id == term
