@@ -73,6 +73,13 @@ ADDED: tuple[dict[str, Any], ...] = (
     _pat("tested negative for", NEGATED, "FORWARD",
          [{"LOWER": {"IN": ["tested", "tests", "screened"]}}, {"LOWER": {"IN": ["negative", "neg"]}},
           {"LOWER": "for", "OP": "?"}]),
+    # an exam sign reported negative at the head of its sentence or clause ("Negative CVA tenderness",
+    # "Exam: negative straight leg raise"); not "HIV negative patient with fever" mid-clause
+    _pat("negative (sign, sentence start)", NEGATED, "FORWARD",
+         [{"LOWER": {"IN": ["negative", "neg"]}, "IS_SENT_START": True}], max_scope=5),
+    _pat("negative (sign, clause start)", NEGATED, "FORWARD",
+         [{"ORTH": {"IN": [":", ";", ","]}}, {"LOWER": {"IN": ["negative", "neg"]}},
+          {"LOWER": {"NOT_IN": ["for"]}, "OP": "?"}], max_scope=5),
     _pat(": no (clause end)", NEGATED, "BACKWARD", [{"ORTH": ":"}, {"LOWER": {"IN": ["no", *_NEGATIVE]}}, {"IS_PUNCT": True}]),
     _pat(": no (line end)", NEGATED, "BACKWARD", r"(?m):[ \t]*(?:no|none|negative|neg|absent|denie[sd])[ \t]*$"),
     _pat("unlikely to be", NEGATED, "FORWARD", [{"LOWER": "unlikely"}, {"LOWER": "to"}, {"LOWER": {"IN": ["be", "have"]}}]),

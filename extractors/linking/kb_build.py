@@ -46,7 +46,9 @@ Merging (why each step exists):
    match lands on an entry the literature's vocabulary cannot see. Each attached text is also
    recorded as a *sense* of the entry (``KBEntry.senses``: text -> the id it was annotated with),
    so a mention can name the one id the literature meant where the entry has several (see
-   :meth:`~extractors.linking.linker.Linker.sense`).
+   :meth:`~extractors.linking.linker.Linker.sense`); not for the entry's own names and synonyms
+   (BC5CDR annotates "hepatitis" as drug-induced liver injury, but the word means *hepatitis*)
+   unless the id's MeSH name is the text, and not for a text two ids claim.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def build_kb(
         mesh_exact = sources.mesh_supplementary_names() | mesh_exact
     mapped = sources.mesh_mappings(known=descriptors or None) if mesh_mappings else {}
     entries = merge_entries([e for _, es in parts for e in es], alias_rows, mesh, mesh_exact, mapped,
-                            descriptor_names=descriptors)
+                            descriptor_names=(sources.mesh_supplementary() | descriptors) if mesh_names else {})
     metadata: dict[str, Any] = {
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - t0, 2),
@@ -265,6 +267,8 @@ def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[
             by_xref[(group, x)].append(i)
         for name in dict.fromkeys(normalize(n) for n in (d.entry.name, *d.aliases)):
             by_name[(group, name)].append(i)
+    senses_seen: dict[tuple[int, str], str] = {}
+    ambiguous: set[tuple[int, str]] = set()
     for (group, cid), concept_rows in by_concept.items():
         concept_rows.sort(key=lambda r: -r.count)
         anchors = list(dict.fromkeys(by_xref.get((group, cid), [])))
@@ -288,8 +292,18 @@ def _attach_aliases(drafts: list[_Draft], index: dict[str, int], rows: Sequence[
             drafts[i].aliases.update(dict.fromkeys(texts))
             drafts[i].annotated.update(dict.fromkeys(texts))
             drafts[i].xrefs[cid] = None
+            own = {normalize(n) for n in (drafts[i].entry.name, *drafts[i].entry.aliases)}
             for t in texts:
-                drafts[i].senses.setdefault(normalize(t), sense)
+                key = normalize(t)
+                # the entry's own name means the entry, whatever one corpus's annotators chose
+                # ("hepatitis" is not drug-induced liver injury), unless the id is named so itself
+                if key in own and normalize(sense[1]) != key:
+                    continue
+                if senses_seen.setdefault((i, key), cid) != cid:
+                    ambiguous.add((i, key))  # two ids claim the text: no sense at all
+                drafts[i].senses.setdefault(key, sense)
+    for i, key in ambiguous:
+        drafts[i].senses.pop(key, None)
     _same_text_xrefs(drafts, by_concept)
 
 
@@ -341,7 +355,7 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 11
+_CODE_REVISION = 12
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

@@ -200,8 +200,10 @@ class Linker:
         return cand
 
     def link_many(self, texts: Sequence[str], *, labels: Sequence[EntityType | str | None] | None = None,
-                  long_forms: Sequence[str | None] | None = None, k: int = 5) -> list[list[LinkCandidate]]:
-        """:meth:`link` for many mentions; ``labels``/``long_forms`` align with ``texts``."""
+                  long_forms: Sequence[str | None] | None = None, k: int = 5,
+                  fuzzy: bool = True) -> list[list[LinkCandidate]]:
+        """:meth:`link` for many mentions; ``labels``/``long_forms`` align with ``texts``.
+        ``fuzzy=False``: exact (normalised) name matches only, without the approximate search."""
         n = len(texts)
         labels = [None] * n if labels is None else list(labels)
         long_forms = [None] * n if long_forms is None else list(long_forms)
@@ -214,7 +216,7 @@ class Linker:
         queries = list(zip(texts, groups, strict=True))
         lf_rows = [i for i, lf in enumerate(long_forms) if lf and lf.strip()]
         lf_queries = [(long_forms[i], groups[i]) for i in lf_rows]
-        scored = self._score(queries + lf_queries, k)  # type: ignore[arg-type]
+        scored = self._score(queries + lf_queries, k, fuzzy=fuzzy)  # type: ignore[arg-type]
         short, longs = scored[:n], dict(zip(lf_rows, scored[n:], strict=True))
         out = []
         for i in range(n):
@@ -240,7 +242,8 @@ class Linker:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _score(self, queries: Sequence[tuple[str, tuple[str, ...]]], k: int) -> list[dict[int, tuple[float, str]]]:
+    def _score(self, queries: Sequence[tuple[str, tuple[str, ...]]], k: int,
+               fuzzy: bool = True) -> list[dict[int, tuple[float, str]]]:
         """Per query: entry index -> (best score, matched name)."""
         results: list[dict[int, tuple[float, str]]] = [{} for _ in queries]
         pending: dict[str, list[int]] = {g: [] for g in _GROUPS}
@@ -251,7 +254,7 @@ class Linker:
             for g in groups:
                 for i, name in self._groups[g].exact.get(key, ()):
                     results[q][i] = (1.0, name)
-            if not results[q] and _WORDLIKE.search(text):
+            if fuzzy and not results[q] and _WORDLIKE.search(text):
                 for g in groups:
                     pending[g].append(q)
         for g, rows in pending.items():

@@ -322,6 +322,12 @@ MESH_SUPPLEMENTARY = Path(__file__).resolve().parent / "data" / "mesh_supplement
 """Names of MeSH supplementary concept records (``MESH:C...``), as Biomappings labels them (see the file's header)."""
 
 
+def mesh_supplementary(path: str | os.PathLike[str] = MESH_SUPPLEMENTARY) -> dict[str, str]:
+    """``MESH:C...`` -> name, as the shipped supplementary table lists them."""
+    return {row[0]: row[1] for row in _tsv_rows(path, "mesh\t", "MeSH supplementary table")
+            if len(row) > 1 and row[0].startswith("MESH:C") and row[1]}
+
+
 def mesh_supplementary_names(path: str | os.PathLike[str] = MESH_SUPPLEMENTARY) -> dict[str, str]:
     """Case-folded name -> ``MESH:C...``, for names that only one record has."""
     ids: dict[str, set[str]] = defaultdict(set)

@@ -176,14 +176,15 @@ class Resolver:
             hits = [t for t in self.index.name_keys.get(variant, ()) if self.index.knows(t)]
             if hits:
                 return self._found(value, role, _prefer(hits), "text" if via_text else "name")
-        for cands in self.linker.link_many(variants, labels=[EntityType.SYMPTOM] * len(variants), k=3) if variants else ():
+        for cands in (self.linker.link_many(variants, labels=[EntityType.SYMPTOM] * len(variants), k=3, fuzzy=False)
+                      if variants else ()):
             for cand in cands:
                 known = [cid for cid in (cand.concept_id, *cand.xrefs) if self.index.knows(cid)]
                 if cand.score >= 1.0 and known:
                     return self._found(value, role, known[0], "text" if via_text else "linker")
         linked_elsewhere = None
         bar = self.linker.threshold if min_score is None else min_score
-        for cand in self.linker.link(value, label=EntityType.SYMPTOM, k=10):
+        for cand in self.linker.link_many([value], labels=[EntityType.SYMPTOM], k=10, fuzzy=bar < 1.0)[0]:
             if cand.score < bar:
                 break
             if adds_words(value, cand, context=context):  # "tenderness" is not Scalp tenderness
@@ -201,28 +202,38 @@ class Resolver:
 
     def _completed(self, text: str, start: int | None, end: int | None, role: FindingRole) -> ResolvedFinding | None:
         """The longest exact finding name made of the mention and up to :data:`_NEIGHBOURS` words
-        next to it (:func:`_neighbours`), leading qualifiers dropped and clinical shorthand
-        spelled out (:data:`CLINICAL_PHRASES`): the tagger cut "CVA tenderness" to "tenderness"
-        or "Positive CVA". ``None`` when no such longer name exists (the mention is resolved as is)."""
-        from extractors.linking.nonconcepts import QUALIFIERS
+        next to it (:func:`_neighbours`), tried whole, then without leading modifiers and
+        "positive", with clinical shorthand spelled out (:data:`CLINICAL_PHRASES`): the tagger cut
+        "CVA tenderness" to "tenderness" or "Positive CVA". Never through a word of absence or
+        normality (:data:`_POLARITY`: "Negative CVA tenderness" is no sign). ``None`` when no such
+        longer name exists (the mention is resolved as is)."""
+        from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize
 
         if start is None or end is None:
             return None
         before, after = _neighbours(text, start, end)
         mention = text[start:end]
+        size = len(normalize(mention).split())
         tries = sorted(((i, j) for i in range(len(before) + 1) for j in range(len(after) + 1) if i or j),
                        key=lambda ij: -(ij[0] + ij[1]))
         for i, j in tries:
             words = normalize(" ".join([*before[len(before) - i:], mention, *after[:j]])).split()
-            while len(words) > 1 and words[0] in QUALIFIERS:
-                words.pop(0)
-            phrase = " ".join(words)
-            phrase = _phrases().get(phrase, phrase)
-            if phrase in CLINICAL_PHRASES.values() or len(words) > len(normalize(mention).split()):
-                found = self._exact(phrase, role)
-                if found is not None:
-                    return found.model_copy(update={"input": mention})
+            if _POLARITY.intersection(words):
+                continue  # "Negative CVA tenderness", "normal JVD": not a present sign
+            phrases = [words]
+            core = list(words)
+            while len(core) > 1 and (core[0] in _LEADING or core[0] in MODIFIERS):
+                core.pop(0)
+            if core != words:
+                phrases.append(core)  # "Positive CVA tenderness"; "decreased breath sounds" is tried whole first
+            for ws in phrases:
+                phrase = " ".join(ws)
+                phrase = _phrases().get(phrase, phrase)
+                if phrase in CLINICAL_PHRASES.values() or len(ws) > size:
+                    found = self._exact(phrase, role)
+                    if found is not None:
+                        return found.model_copy(update={"input": mention})
         return None
 
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
@@ -340,7 +351,7 @@ _NEIGHBOURS = 2
 """Words on each side of a mention that may complete a span the tagger cut short."""
 
 
-_CLAUSE = re.compile(r"[\n.;:,()]|\b(?:and|or|but|with|without)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[\n.;:,()?!]|\b(?:and|or|but|with|without)\b", re.IGNORECASE)
 
 
 def _neighbours(text: str, start: int | None, end: int | None) -> tuple[list[str], list[str]]:
@@ -392,17 +403,23 @@ def _phrases() -> dict[str, str]:
 
 _STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a")
 _FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety")
+_FORM_WORDS = 4
+"""Only phrases this short get other word forms (finding names are short; a long input would
+make the lookups grow with the square of its length)."""
 
 
 def word_forms(value: str) -> list[str]:
     """Other forms of the phrase, one word changed at a time ("wheezes" -> "wheezing",
     "nauseous"/"nauseated" -> "nausea", "short of breath" -> "shortness of breath", "dizzy" ->
     "dizziness"): looked up exactly, they find the name a vocabulary uses for the same finding
-    where character-level similarity falls short. Words under four letters are left alone."""
+    where character-level similarity falls short. Words under four letters are left alone, and
+    phrases over :data:`_FORM_WORDS` words get none."""
     from extractors.linking.normalize import normalize
 
     words = normalize(value).split()
     out: dict[str, None] = {}
+    if len(words) > _FORM_WORDS:
+        return []
     for i, w in enumerate(words):
         if len(w) < 4 or not w.isalpha():
             continue
@@ -414,17 +431,21 @@ def word_forms(value: str) -> list[str]:
                     out[" ".join([*words[:i], form, *words[i + 1:]])] = None
     return list(out)
 
-_HISTORY_CUE = re.compile(r"\b(?:history|hx|before|prior|previous(?:ly)?|ever|in the past)\b", re.IGNORECASE)
-_SENTENCE = re.compile(r"[.!?\n;]")
+_HISTORY_CUE = re.compile(r"\b(?:history|hx|before|prior|previous(?:ly)?|ever|never|in the past)\b", re.IGNORECASE)
+_POLARITY = frozenset({"no", "not", "non", "negative", "normal", "absent", "denies", "denied", "without", "never"})
+"""Words that make a phrase say a finding is absent or normal: a completed name never takes them in."""
+_LEADING = frozenset({"positive", "present"})
+"""Leading words a completed name may drop besides the modifiers ("Positive CVA tenderness")."""
 
 
 def _history_negated(text: str, start: int | None, end: int | None) -> bool:
-    """Whether the sentence of a negated mention says the negation is about the past ("denies any
-    history of kidney stones prior to this occurrence", "never had X before")."""
+    """Whether a negated mention's own clause says the negation is about the past: a history cue
+    before it ("denies any history of kidney stones", "has never had kidney stones") or among the
+    four words after it ("... kidney stones before", "... prior to this occurrence")."""
     if start is None or end is None:
         return False
-    left = _SENTENCE.split(text[max(0, start - 160):start])[-1]
-    right = _SENTENCE.split(text[end:end + 80])[0]
+    left = _CLAUSE.split(text[max(0, start - 120):start])[-1]
+    right = " ".join(_CLAUSE.split(text[end:end + 80])[0].split()[:4])
     return bool(_HISTORY_CUE.search(left) or _HISTORY_CUE.search(right))
 
 

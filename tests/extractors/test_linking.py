@@ -656,12 +656,17 @@ def test_a_text_the_corpus_annotated_with_one_of_several_ids_names_that_id(tmp_p
                 source="hpo", xrefs=("MESH:D012640",)),
         KBEntry(concept_id="DRUGBANK:DB00398", label=EntityType.DRUG, name="Sorafenib", source="drugbank",
                 xrefs=("MESH:D000077157", "MESH:C471405")),
+        KBEntry(concept_id="DOID:3393", label=EntityType.DISEASE, name="coronary artery disease", source="doid",
+                xrefs=("MESH:D003324", "MESH:D003327")),
     ]
     rows = [AliasRow(EntityType.DRUG, "MESH:C471405", "sorafenib", 7, "bc5cdr"),
+            AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatitis", 31, "bc5cdr"),
+            AliasRow(EntityType.DISEASE, "MESH:D003324", "coronary artery disease", 5, "bc5cdr"),
             AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxicity", 19, "bc5cdr"),
             AliasRow(EntityType.DISEASE, "MESH:D056486", "hepatotoxic", 1, "bc5cdr"),
             AliasRow(EntityType.DISEASE, "MESH:D012640", "seizures", 40, "bc5cdr")]
-    names = {"MESH:D056486": "Chemical and Drug Induced Liver Injury", "MESH:D006521": "Hepatitis"}
+    names = {"MESH:D056486": "Chemical and Drug Induced Liver Injury", "MESH:D006521": "Hepatitis, Chronic",
+             "MESH:D003324": "Coronary Artery Disease"}
     kb = KnowledgeBase(merge_entries(bare, rows, descriptor_names=names))
     assert ("hepatotoxicity", "MESH:D056486", "Chemical and Drug Induced Liver Injury") in kb.get("DOID:2237").senses
     kb.save(tmp_path / "kb.jsonl.gz")
@@ -674,7 +679,10 @@ def test_a_text_the_corpus_annotated_with_one_of_several_ids_names_that_id(tmp_p
 
     assert linked("Hepatotoxicity") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
     assert linked("hepatotoxic") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
-    assert linked("hepatitis") == ("DOID:2237", "hepatitis")  # the entry's own name: its own id
+    # the entry's own name means the entry, though the corpus annotated "hepatitis" as drug-induced...
+    assert linked("hepatitis") == ("DOID:2237", "hepatitis")
+    # ...unless the id is named so itself
+    assert linked("coronary artery disease") == ("MESH:D003324", "Coronary Artery Disease")
     assert linked("seizures", "Symptom") == ("HP:0001250", "Seizure")  # one MeSH id: nothing to narrow
     assert linked("HT", long_form="hepatotoxicity") == ("MESH:D056486", "Chemical and Drug Induced Liver Injury")
     # a drug's MeSH ids are one substance: its mentions stay on the DrugBank node

@@ -447,8 +447,15 @@ def test_a_span_cut_short_is_completed_and_a_negated_history_does_not_exclude_th
     assert history.candidates[0].disease_id == "DOID:585"
     plain = rank_diagnoses(idx, text="Reports hematuria and nausea. No kidney stones on the CT scan.", age=29)
     assert "HP:0000787" in {f.concept_id for f in plain.excluded}
-    stroke = {f.concept_id for f in rank_diagnoses(idx, text="History of CVA. Reports hematuria.", age=70).findings}
+    stroke = {f.concept_id for f in rank_diagnoses(idx, text="He had an acute CVA today. Reports hematuria.",
+                                                    age=70).findings}
     assert stroke == {"HP:0000790"}  # "CVA" alone is not the angle
+    for negative in ("Reports hematuria. Negative CVA tenderness bilaterally.", "Reports hematuria. Normal CVA tenderness."):
+        assert "HP:6000106" not in {f.concept_id for f in rank_diagnoses(idx, text=negative, age=40).findings}, negative
+    never = rank_diagnoses(idx, text="Reports hematuria. She has never had kidney stones.", age=29)
+    assert "HP:0000787" not in {f.concept_id for f in never.excluded}
+    other = rank_diagnoses(idx, text="Reports hematuria. She has a history of gout and denies kidney stones.", age=29)
+    assert "HP:0000787" in {f.concept_id for f in other.excluded}  # the history cue is another clause's
 
 
 def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
