@@ -221,12 +221,13 @@ class Resolver:
             words = normalize(" ".join([*before[len(before) - i:], mention, *after[:j]])).split()
             if _POLARITY.intersection(words):
                 continue  # "Negative CVA tenderness", "normal JVD": not a present sign
-            phrases = [words]
             core = list(words)
             while len(core) > 1 and (core[0] in _LEADING or core[0] in MODIFIERS):
                 core.pop(0)
-            if core != words:
-                phrases.append(core)  # "Positive CVA tenderness"; "decreased breath sounds" is tried whole first
+            # a modifier never pulls a finding to another concept ("progressive weakness" is
+            # weakness), so a phrase is tried whole only when it does not start with one
+            # ("decreased breath sounds"); then without them ("Positive CVA tenderness")
+            phrases = [core] if core != words else [words]
             for ws in phrases:
                 phrase = " ".join(ws)
                 phrase = _phrases().get(phrase, phrase)
