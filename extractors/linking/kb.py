@@ -43,7 +43,7 @@ class KBEntry(Record):
     hypersensitivity).
     ``senses``: ``(normalised text, id, name)`` for texts a training corpus annotated with one
     particular id among the entry's own and its xrefs (the entry "hepatitis" carries
-    ``MESH:D006521`` *Hepatitis* and ``MESH:D056486`` *Chemical and Drug Induced Liver Injury*;
+    ``MESH:D006521`` *Hepatitis, Chronic* and ``MESH:D056486`` *Chemical and Drug Induced Liver Injury*;
     BC5CDR annotates "hepatotoxicity" with the second). See :meth:`Linker.sense
     <extractors.linking.linker.Linker.sense>`.
     """
