@@ -40,9 +40,10 @@ class (< 0.1 per 100,000): a disease nobody states to be common is treated as ra
 PRIOR_WEIGHT = 0.75
 """Weight of ``log p(D)`` in the score, chosen on the development sets (BENCHMARKS.md, "Diagnosis
 prior weight"): on the hand-written vignettes, weights 0 / 0.25 / 0.5 / 0.75 / 1 give common
-top-3 59 / 73 / 76 / 81 / 76 % and top-10 78 / 84 / 84 / 84 / 84 %, rare top-10 83 / 83 / 78 / 78 /
-78 % (sweep rerun with the defining-finding annotations and the stricter linking of 2026-12-07;
-earlier sweeps, on the 222-disease table and before these changes, also put 0.75 first);
+top-3 62 / 73 / 76 / 81 / 76 % and top-10 78 / 84 / 84 / 84 / 84 %, rare top-10 83 % at every
+weight, all-vignette MRR 0.609 / 0.665 / 0.696 / 0.696 / 0.681 (sweep rerun after the finding-lookup
+rules of the second 2026-12-07 session; earlier sweeps, before them and on the 222-disease table,
+also put 0.75 first);
 simulated HPO patients ranked in the whole curated index keep their top-10 (98.4 % at k=5 without
 noise). 0.75 has the best common top-3 and MRR and keeps the prior tempered. Chosen on development
 data: optimistic."""
