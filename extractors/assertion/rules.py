@@ -155,6 +155,15 @@ ADDED: tuple[dict[str, Any], ...] = (
     _pat("mother is concerned", FAMILY, "PSEUDO",
          [{"LOWER": {"IN": _FAMILY_WORDS}}, {"LOWER": {"IN": ["is", "was", "are", "were"]}},
           {"LOWER": {"IN": ["concerned", "worried"]}}]),
+    # a relative as something the patient talks or worries about, not whose history it is:
+    # "worry about work, money and family, with restlessness..." ("and family" not before
+    # "history"), "worried about her son"
+    _pat("money and family", FAMILY, "PSEUDO",
+         [{"LOWER": {"IN": ["and", "or"]}}, {"LOWER": {"IN": ["family", "families"]}},
+          {"LOWER": {"NOT_IN": ["history", "hx", "medical", "members", "member", "'s"]}}]),
+    _pat("worried about her son", FAMILY, "PSEUDO",
+         [{"LOWER": {"IN": ["about", "regarding"]}}, {"LOWER": {"IN": ["his", "her", "their", "the"]}, "OP": "?"},
+          {"LOWER": {"IN": [*_FAMILY_WORDS, "family", "families"]}}]),
     _pat("per his wife", FAMILY, "PSEUDO",
          [{"LOWER": "per"}, {"LOWER": {"IN": ["his", "her", "their"]}, "OP": "?"}, {"LOWER": {"IN": _FAMILY_WORDS}}]),
     _pat("presents with her mother", FAMILY, "PSEUDO",

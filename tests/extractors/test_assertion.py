@@ -129,6 +129,7 @@ def test_priority_order_is_documented_one() -> None:
         ("PUD, ?stroke and memory difficulty in the past 1-2 years.", "stroke", S),  # possible beats historical
         ("She was counseled on possible side effects, including nausea.", "nausea", H),  # hypothetical beats possible
         ("Mother with history of stroke.", "stroke", F),  # family beats historical
+        ("Past medical and family history: diabetes in her mother.", "diabetes", F),
     ],
 )
 def test_priority_on_sentences_with_two_modifiers(nlp: Language, text: str, target: str, expected: Assertion) -> None:
@@ -191,6 +192,8 @@ def test_double_mention_with_different_statuses(nlp: Language) -> None:
         ("Blood cultures grew gram negative rods consistent with bacteremia.", "bacteremia"),
         ("He presents with a two-week history of productive cough.", "productive cough"),
         ("The patient's husband reports that she has been confused.", "confused"),
+        ("She worries about work, money and family, with restlessness and poor sleep.", "restlessness"),
+        ("She is worried about her son and reports fatigue.", "fatigue"),
     ],
 )
 def test_pseudo_triggers_do_not_fire(nlp: Language, text: str, target: str) -> None:
