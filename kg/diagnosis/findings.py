@@ -19,7 +19,7 @@ The text itself is never logged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -156,24 +156,23 @@ class Resolver:
         key = normalize(value)
         if not key:
             return Unresolved(input=value, role=role, reason="no letters or digits to look up")
-        hits = [t for t in self.index.name_keys.get(key, ()) if self.index.knows(t)]
-        if hits:
-            return self._found(value, role, _prefer(hits), "text" if via_text else "name")
-        phrase = _phrases().get(key)  # "thyromegaly" is HPO's Goiter
-        if phrase is not None:
-            hits = [t for t in self.index.name_keys.get(normalize(phrase), ()) if self.index.knows(t)]
-            if hits:
-                return self._found(value, role, _prefer(hits), "text" if via_text else "name")
-        for form in word_forms(value):  # "wheezes" is named "wheezing"
-            # HPO terms only: a form-made match on a generic term of another vocabulary ("tender" ->
-            # SYMP's 'tenderness') matches no disease's more specific HPO annotation and only
-            # lowered the vignettes' ranks (cellulitis 18 -> 40)
-            hits = [t for t in self.index.name_keys.get(normalize(form), ()) if t.startswith("HP:") and self.index.knows(t)]
-            if hits:
-                return self._found(value, role, _prefer(hits), "text" if via_text else "name")
         variants = qualifier_variants(value)  # "low hemoglobin" is named "decreased haemoglobin"
-        for variant in variants:
-            hits = [t for t in self.index.name_keys.get(variant, ()) if self.index.knows(t)]
+
+        def keys() -> Iterator[tuple[str, bool]]:
+            """Exact lookups in order, lazily: (name key, HPO terms only)."""
+            yield key, False
+            phrase = _phrases().get(key)  # "thyromegaly" is HPO's Goiter
+            if phrase is not None:
+                yield normalize(phrase), False
+            # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
+            # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
+            # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
+            yield from ((normalize(form), True) for form in word_forms(value))
+            yield from ((variant, False) for variant in variants)
+
+        for name_key, hp_only in keys():
+            hits = [t for t in self.index.name_keys.get(name_key, ())
+                    if (not hp_only or t.startswith("HP:")) and self.index.knows(t)]
             if hits:
                 return self._found(value, role, _prefer(hits), "text" if via_text else "name")
         for cands in (self.linker.link_many(variants, labels=[EntityType.SYMPTOM] * len(variants), k=3, fuzzy=False)
@@ -226,15 +225,13 @@ class Resolver:
                 core.pop(0)
             # a modifier never pulls a finding to another concept ("progressive weakness" is
             # weakness), so a phrase is tried whole only when it does not start with one
-            # ("decreased breath sounds"); then without them ("Positive CVA tenderness")
-            phrases = [core] if core != words else [words]
-            for ws in phrases:
-                phrase = " ".join(ws)
-                phrase = _phrases().get(phrase, phrase)
-                if phrase in CLINICAL_PHRASES.values() or len(ws) > size:
-                    found = self._exact(phrase, role)
-                    if found is not None:
-                        return found.model_copy(update={"input": mention})
+            # ("decreased breath sounds"), else without them ("Positive CVA tenderness")
+            phrase = " ".join(core)
+            phrase = _phrases().get(phrase, phrase)
+            if phrase in CLINICAL_PHRASES.values() or len(core) > size:
+                found = self._exact(phrase, role)
+                if found is not None:
+                    return found.model_copy(update={"input": mention})
         return None
 
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
