@@ -101,6 +101,7 @@ class DiagnosisIndex:
     _direct: dict[str, Posting] = field(default_factory=dict, repr=False)
     _lacks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _ic: dict[str, float] = field(default_factory=dict, repr=False)
+    _population: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _prior_vectors: PriorVectors | None = field(default=None, repr=False)
     _disease_keys: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _defined_by: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
@@ -241,8 +242,13 @@ class DiagnosisIndex:
         self._prop = {t: Posting(np.asarray(prop_d[t], np.int32), np.asarray(prop_f[t], np.float64)) for t in prop_d}
         self._direct = {t: Posting(np.asarray(direct_d[t], np.int32), np.asarray(direct_f[t], np.float64)) for t in direct_d}
         self._lacks = {t: np.asarray(v, np.int32) for t, v in lacks.items()}
-        n = len(self.diseases)
-        self._ic = {t: math.log(n / len(p.diseases)) for t, p in self._prop.items()}
+        population: dict[str, list[int]] = defaultdict(list)
+        for i, edges in enumerate(self.annotations):
+            for v in {vocabulary(t) for t in edges}:
+                population[v].append(i)
+        self._population = {v: np.asarray(ix, np.int32) for v, ix in population.items()}
+        self._ic = {t: math.log(max(self._annotated_by(t), len(p.diseases)) / len(p.diseases))
+                    for t, p in self._prop.items()}
 
     # -- lookups --------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -275,10 +281,20 @@ class DiagnosisIndex:
         """Whether ``term`` can take part in matching (annotated, or in the hierarchy)."""
         return term in self._prop or term in self.parents or term in self._lacks
 
+    def _annotated_by(self, term: str) -> int:
+        """How many diseases carry any annotation in ``term``'s vocabulary: the population whose
+        annotations can say whether a disease has the term (see :func:`vocabulary`)."""
+        ix = self._population.get(vocabulary(term))
+        return len(ix) if ix is not None else len(self.diseases)
+
     def ic(self, term: str) -> float:
-        """Information content ``-log(fraction of diseases annotated with term or a descendant)``;
-        a term no disease is annotated under gets the IC of a term annotated to one disease."""
-        return self._ic.get(term, math.log(len(self.diseases)))
+        """Information content ``-log(fraction of diseases annotated with term or a descendant)``,
+        the fraction taken over the diseases annotated in the term's vocabulary at all: SYMP terms
+        come from the Disease Ontology's few hundred annotated diseases, and a disease no SYMP
+        annotation describes says nothing about SYMP *tenderness* (over all diseases, the sparse
+        vocabulary made its terms look rare, and a disease matching three of them outranked every
+        HPO match). A term no disease is annotated under gets the IC of a term annotated to one."""
+        return self._ic.get(term, math.log(self._annotated_by(term)))
 
     def group_weight(self, ids: Sequence[str]) -> float:
         """``1 / P(q)`` for a finding given as a group of equivalent terms (HP:0100749 *Chest
@@ -291,7 +307,9 @@ class DiagnosisIndex:
         if hit is None:
             postings = [self.posting(e).diseases for e in key]
             covered = len(np.unique(np.concatenate(postings))) if postings else 0
-            hit = len(self.diseases) / max(1, covered)
+            pops = [self._population[v] for v in {vocabulary(e) for e in key} if v in self._population]
+            population = len(np.unique(np.concatenate(pops))) if pops else len(self.diseases)
+            hit = max(population, covered) / max(1, covered)
             self._group_weights[key] = hit
         return hit
 
@@ -310,7 +328,7 @@ class DiagnosisIndex:
     def background(self, term: str) -> float:
         """Mean of ``F_D(term)`` over all diseases: the chance a random disease's patient has it."""
         p = self.posting(term)
-        return float(p.freqs.sum()) / len(self.diseases) if len(p.freqs) else 0.0
+        return float(p.freqs.sum()) / max(self._annotated_by(term), len(p.freqs)) if len(p.freqs) else 0.0
 
     def symptom_name(self, term: str) -> str:
         return self.symptom_names.get(term, term)
@@ -372,6 +390,11 @@ class DiagnosisIndex:
             "absent_annotations": sum(len(a) for a in self.lacks),
             "symptoms_in_hierarchy": len(self.parents),
         }
+
+
+def vocabulary(term: str) -> str:
+    """The vocabulary of a finding id: its CURIE prefix (``HP``, ``SYMP``, ``MESH``...)."""
+    return term.split(":", 1)[0]
 
 
 def _annotation(row: Mapping[str, object], *, absent: bool) -> Annotation:

@@ -3,8 +3,11 @@ matches (Phenomizer's best-match idea), penalising findings a disease is annotat
 
 For a disease D and a patient finding q (an HPO/SYMP/MeSH term, or a set of equivalent terms):
 
-* ``P(q)`` is the fraction of indexed diseases annotated with q or a descendant of q, and
-  ``IC(q) = -log P(q)`` (Resnik information content over disease annotations, as in Phenomizer).
+* ``P(q)`` is the fraction of diseases annotated with q or a descendant of q, among the diseases
+  annotated in q's vocabulary at all (HPO's, SYMP's, MeSH's), and ``IC(q) = -log P(q)`` (Resnik
+  information content over disease annotations, as in Phenomizer). A disease that no SYMP
+  annotation describes is unknown, not negative, for a SYMP term: over all indexed diseases a
+  sparse vocabulary's terms would look rare, and strong.
   A finding given as a group of same-named terms of several vocabularies is one finding: for its
   exact/implied matches ``P`` is over the union of the members' diseases
   (:meth:`DiagnosisIndex.group_weight`), so a vocabulary few diseases use (SYMP, annotated by

@@ -19,6 +19,7 @@ from kg.diagnosis import (
     MatchKind,
     rank_diagnoses,
 )
+from kg.diagnosis.index import Annotation
 from kg.diagnosis.match import explain_excluded, explain_present
 from kg.diagnosis.rank import score_findings
 from kg.diagnosis.score import NOISE_RATE
@@ -494,3 +495,25 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"]})
     resolved = Resolver(idx).resolve(said, FindingRole.PRESENT)
     assert isinstance(resolved, ResolvedFinding) and resolved.concept_id == term
+
+
+def test_a_term_of_a_sparse_vocabulary_is_weighed_among_the_diseases_that_vocabulary_annotates():
+    """SYMP annotates a few diseases (the Disease Ontology's), HPO almost all: a SYMP term three of
+    the five SYMP-annotated diseases have is as common as it looks there (IC log 5/3), not rare
+    among all twenty diseases (IC log 20/3), so matching it counts less than matching an HPO term
+    four of the twenty have (before, 20/3 > 20/4 made it count more)."""
+    rows = [Annotation(disease=f"D:{i:02d}", symptom="HP:0000001" if i % 2 else "HP:0000002", frequency=0.5)
+            for i in range(20)]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="HP:0000003", frequency=0.5) for i in range(4, 8)]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="SYMP:1" if i < 2 else "SYMP:2") for i in range(4)]
+    rows += [Annotation(disease="D:19", symptom="SYMP:1")]
+    idx = DiagnosisIndex.from_annotations(rows)
+    assert idx.ic("SYMP:1") == pytest.approx(math.log(5 / 3))
+    assert idx.ic("HP:0000003") == pytest.approx(math.log(20 / 4))
+    assert idx.group_weight(["SYMP:1"]) == pytest.approx(5 / 3)
+    assert idx.background("SYMP:2") == pytest.approx(0.5 * 2 / 5)
+    # a finding given as HPO + SYMP equivalents is weighed over both vocabularies' diseases
+    assert idx.group_weight(["HP:0000003", "SYMP:2"]) == pytest.approx(20 / 6)
+    hpo_match, _ = score_findings(idx, [["HP:0000003"]])
+    symp_match, _ = score_findings(idx, [["SYMP:1"]])
+    assert hpo_match[idx.position("D:04")] > symp_match[idx.position("D:19")]
