@@ -56,7 +56,7 @@ from benchmarks.map_note_cases import (
 )
 from extractors.linking.normalize import normalize
 from kg.diagnosis import rank_diagnoses
-from kg.diagnosis.rank import MAX_TEXT_CHARS
+from kg.diagnosis.rank import MAX_TEXT_CHARS, NAMED_LOG_LR
 
 Rank = int | None
 
@@ -117,6 +117,8 @@ def main() -> None:
     ap.add_argument("--neo4j-uri", help="Neo4j store to build the index from")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
     ap.add_argument("--limit", type=int, help="only the first N cases (a smoke run)")
+    ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
+                    help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
     args = ap.parse_args()
     if not aci_dir().is_dir():
         print(f"skipped: ACI-Bench notes not found at {aci_dir()} (set MEDKG_SHARED_DATA)", file=sys.stderr)
@@ -146,7 +148,8 @@ def main() -> None:
             raise KeyError(f"{c['id']}: encounter {c['encounter_id']} not in {c['split']}.csv")
         text, cut = input_text(row["note"], c["input_sections"])
         truncated += cut
-        report = rank_diagnoses(index, text=text, age=c.get("age"), sex=c.get("sex"), top_k=TOP_K)
+        report = rank_diagnoses(index, text=text, age=c.get("age"), sex=c.get("sex"), top_k=TOP_K,
+                                named_log_lr=args.named_log_lr)
         primary = [g for g in c["gold"] if g["primary"]]
         r_any = rank_of(report, target(c["gold"]))
         r_primary = rank_of(report, target(primary)) if primary else None
@@ -173,7 +176,8 @@ def main() -> None:
     lines = [
         "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_notes"
         + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
-        + (f" --limit {args.limit}" if args.limit is not None else "") + " --write`",
+        + (f" --limit {args.limit}" if args.limit is not None else "")
+        + (f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else "") + " --write`",
         (f"Machine: {machine()}. Index: {source} ({len(index):,} diseases, built in {built:.0f} s); "
          f"{len(cases)} notes ranked in {ranked:.0f} s."),
         (f"Data: `benchmarks/data/note_cases.yaml` ({len(cases)} ACI-Bench train/valid notes, Yim et al. 2023, "

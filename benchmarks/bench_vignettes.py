@@ -33,6 +33,7 @@ from benchmarks._report import machine, write_section  # noqa: E402
 from benchmarks.bench_diagnosis import index_from_documents  # noqa: E402
 from extractors.linking.normalize import normalize  # noqa: E402
 from kg.diagnosis import DiagnosisIndex, rank_diagnoses  # noqa: E402
+from kg.diagnosis.rank import NAMED_LOG_LR  # noqa: E402
 
 VIGNETTES = Path(__file__).resolve().parent / "data" / "vignettes.yaml"
 TOP_K = 1000
@@ -101,6 +102,8 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="embedded store to build the index from")
     ap.add_argument("--neo4j-uri", help="Neo4j store to build the index from")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
+                    help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
     ap.add_argument("--sweep", help="comma-separated prior weights: report top-k per weight instead (e.g. 0,0.25,0.5,0.75,1)")
     args = ap.parse_args()
     data = yaml.safe_load(VIGNETTES.read_text(encoding="utf-8"))["vignettes"]
@@ -127,7 +130,8 @@ def main() -> None:
     ranks: dict[str, list[int | None]] = defaultdict(list)
     rows = []
     for v in data:
-        report = rank_diagnoses(index, text=v["text"], age=v.get("age"), sex=v.get("sex"), top_k=TOP_K)
+        report = rank_diagnoses(index, text=v["text"], age=v.get("age"), sex=v.get("sex"), top_k=TOP_K,
+                                named_log_lr=args.named_log_lr)
         r = rank_of(report, v)
         ranks[v["kind"]].append(r)
         ranks["all"].append(r)
@@ -137,7 +141,8 @@ def main() -> None:
 
     lines = [
         "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_vignettes"
-        + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "") + " --write`",
+        + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
+        + (f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else "") + " --write`",
         f"Machine: {machine()}. Index: {source} ({len(index):,} diseases, built in {built:.0f} s).",
         f"Data: `benchmarks/data/vignettes.yaml` ({len(data)} vignettes written for this project: development set, "
         "optimistic). Targets (issue 15, common presentations): top-3 >= 70 %, top-10 >= 85 %.",

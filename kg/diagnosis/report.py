@@ -91,7 +91,7 @@ class Candidate(Record):
     extracted_evidence: int = Field(description="evidence records behind matched extracted (non-curated) annotations")
     named_in_text: tuple[str, ...] = Field(
         default=(), description="mentions of the text that name this disease itself, present or in the history "
-                                "(each adds kg.diagnosis.rank.NAMED_LOG_LR)")
+                                "(each adds the ranking's named log LR, by default kg.diagnosis.rank.NAMED_LOG_LR)")
 
 
 class FindingRole(StrEnum):

@@ -341,6 +341,8 @@ def test_a_disease_the_text_names_gains_its_ratio_and_says_so() -> None:
     plain_asthma = next(c for c in plain.candidates if c.disease_id == "DOID:2841")
     assert abs(first.log_likelihood - plain_asthma.log_likelihood - NAMED_LOG_LR) < 1e-6
     assert any("asthma (historical)" in n for n in named.notes)
+    unweighted = rank_diagnoses(idx, text="History of asthma. Wheezing since yesterday.", named_log_lr=0.0)
+    assert unweighted.candidates[0].disease_id == "DOID:9"
     denied = rank_diagnoses(idx, text="No history of asthma. Wheezing since yesterday.")
     assert "asthma" in " ".join(u.input for u in (*denied.unresolved, *denied.excluded)).lower()  # seen, negated
     assert all(not c.named_in_text for c in denied.candidates)
