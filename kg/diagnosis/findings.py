@@ -156,12 +156,16 @@ class Resolver:
         key = normalize(value)
         if not key:
             return Unresolved(input=value, role=role, reason="no letters or digits to look up")
-        variants = qualifier_variants(value)  # "low hemoglobin" is named "decreased haemoglobin"
+        # "elevated blood sugar levels" is named as "elevated blood sugar" (Hyperglycemia)
+        short = key.rsplit(" ", 1)[0] if key.endswith(" level") and " " in key else None
+        variants = qualifier_variants(short or value)  # "low hemoglobin" is named "decreased haemoglobin"
 
         def keys() -> Iterator[tuple[str, bool]]:
             """Exact lookups in order, lazily: (name key, HPO terms only)."""
             yield key, False
-            phrase = _phrases().get(key)  # "thyromegaly" is HPO's Goiter
+            if short is not None:
+                yield short, False
+            phrase = _phrases().get(key) or _phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
             if phrase is not None:
                 yield normalize(phrase), False
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
@@ -384,6 +388,11 @@ CLINICAL_PHRASES: dict[str, str] = {
     "blood in stool": "hematochezia",
     "blood in the stool": "hematochezia",
     "enlarged lymph nodes": "lymphadenopathy",
+    "high cholesterol": "hypercholesterolemia",
+    "elevated cholesterol": "hypercholesterolemia",
+    "decreased range of motion": "limitation of joint mobility",
+    "limited range of motion": "limitation of joint mobility",
+    "reduced range of motion": "limitation of joint mobility",
 }
 """Clinical wording -> the name a vocabulary (HPO) uses, for a whole finding phrase only: "CVA"
 alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard

@@ -246,7 +246,10 @@ class DiagnosisIndex:
         for i, edges in enumerate(self.annotations):
             for v in {vocabulary(t) for t in edges}:
                 population[v].append(i)
-        self._population = {v: np.asarray(ix, np.int32) for v, ix in population.items()}
+        # a vocabulary too small to say what is common (or none: a LOCAL or unprefixed finding)
+        # is weighed over all diseases, as before per-vocabulary weights
+        self._population = {v: np.asarray(ix, np.int32) for v, ix in population.items()
+                            if v and v != "LOCAL" and len(ix) >= MIN_VOCABULARY_DISEASES}
         self._ic = {t: math.log(max(self._annotated_by(t), len(p.diseases)) / len(p.diseases))
                     for t, p in self._prop.items()}
 
@@ -283,7 +286,8 @@ class DiagnosisIndex:
 
     def _annotated_by(self, term: str) -> int:
         """How many diseases carry any annotation in ``term``'s vocabulary: the population whose
-        annotations can say whether a disease has the term (see :func:`vocabulary`)."""
+        annotations can say whether a disease has the term (see :func:`vocabulary`); all diseases
+        for a vocabulary of fewer than :data:`MIN_VOCABULARY_DISEASES`, ``LOCAL`` or none."""
         ix = self._population.get(vocabulary(term))
         return len(ix) if ix is not None else len(self.diseases)
 
@@ -299,16 +303,20 @@ class DiagnosisIndex:
     def group_weight(self, ids: Sequence[str]) -> float:
         """``1 / P(q)`` for a finding given as a group of equivalent terms (HP:0100749 *Chest
         pain*, SYMP *chest pain*, MESH *Chest Pain*): the fraction of diseases annotated at or
-        below *any* member, so a finding's background does not depend on which vocabulary a
-        disease's annotation came in (a vocabulary few diseases use would otherwise make its
-        exact matches look rare and strong). Memoised."""
+        below *any* member, among the diseases annotated in *any* member's vocabulary, so a
+        finding's background does not depend on which vocabulary a disease's annotation came in
+        (a vocabulary few diseases use would otherwise make its exact matches look rare and
+        strong). Memoised."""
         key = tuple(sorted(set(ids)))
         hit = self._group_weights.get(key)
         if hit is None:
             postings = [self.posting(e).diseases for e in key]
             covered = len(np.unique(np.concatenate(postings))) if postings else 0
-            pops = [self._population[v] for v in {vocabulary(e) for e in key} if v in self._population]
-            population = len(np.unique(np.concatenate(pops))) if pops else len(self.diseases)
+            vocabularies = {vocabulary(e) for e in key}
+            if vocabularies and all(v in self._population for v in vocabularies):
+                population = len(np.unique(np.concatenate([self._population[v] for v in vocabularies])))
+            else:
+                population = len(self.diseases)
             hit = max(population, covered) / max(1, covered)
             self._group_weights[key] = hit
         return hit
@@ -326,7 +334,8 @@ class DiagnosisIndex:
         return self._lacks.get(term, _EMPTY.diseases)
 
     def background(self, term: str) -> float:
-        """Mean of ``F_D(term)`` over all diseases: the chance a random disease's patient has it."""
+        """Mean of ``F_D(term)`` over the diseases annotated in the term's vocabulary (see
+        :meth:`ic`): the chance a random disease's patient has it."""
         p = self.posting(term)
         return float(p.freqs.sum()) / max(self._annotated_by(term), len(p.freqs)) if len(p.freqs) else 0.0
 
@@ -392,9 +401,16 @@ class DiagnosisIndex:
         }
 
 
+MIN_VOCABULARY_DISEASES = 10
+"""A vocabulary annotating fewer diseases than this gets no population of its own (its terms are
+weighed over all diseases): a handful of diseases cannot tell a common finding from a rare one."""
+
+
 def vocabulary(term: str) -> str:
-    """The vocabulary of a finding id: its CURIE prefix (``HP``, ``SYMP``, ``MESH``...)."""
-    return term.split(":", 1)[0]
+    """The vocabulary of a finding id: its CURIE prefix (``HP``, ``SYMP``, ``MESH``...); ``""``
+    for an id without one."""
+    head, sep, _ = term.partition(":")
+    return head if sep else ""
 
 
 def _annotation(row: Mapping[str, object], *, absent: bool) -> Annotation:

@@ -39,7 +39,7 @@ worth). Chosen on the development sets (``bench_notes --named-log-lr W`` and ``b
 25/43/60, 33/48/60, 37/49/60 %; common vignettes top-3 84 / 84 / 81 / 81 %, MRR 0.739 / 0.734 /
 0.732 / 0.714; rare vignettes unchanged. Notes with a visit's known problems named in the history
 gain from larger values (they echo the problem list), vignettes whose history names a distractor
-lose: 6 is the largest value that leaves the vignettes' top-3 and top-10 unchanged. Optimistic:
+lose: of the values tried, 6 is the largest that leaves the vignettes' top-3 and top-10 unchanged. Optimistic:
 chosen on the data reported."""
 
 CANT_MISS_K = 5

@@ -5,9 +5,10 @@ For a disease D and a patient finding q (an HPO/SYMP/MeSH term, or a set of equi
 
 * ``P(q)`` is the fraction of diseases annotated with q or a descendant of q, among the diseases
   annotated in q's vocabulary at all (HPO's, SYMP's, MeSH's), and ``IC(q) = -log P(q)`` (Resnik
-  information content over disease annotations, as in Phenomizer). A disease that no SYMP
-  annotation describes is unknown, not negative, for a SYMP term: over all indexed diseases a
-  sparse vocabulary's terms would look rare, and strong.
+  information content over disease annotations, as in Phenomizer). For the background, a
+  disease that no SYMP annotation describes is unknown, not negative, for a SYMP term: over all
+  indexed diseases a sparse vocabulary's terms would look rare, and strong. (Its likelihood ratio
+  is still ``NOISE_RATE`` when it explains none of the finding's equivalent terms.)
   A finding given as a group of same-named terms of several vocabularies is one finding: for its
   exact/implied matches ``P`` is over the union of the members' diseases
   (:meth:`DiagnosisIndex.group_weight`), so a vocabulary few diseases use (SYMP, annotated by
@@ -32,8 +33,8 @@ For a disease D and a patient finding q (an HPO/SYMP/MeSH term, or a set of equi
 * **Annotated absent** (LACKS_SYMPTOM, HPO ``NOT``): if D is annotated NOT to have q or an
   ancestor of q, ``LR = NOISE_RATE`` whatever else matched: only noise explains it.
 * **Excluded finding x** (the patient explicitly lacks x): ``LR = (1 - (1-NOISE_RATE) F_D(x)) /
-  (1 - (1-NOISE_RATE) B(x))`` with ``B(x)`` the mean of ``F_D(x)`` over all diseases, i.e. the
-  chance a patient of a random disease has x. An obligate feature that is absent costs
+  (1 - (1-NOISE_RATE) B(x))`` with ``B(x)`` the mean of ``F_D(x)`` over the diseases annotated in
+  x's vocabulary, i.e. the chance a patient of a random disease has x. An obligate feature that is absent costs
   ``log(NOISE_RATE)``; an absent finding the disease rarely has costs next to nothing.
 
 The disease score is ``sum(log LR)`` (natural log) over present and excluded findings: a uniform
@@ -58,8 +59,8 @@ chance that a clinician records a neighbouring term instead of the disease's own
 only has to be well below 1 so that exact matches always win over neighbours."""
 
 RELATED_MIN_IC = math.log(2)
-"""A common ancestor counts for a 'related' match only when fewer than half of the diseases are
-annotated under it; ancestors like 'Phenotypic abnormality' (IC ~ 0) say nothing."""
+"""A common ancestor counts for a 'related' match only when fewer than half of the diseases its
+vocabulary annotates are annotated under it; ancestors like 'Phenotypic abnormality' (IC ~ 0) say nothing."""
 
 DEFAULT_FREQUENCY = 0.5
 """Frequency assumed for an annotation without one (HPO annotations from OMIM clinical synopses,

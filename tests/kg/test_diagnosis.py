@@ -482,7 +482,10 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
 
 @pytest.mark.parametrize(("said", "term"), [("nauseous", "HP:0002018"), ("nauseated", "HP:0002018"),
                                             ("wheezes", "HP:0030828"), ("short of breath", "HP:0002094"),
-                                            ("thyromegaly", "HP:0000853"), ("dark, tarry stools", "HP:0002249")])
+                                            ("thyromegaly", "HP:0000853"), ("dark, tarry stools", "HP:0002249"),
+                                            ("elevated blood sugar levels", "HP:0003074"),
+                                            ("high cholesterol levels", "HP:0003124"),
+                                            ("decreased range of motion", "HP:0001376")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -491,31 +494,42 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
     from kg.diagnosis.report import ResolvedFinding
 
     terms = {"HP:0002018": "Nausea", "HP:0030828": "Wheezing", "HP:0002094": "Dyspnea", "HP:0000853": "Goiter",
-             "HP:0002249": "Melena"}
+             "HP:0002249": "Melena", "HP:0003074": "Hyperglycemia", "HP:0003124": "Hypercholesterolemia",
+             "HP:0001376": "Limitation of joint mobility"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
-                                          symptom_synonyms={"HP:0002094": ["Shortness of breath"]})
+                                          symptom_synonyms={"HP:0002094": ["Shortness of breath"],
+                                                            "HP:0003074": ["Elevated blood sugar"]})
     resolved = Resolver(idx).resolve(said, FindingRole.PRESENT)
     assert isinstance(resolved, ResolvedFinding) and resolved.concept_id == term
 
 
 def test_a_term_of_a_sparse_vocabulary_is_weighed_among_the_diseases_that_vocabulary_annotates():
-    """SYMP annotates a few diseases (the Disease Ontology's), HPO almost all: a SYMP term three of
-    the five SYMP-annotated diseases have is as common as it looks there (IC log 5/3), not rare
-    among all twenty diseases (IC log 20/3), so matching it counts less than matching an HPO term
-    four of the twenty have (before, 20/3 > 20/4 made it count more)."""
+    """SYMP annotates a few diseases (the Disease Ontology's), HPO almost all: a SYMP term six of
+    the eleven SYMP-annotated diseases have is as common as it looks there (IC log 11/6), not rare
+    among all forty diseases (IC log 40/6), so matching it counts less than matching an HPO term
+    eight of the forty have (before, 40/6 > 40/8 made it count more). A vocabulary of fewer than
+    MIN_VOCABULARY_DISEASES diseases, LOCAL ids and unprefixed ids are weighed over all diseases."""
+    from kg.diagnosis.index import MIN_VOCABULARY_DISEASES
+
     rows = [Annotation(disease=f"D:{i:02d}", symptom="HP:0000001" if i % 2 else "HP:0000002", frequency=0.5)
-            for i in range(20)]
-    rows += [Annotation(disease=f"D:{i:02d}", symptom="HP:0000003", frequency=0.5) for i in range(4, 8)]
-    rows += [Annotation(disease=f"D:{i:02d}", symptom="SYMP:1" if i < 2 else "SYMP:2") for i in range(4)]
-    rows += [Annotation(disease="D:19", symptom="SYMP:1")]
+            for i in range(40)]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="HP:0000003", frequency=0.5) for i in range(10, 18)]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="SYMP:1" if i < 5 else "SYMP:2") for i in range(10)]
+    rows += [Annotation(disease="D:39", symptom="SYMP:1")]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="MESH:D1") for i in range(20, 32)]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="LOCAL:x") for i in range(20, 22)]
+    rows += [Annotation(disease=f"D:{i:02d}", symptom="ORPHA:1") for i in range(MIN_VOCABULARY_DISEASES - 1)]
     idx = DiagnosisIndex.from_annotations(rows)
-    assert idx.ic("SYMP:1") == pytest.approx(math.log(5 / 3))
-    assert idx.ic("HP:0000003") == pytest.approx(math.log(20 / 4))
-    assert idx.group_weight(["SYMP:1"]) == pytest.approx(5 / 3)
-    assert idx.background("SYMP:2") == pytest.approx(0.5 * 2 / 5)
-    # a finding given as HPO + SYMP equivalents is weighed over both vocabularies' diseases
-    assert idx.group_weight(["HP:0000003", "SYMP:2"]) == pytest.approx(20 / 6)
+    assert idx.ic("SYMP:1") == pytest.approx(math.log(11 / 6))
+    assert idx.ic("HP:0000003") == pytest.approx(math.log(40 / 8))
+    assert idx.group_weight(["SYMP:1"]) == pytest.approx(11 / 6)
+    assert idx.background("SYMP:2") == pytest.approx(0.5 * 5 / 11)
+    # a group of equivalents is weighed over the union of its members' vocabularies' diseases
+    assert idx.group_weight(["SYMP:2", "MESH:D1"]) == pytest.approx((11 + 12) / (5 + 12))
+    assert idx.group_weight(["SYMP:2", "LOCAL:x"]) == pytest.approx(40 / 7)
+    assert idx.ic("LOCAL:x") == pytest.approx(math.log(40 / 2))
+    assert idx.ic("ORPHA:1") == pytest.approx(math.log(40 / (MIN_VOCABULARY_DISEASES - 1)))
     hpo_match, _ = score_findings(idx, [["HP:0000003"]])
     symp_match, _ = score_findings(idx, [["SYMP:1"]])
-    assert hpo_match[idx.position("D:04")] > symp_match[idx.position("D:19")]
+    assert hpo_match[idx.position("D:10")] > symp_match[idx.position("D:39")]
