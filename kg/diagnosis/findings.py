@@ -325,6 +325,13 @@ class Resolver:
                     continue
             if result is None:
                 result = self.resolve_name(m.text, role, via_text=True, context=_around(text, m.start, m.end))
+            if isinstance(result, Unresolved):
+                # "pitting edema of the bilateral lower extremities", "dizziness when running up the
+                # stairs": the words before the first preposition name the finding exactly
+                head = _HEAD.split(m.text, maxsplit=1)[0].strip()
+                found = self._exact(head, role) if head and head != m.text.strip() else None
+                if found is not None:
+                    result = found.model_copy(update={"input": m.text})
             if (role is FindingRole.EXCLUDED and isinstance(result, ResolvedFinding)
                     and self.index.defined_by(result.concept_id) and _history_negated(text, m.start, m.end)):
                 # "no prior kidney stones" says the patient never had the disease before, not that
@@ -348,6 +355,10 @@ class Resolver:
             else:
                 _add(out, found.model_copy(update={"input": v.describe}))
 
+
+_HEAD = re.compile(r"\s+(?:of|in|on|over|at|behind|under|around|along|when|while|after|during|with)\s+", re.IGNORECASE)
+"""Where a finding phrase's head ends and its location or circumstance begins: an unresolved
+mention is retried as the words before the first of these, by exact name only."""
 
 _NEIGHBOURS = 2
 """Words on each side of a mention that may complete a span the tagger cut short."""

@@ -533,3 +533,18 @@ def test_a_term_of_a_sparse_vocabulary_is_weighed_among_the_diseases_that_vocabu
     hpo_match, _ = score_findings(idx, [["HP:0000003"]])
     symp_match, _ = score_findings(idx, [["SYMP:1"]])
     assert hpo_match[idx.position("D:10")] > symp_match[idx.position("D:39")]
+
+
+def test_an_unresolved_span_is_retried_as_the_words_before_its_first_preposition() -> None:
+    """The tagger takes "dizziness when running up and down the stairs" as one span: no finding has
+    that name, but its head does ("dizziness" = *Vertigo* here), so the finding is kept, shown
+    with the words the text said."""
+    terms = {"HP:0002321": "Vertigo", "HP:0002018": "Nausea"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"},
+                                          symptom_synonyms={"HP:0002321": ["Dizziness"]})
+    report = rank_diagnoses(
+        idx, text="The patient endorses lightheadedness and dizziness when running up and down the stairs.")
+    assert ("dizziness when running up and down the stairs", "HP:0002321") in {
+        (f.input, f.concept_id) for f in report.findings}
+    assert "dizziness when running up and down the stairs" not in {u.input for u in report.unresolved}
