@@ -45,7 +45,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section
-from benchmarks.bench_vignettes import TOP_K, curated_index, rank_of, store_index
+from benchmarks.bench_vignettes import TOP_K, add_named_option, curated_index, named_flag, rank_of, store_index
 from benchmarks.map_note_cases import (
     ALIASES,
     CASES,
@@ -56,7 +56,7 @@ from benchmarks.map_note_cases import (
 )
 from extractors.linking.normalize import normalize
 from kg.diagnosis import rank_diagnoses
-from kg.diagnosis.rank import MAX_TEXT_CHARS, NAMED_LOG_LR
+from kg.diagnosis.rank import MAX_TEXT_CHARS
 
 Rank = int | None
 
@@ -117,8 +117,7 @@ def main() -> None:
     ap.add_argument("--neo4j-uri", help="Neo4j store to build the index from")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
     ap.add_argument("--limit", type=int, help="only the first N cases (a smoke run)")
-    ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
-                    help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
+    add_named_option(ap)
     args = ap.parse_args()
     if not aci_dir().is_dir():
         print(f"skipped: ACI-Bench notes not found at {aci_dir()} (set MEDKG_SHARED_DATA)", file=sys.stderr)
@@ -177,7 +176,7 @@ def main() -> None:
         "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_notes"
         + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
         + (f" --limit {args.limit}" if args.limit is not None else "")
-        + (f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else "") + " --write`",
+        + named_flag(args) + " --write`",
         (f"Machine: {machine()}. Index: {source} ({len(index):,} diseases, built in {built:.0f} s); "
          f"{len(cases)} notes ranked in {ranked:.0f} s."),
         (f"Data: `benchmarks/data/note_cases.yaml` ({len(cases)} ACI-Bench train/valid notes, Yim et al. 2023, "

@@ -58,6 +58,17 @@ def store_index(args: argparse.Namespace) -> DiagnosisIndex:
         return DiagnosisIndex.from_store(store)
 
 
+def add_named_option(ap: argparse.ArgumentParser) -> None:
+    """``--named-log-lr``: the weight of a disease the text names (shared with bench_notes)."""
+    ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
+                    help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
+
+
+def named_flag(args: argparse.Namespace) -> str:
+    """The ``--named-log-lr`` part of a benchmark's command line, when it is not the default."""
+    return f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else ""
+
+
 def rank_of(report: Any, v: dict[str, Any]) -> int | None:
     ids = set(v.get("ids") or [])
     names = {normalize(n) for n in [v["diagnosis"], *(v.get("accept") or [])]}
@@ -102,8 +113,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="embedded store to build the index from")
     ap.add_argument("--neo4j-uri", help="Neo4j store to build the index from")
     ap.add_argument("--write", action="store_true")
-    ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
-                    help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
+    add_named_option(ap)
     ap.add_argument("--sweep", help="comma-separated prior weights: report top-k per weight instead (e.g. 0,0.25,0.5,0.75,1)")
     args = ap.parse_args()
     data = yaml.safe_load(VIGNETTES.read_text(encoding="utf-8"))["vignettes"]
@@ -142,7 +152,7 @@ def main() -> None:
     lines = [
         "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_vignettes"
         + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
-        + (f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else "") + " --write`",
+        + named_flag(args) + " --write`",
         f"Machine: {machine()}. Index: {source} ({len(index):,} diseases, built in {built:.0f} s).",
         f"Data: `benchmarks/data/vignettes.yaml` ({len(data)} vignettes written for this project: development set, "
         "optimistic). Targets (issue 15, common presentations): top-3 >= 70 %, top-10 >= 85 %.",

@@ -157,7 +157,7 @@ class Resolver:
         if not key:
             return Unresolved(input=value, role=role, reason="no letters or digits to look up")
         # "elevated blood sugar levels" is named as "elevated blood sugar" (Hyperglycemia)
-        short = key.rsplit(" ", 1)[0] if key.endswith(" level") and " " in key else None
+        short = key.rsplit(" ", 1)[0] if key.endswith(" level") else None
         variants = qualifier_variants(short or value)  # "low hemoglobin" is named "decreased haemoglobin"
 
         def keys() -> Iterator[tuple[str, bool]]:
