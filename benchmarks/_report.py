@@ -25,6 +25,15 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}{_vector_isa()}), {mem} RAM, Python {platform.python_version()}, {platform.system()}"
 
 
+def precision(device: str = "auto") -> str:
+    """How the models run here: bf16 autocast on a CPU with native bf16 unless ``MEDKG_CPU_BF16=0``
+    (:func:`extractors.transformer.pick_inference_device`), else fp32."""
+    from extractors.transformer import pick_inference_device
+
+    on = pick_inference_device(device).bf16
+    return "bf16 autocast" if on else "fp32" + (" (MEDKG_CPU_BF16=0)" if os.environ.get("MEDKG_CPU_BF16", "").strip() == "0" else "")
+
+
 def _vector_isa() -> str:
     """", AVX512-BF16" / ", AVX-512" / ", no AVX-512": hosts sold under one model name differ here,
     and CPU inference speed (bf16 autocast needs AVX512-BF16) differs with it by a factor of 2-3."""

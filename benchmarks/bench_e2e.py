@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see kg/cli/models.py; before torch loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, write_section  # noqa: E402
+from benchmarks._report import machine, precision, write_section  # noqa: E402
 from extractors.ner.data import split_path  # noqa: E402
 from extractors.pipeline_scoring import evaluate_pipeline  # noqa: E402
 
@@ -40,7 +40,8 @@ def main() -> None:
     body = f"""## End to end: raw text in, concepts and pairs at MeSH level (dev splits)
 
 Command: `flock /tmp/medkg-cpu.lock python benchmarks/bench_e2e.py` (= `medkg evaluate pipeline --corpus bc5cdr`
-and `--corpus ncbi-disease`). Machine: {machine()}. Models: the shipped defaults and the default KB.
+and `--corpus ncbi-disease`). Machine: {machine()}; inference {precision()}. Models: the shipped defaults
+(NER `ner-minilm`, relations `re-minilm` + the document-scope symptom model `re-symptom-minilm`) and the default KB.
 
 The corpus's text, annotations stripped, goes through the pipeline exactly as `medkg extract` runs it; each
 predicted mention is grounded to the corpus vocabulary (MeSH; NCBI-disease also OMIM) through its own id or

@@ -2,6 +2,7 @@
 
     flock /tmp/medkg-cpu.lock python benchmarks/bench_re.py            # train + evaluate (writes the shipped model)
     flock /tmp/medkg-cpu.lock python benchmarks/bench_re.py --model extractors/models/re-minilm   # evaluate only
+    flock /tmp/medkg-cpu.lock python benchmarks/bench_re.py --symptom  # the document-scope symptom model
 
 Trains the default configuration (``TrainConfig()``) on the train splits of DDI-2013, BC5CDR,
 ADE v2 and RareDis, saves it (by default as the shipped model), reloads the saved directory on
@@ -9,6 +10,10 @@ CPU and scores it on the dev splits with :func:`extractors.relations.train.evalu
 results go into the model's ``medkg.json`` / README and the "re" section of BENCHMARKS.md,
 together with an all-candidates-positive baseline per binary task, the intra-sentence recall
 ceilings, the training time and CPU throughput (candidate pairs per second).
+
+``--symptom`` does the same for the shipped document-scope disease -> sign/symptom model
+(RareDis at document scope, :data:`~extractors.relations.model.DEFAULT_SYMPTOM_RE_MODEL`), whose
+``has_symptom`` task replaces the main model's in the pipeline; it writes the "re-symptom" section.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from benchmarks._report import machine, write_section  # noqa: E402
 from extractors.scorers import relation_scores  # noqa: E402
 from extractors.relations.data import ONE_PASS_CORPORA, SENTENCE_CORPORA, RelationSet, load_sets  # noqa: E402
 from extractors.relations.onepass import ARCHITECTURE, OnePassConfig, train_onepass  # noqa: E402
-from extractors.relations.model import DEFAULT_RE_MODEL, RelationModel, throughput  # noqa: E402
+from extractors.relations.model import DEFAULT_RE_MODEL, DEFAULT_SYMPTOM_RE_MODEL, RelationModel, throughput  # noqa: E402
 from extractors.relations.train import (  # noqa: E402
     SHARED_DATA,
     EvalResult,
@@ -52,6 +57,16 @@ def _all_positive(rset: RelationSet) -> float:
     return relation_scores(rset.gold, pred, symmetric=rset.symmetric)["ALL"].f1
 
 
+def _precision(model: RelationModel) -> str:
+    """How the model ran here (``MEDKG_CPU_BF16=0`` keeps a bf16-capable CPU in fp32)."""
+    return "bf16 autocast" if model.device.bf16 else "fp32"
+
+
+def _prf_list(results: list[EvalResult]) -> str:
+    return ", ".join(f"{r.corpus} {100 * r.scores['ALL'].f1:.1f} (P {100 * r.scores['ALL'].precision:.1f} / "
+                     f"R {100 * r.scores['ALL'].recall:.1f})" for r in results)
+
+
 def _table(results: list[EvalResult], sets: list[RelationSet]) -> str:
     lines = [
         "| corpus (dev) | type | P | R | F1 | gold | all-positive F1 | candidate recall ceiling |",
@@ -72,12 +87,19 @@ def _table(results: list[EvalResult], sets: list[RelationSet]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="evaluate this saved model instead of training one")
-    parser.add_argument("--out", default=DEFAULT_RE_MODEL, help="where to save the trained model")
+    parser.add_argument("--out", default=None, help="where to save the trained model [default: the shipped model's folder]")
+    parser.add_argument("--symptom", action="store_true",
+                        help="train/score the document-scope symptom model (RareDis at document scope) instead")
     parser.add_argument("--data", default=str(SHARED_DATA))
     parser.add_argument("--per-pair", action="store_true", help="train the per-pair model instead of the one-pass one")
     parser.add_argument("--no-write", action="store_true", help="print instead of writing BENCHMARKS.md")
     args = parser.parse_args()
 
+    if args.symptom and args.per_pair:
+        parser.error("--symptom trains a one-pass model")
+    args.out = args.out or (DEFAULT_SYMPTOM_RE_MODEL if args.symptom else DEFAULT_RE_MODEL)
+    if args.symptom:
+        return symptom(args)
     t0 = time.perf_counter()
     if args.model is None:
         corpora = SENTENCE_CORPORA if args.per_pair else ONE_PASS_CORPORA
@@ -101,7 +123,10 @@ def main() -> None:
         print(r.corpus, {k: round(v.f1, 4) for k, v in r.scores.items()}, flush=True)
     model.prior_correction = False  # ablation: the same model scored on its raw (training-prior) posteriors
     raw = [evaluate_re(model, s) for s in dev_sets]
-    model.prior_correction = True
+    model.prior_correction, uncorrected = True, set(model.uncorrected)
+    model.uncorrected = set()  # ablation: the correction on every task
+    corrected = [evaluate_re(model, s) for s in dev_sets]
+    model.uncorrected = uncorrected
     if args.model is None:
         record_dev_metrics(model_dir, results, dev_sets)
     meta = read_model_meta(model_dir)
@@ -131,7 +156,7 @@ def main() -> None:
                                                                   neg=hp.get("neg_ratio"))),
         f"Training: {tr['seconds']:.0f} s on {tr['device']} (bf16 autocast: {tr['bf16']}), {tr['steps']} steps, all "
         f"three heads together. Model directory: {size / 1e6:.1f} MB.",
-        f"Inference: {pairs_s:.0f} candidate pairs/s on this CPU (fp32, batch 64, {len(sample)} dev candidates, "
+        f"Inference: {pairs_s:.0f} candidate pairs/s on this CPU ({_precision(model)}, batch 64, {len(sample)} dev candidates, "
         "sorted by length, dynamic padding).",
         "",
         "Data splits: " + "; ".join(f"{_NAMES[s.corpus]}: {len(s.examples)} candidates, {len(s.gold)} gold relations"
@@ -151,10 +176,15 @@ def main() -> None:
         "",
         "Prior correction (`extractors.relations.train` / `onepass` docstrings): the (downsampled,) class-weighted training "
         "distribution is mapped back to the data's class prior by a logit adjustment computed from training "
-        "counts only (ADE v2 left out of the prior: it samples only sentences with an adverse effect). "
-        "Micro F1 without it (same model, raw posteriors): "
-        + ", ".join(f"{r.corpus} {100 * r.scores['ALL'].f1:.1f} (P {100 * r.scores['ALL'].precision:.1f} / "
-                    f"R {100 * r.scores['ALL'].recall:.1f})" for r in raw) + ".",
+        "counts only (ADE v2 left out of the prior: it samples only sentences with an adverse effect), except for "
+        f"the tasks in `uncorrected_tasks` ({', '.join(sorted(uncorrected)) or 'none'}; `OnePassConfig.uncorrected`, "
+        "chosen on dev), which keep the raw class-weighted posteriors. "
+        "Micro F1 of the same model with no correction at all: " + _prf_list(raw)
+        + "; with the correction on every task: " + _prf_list(corrected) + ".",
+        "",
+        "In the pipeline the RareDis task (`has_symptom`) is taken by the document-scope symptom model below "
+        "(`re-symptom-minilm`); this model's sentence-scope head runs only when that model is switched off "
+        "(`--re-symptom-model none`) or a model of one's own is given.",
         "",
         "Training candidates (whole train split, before per-epoch sampling): "
         + "; ".join(f"{c}: {', '.join(f'{k} {v}' for k, v in counts.items())}" for c, counts in per_epoch.items()) + ".",
@@ -163,6 +193,65 @@ def main() -> None:
         print(body)
     else:
         write_section("re", body)
+        print(body)
+
+
+def symptom(args: argparse.Namespace) -> None:
+    """Train (unless ``--model``) and score the document-scope symptom model; write "re-symptom"."""
+    corpora = ["raredis-doc"]
+    if args.model is None:
+        t0 = time.perf_counter()
+        train_sets = load_sets(args.data, "train", corpora=corpora)
+        print(f"read corpora in {time.perf_counter() - t0:.0f} s", flush=True)
+        train_onepass(train_sets, config=OnePassConfig(), out_dir=args.out, log=lambda line: print(line, flush=True))
+        model_dir = args.out
+        command = "flock /tmp/medkg-cpu.lock python benchmarks/bench_re.py --symptom"
+    else:
+        model_dir = args.model
+        command = f"flock /tmp/medkg-cpu.lock python benchmarks/bench_re.py --symptom --model {args.model}"
+    model = RelationModel.load(model_dir, device="cpu")
+    dev_sets = load_sets(args.data, "dev", corpora=corpora)
+    results = [evaluate_re(model, s) for s in dev_sets]
+    uncorrected, model.uncorrected = set(model.uncorrected), set()
+    corrected = [evaluate_re(model, s) for s in dev_sets]
+    model.uncorrected = uncorrected
+    if args.model is None:
+        record_dev_metrics(model_dir, results, dev_sets)
+    meta = read_model_meta(model_dir)
+    sample = [e.candidate for s in dev_sets for e in s.examples[:500]]
+    pairs_s = throughput(model, sample)
+    size = sum(p.stat().st_size for p in Path(model_dir).iterdir() if p.is_file())
+    tr, hp = meta["training"], meta["hyperparameters"]
+    (dev,) = dev_sets
+    body = "\n".join([
+        "## Relation extraction: document-scope disease -> sign/symptom model (dev, gold entities)",
+        "",
+        f"Command: `{command}` (= `medkg train re --corpora raredis-doc --out extractors/models/{Path(model_dir).name}`, then the dev "
+        "scores; `--model DIR` only scores). Machine: " + machine() + ".",
+        f"Model: one-pass, as the main model above (LoRA r={hp['lora_r']} on `{meta['base']}`, {hp['epochs']} epochs, "
+        "seed and learning rate the defaults), trained on RareDis alone at **document scope**: every disease is "
+        "paired with every sign/symptom of each window of consecutive sentences (about 1,500 characters, "
+        "`extractors.relations.data.document_windows`), cross-sentence pairs included. "
+        f"Training: {tr['seconds']:.0f} s on {tr['device']}, {tr['steps']} steps. Model directory: {size / 1e6:.1f} MB. "
+        f"Inference: {pairs_s:.0f} candidate pairs/s on this CPU ({_precision(model)}, batch 64); dev scored the same way.",
+        "",
+        f"Data: {_NAMES[dev.corpus]}: {len(dev.examples)} candidates, {len(dev.gold)} gold relations (Produces whose "
+        f"head is an ANAPHOR excluded: {dev.notes.get('produces_with_anaphor_head_excluded', '?')}). Scored as the "
+        "main table's RareDis row: (document, disease, sign/symptom) pairs against all gold Produces pairs.",
+        "",
+        _table(results, dev_sets),
+        "",
+        f"Prior correction: not applied to {', '.join(sorted(uncorrected)) or 'no task'} (`OnePassConfig.uncorrected`, "
+        "chosen on dev, as for the main model); with it: " + _prf_list(corrected) + ".",
+        "",
+        "In the pipeline (`PipelineConfig.re_symptom_model`, `--re-symptom-model`) this model's `has_symptom` task "
+        "replaces the main model's sentence-scope one, at the cost of a second encoder pass over each document's "
+        "windows; it is applied with the shipped main model only (a main model of one's own keeps its tasks).",
+    ])
+    if args.no_write:
+        print(body)
+    else:
+        write_section("re-symptom", body)
         print(body)
 
 

@@ -14,6 +14,13 @@ class PipelineConfig(Record):
 
     ner_model: str | None = "default"
     re_model: str | None = "default"
+    re_symptom_model: str | None = "default"
+    """A second relation model whose tasks replace the main model's same tasks: by default the
+    shipped document-scope disease -> sign/symptom model (RareDis dev Produces 65.2 F1 against
+    47.6 for the main model's sentence-scope head, BENCHMARKS.md "Relation extraction"), which
+    pairs a disease with the signs of neighbouring sentences too. ``"default"`` applies it only
+    with the shipped main model (a model you trained keeps its own tasks); a directory applies
+    that model; ``None`` leaves the main model's tasks alone."""
     kb: str | None = "default"
     link_threshold: float | None = None
     link_ambiguity_margin: float | None = None

@@ -83,9 +83,9 @@ def build_nlp(config: PipelineConfig) -> Language:
         if re_dir is not None:
             import extractors.relations.component  # noqa: F401  (registers medkg_relations)
 
-            nlp.add_pipe("medkg_relations", config={"model_dir": re_dir, "device": config.device,
-                                                    "threshold": config.re_threshold, "batch_size": config.batch_size,
-                                                    "bf16": config.bf16})
+            nlp.add_pipe("medkg_relations", config={"model_dir": re_dir, "extra_model_dir": symptom_model_dir(config) or "",
+                                                    "device": config.device, "threshold": config.re_threshold,
+                                                    "batch_size": config.batch_size, "bf16": config.bf16})
     return nlp
 
 
@@ -99,6 +99,21 @@ def _default_re() -> Path:
     from extractors.relations.model import DEFAULT_RE_MODEL
 
     return Path(DEFAULT_RE_MODEL)
+
+
+def symptom_model_dir(config: PipelineConfig) -> str | None:
+    """The second relation model :attr:`PipelineConfig.re_symptom_model` names, or ``None``:
+    ``"default"`` is the shipped document-scope symptom model, used only with the shipped main
+    model (or none at all when relations are off)."""
+    from extractors.relations.model import DEFAULT_RE_MODEL, DEFAULT_SYMPTOM_RE_MODEL
+
+    spec, main = config.re_symptom_model, config.re_model
+    if spec is None or main is None:
+        return None
+    if spec != "default":
+        return spec
+    shipped = main == "default" or Path(main).resolve() == Path(DEFAULT_RE_MODEL).resolve()
+    return DEFAULT_SYMPTOM_RE_MODEL if shipped else None
 
 
 class ExtractionPipeline:

@@ -136,7 +136,9 @@ def model_card(meta: Mapping[str, Any]) -> str:
         f"heads: 2-layer MLP (hidden {hp['head_hidden']}) saved as `modules_to_save`",
         *_schedule(meta),
         f"- prior correction at inference (logit adjustment from training counts, excluding "
-        f"{', '.join(hp.get('prior_exclude', ())) or 'no corpus'}): {meta.get('logit_adjustment', 'none recorded')}",
+        f"{', '.join(hp.get('prior_exclude', ())) or 'no corpus'}): {meta.get('logit_adjustment', 'none recorded')}"
+        + (f"; recorded but not applied to {', '.join(meta['uncorrected_tasks'])} (raw class-weighted posteriors decide)"
+           if meta.get("uncorrected_tasks") else ""),
         f"- training time: {tr.get('seconds', '?')} s on {tr.get('device', '?')} (bf16 autocast: {tr.get('bf16', '?')})",
         "",
         "## Use",

@@ -1,5 +1,6 @@
 """The ``medkg_relations`` spaCy component: candidate pairs per sentence (or per document window,
-for tasks a one-pass model was trained on at document scope) -> typed Relations in ``doc._.relations``.
+for tasks a one-pass model was trained on at document scope) -> typed Relations in ``doc._.relations``,
+from one model or from a main model plus a second one that takes over some of its tasks.
 
 Glue between the pipeline's linked entities and :class:`~extractors.relations.model.RelationModel`:
 all candidate pairs of the documents of one ``nlp.pipe`` call are classified in one
@@ -35,8 +36,12 @@ def concept_of(ent: Span) -> str:
 class RelationExtractor:
     """Classifies the entity pairs of processed Docs (per sentence, or per window; see :meth:`_jobs`)."""
 
-    def __init__(self, model: RelationModel, *, threshold: float, batch_size: int) -> None:
+    def __init__(self, model: RelationModel, *, threshold: float, batch_size: int,
+                 tasks: Optional[Iterable[str]] = None) -> None:
         self.model = model
+        keep = None if tasks is None else set(tasks)
+        self.tasks = tuple(t for t in model.tasks if keep is None or t in keep)
+        """The model's tasks this extractor runs (all unless ``tasks`` narrows them)."""
         self.threshold = threshold
         self.batch_size = batch_size
 
@@ -46,8 +51,9 @@ class RelationExtractor:
         return cls(RelationModel.load(model_dir or DEFAULT_RE_MODEL, device=device, bf16=bf16), threshold=threshold,
                    batch_size=batch_size)
 
-    def _jobs(self, doc: Doc) -> Iterable[tuple[Span, dict[tuple[int, int, str], Span], Any]]:
-        """(text span, entities of the text by offsets, candidate) for every candidate of ``doc``.
+    def _jobs(self, doc: Doc) -> Iterable[tuple[Span, dict[tuple[int, int, str], Span], Any, bool]]:
+        """(text span, entities of the text by offsets, candidate, document scope?) for every
+        candidate of ``doc``.
 
         Tasks the model was trained on at sentence scope pair the entities of one sentence;
         tasks it was trained on at document scope (``medkg.json``'s ``scopes``, a one-pass model
@@ -56,36 +62,36 @@ class RelationExtractor:
         """
         scopes = self.model.meta.get("scopes") or {}
         by_scope: dict[str, list[str]] = {}
-        for task in self.model.tasks:
+        for task in self.tasks:
             by_scope.setdefault(scopes.get(task, "sentence"), []).append(task)
         sents = list(doc.sents)
-        texts: list[tuple[Span, list[str]]] = []
+        texts: list[tuple[Span, list[str], bool]] = []
         if by_scope.get("sentence"):
-            texts += [(sent, by_scope["sentence"]) for sent in sents]
+            texts += [(sent, by_scope["sentence"], False) for sent in sents]
         if by_scope.get("document"):
             from extractors.relations.data import document_windows
 
             starts = {s.start_char: s for s in sents}
             ends = {s.end_char: s for s in sents}
             for w0, w1 in document_windows([(s.start_char, s.end_char) for s in sents]):
-                texts.append((doc[starts[w0].start : ends[w1].end], by_scope["document"]))
-        for span, tasks in texts:
+                texts.append((doc[starts[w0].start : ends[w1].end], by_scope["document"], True))
+        for span, tasks, document in texts:
             ents = [e for e in doc.ents if e.start >= span.start and e.end <= span.end]
             if len(ents) < 2:
                 continue
             by_span = {(e.start_char - span.start_char, e.end_char - span.start_char, e.label_): e for e in ents}
             spans = [EntitySpan(start=s, end=t, label=lab) for s, t, lab in by_span]
             for cand in candidate_pairs(span.text, spans, tasks=tasks):
-                yield span, by_span, cand
+                yield span, by_span, cand, document
 
     def extract(self, docs: Sequence[Doc]) -> list[list[Relation]]:
-        jobs: list[tuple[int, Span, dict[tuple[int, int, str], Span], Any]] = []
+        jobs: list[tuple[int, Span, dict[tuple[int, int, str], Span], Any, bool]] = []
         for i, doc in enumerate(docs):
-            jobs += [(i, span, by_span, cand) for span, by_span, cand in self._jobs(doc)]
-        preds = self.model.predict([c for *_, c in jobs], batch_size=self.batch_size) if jobs else []
+            jobs += [(i, *job) for job in self._jobs(doc)]
+        preds = self.model.predict([job[3] for job in jobs], batch_size=self.batch_size) if jobs else []
         best: list[dict[tuple[str, str, str], Relation]] = [{} for _ in docs]
         out: list[list[Relation]] = [[] for _ in docs]
-        for (i, span, by_span, cand), pred in zip(jobs, preds, strict=True):
+        for (i, span, by_span, cand, document), pred in zip(jobs, preds, strict=True):
             edge = edge_for(cand, pred)
             if edge is None or pred.relation_score < self.threshold:
                 continue
@@ -108,10 +114,11 @@ class RelationExtractor:
                 evidence_end=evidence.end_char,
                 properties=dict(edge.properties),
             )
-            if span.start == head.sent.start and span.end == head.sent.end:
+            if not document:
                 out[i].append(rel)  # sentence scope: one relation per sentence that states it
                 continue
-            # document scope: a pair seen in several windows or mention pairs is one relation, the best-scored
+            # document scope (a window can be one sentence): a pair seen in several windows or mention
+            # pairs is one relation, the best-scored
             key = (rel.type, rel.head_id, rel.tail_id)
             if key not in best[i] or rel.score > best[i][key].score:
                 best[i][key] = rel
@@ -126,26 +133,49 @@ def _evidence(head: Span, tail: Span) -> Span:
 
 
 class RelationComponent:
-    """Sets ``doc._.relations``; classifies the pairs of every document it is given in one batch."""
+    """Sets ``doc._.relations``; classifies the pairs of every document it is given in one batch.
+
+    ``extra_model_dir`` names a second model whose tasks replace the main model's same tasks (the
+    shipped document-scope symptom model takes ``has_symptom``); each model encodes its own texts."""
 
     def __init__(self, nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int,
-                 bf16: Optional[bool] = None) -> None:
-        self.extractor = RelationExtractor.load(model_dir or None, device=device, threshold=threshold, batch_size=batch_size,
-                                                bf16=bf16)
+                 bf16: Optional[bool] = None, extra_model_dir: str = "") -> None:
+        self.extractors: list[RelationExtractor] = []
+        extra = None
+        if extra_model_dir:
+            extra = RelationExtractor.load(extra_model_dir, device=device, threshold=threshold, batch_size=batch_size,
+                                           bf16=bf16)
+        main = RelationExtractor.load(model_dir or None, device=device, threshold=threshold, batch_size=batch_size,
+                                      bf16=bf16)
+        if extra is not None:
+            main = RelationExtractor(main.model, threshold=threshold, batch_size=batch_size,
+                                     tasks=[t for t in main.model.tasks if t not in extra.tasks])
+        self.extractors = [main] + ([extra] if extra is not None else [])
         self.name = name
+
+    @property
+    def extractor(self) -> RelationExtractor:
+        """The main model's extractor (without the tasks a second model took over: use the
+        component itself, or every one of :attr:`extractors`, for all relations)."""
+        return self.extractors[0]
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
         docs = list(docs)
-        for doc, relations in zip(docs, self.extractor.extract(docs), strict=True):
+        found: list[list[Relation]] = [[] for _ in docs]
+        for extractor in self.extractors:
+            if extractor.tasks:
+                for rels, more in zip(found, extractor.extract(docs), strict=True):
+                    rels += more
+        for doc, relations in zip(docs, found, strict=True):
             doc._.relations = relations
             yield doc
 
 
 @Language.factory("medkg_relations", default_config={"model_dir": "", "device": "auto", "threshold": 0.5, "batch_size": 64,
-                                                     "bf16": None})
+                                                     "bf16": None, "extra_model_dir": ""})
 def make_relations(nlp: Language, name: str, model_dir: str, device: str, threshold: float, batch_size: int,
-                   bf16: Optional[bool]) -> RelationComponent:
-    return RelationComponent(nlp, name, model_dir, device, threshold, batch_size, bf16)
+                   bf16: Optional[bool], extra_model_dir: str) -> RelationComponent:
+    return RelationComponent(nlp, name, model_dir, device, threshold, batch_size, bf16, extra_model_dir)

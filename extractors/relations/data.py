@@ -346,7 +346,8 @@ scope. Document scope was measured on dev and not shipped (BENCHMARKS.md "Relati
 ``bc5cdr-doc`` measured CID 37.5 F1 against 51.2; ``raredis-doc`` trained alone gives RareDis
 Produces 61.7 F1 (47.1 at sentence scope, same settings), but in the shared model with the other
 three sets it diverged at ``lr`` 1e-3 and gave 48.6 at 5e-4 (CID 50.2, DDI 74.8, ADE 93.1), so
-``medkg train re --corpora raredis-doc`` is the way to a document-scope symptom model."""
+the document-scope symptom model ships as a second model, trained alone
+(``medkg train re --corpora raredis-doc``: :data:`~extractors.relations.model.DEFAULT_SYMPTOM_RE_MODEL`)."""
 
 
 def load_sets(data_root: str | os.PathLike[str], split: Split, *, corpora: Iterable[str] = SENTENCE_CORPORA) -> list[RelationSet]:

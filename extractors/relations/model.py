@@ -45,10 +45,16 @@ from extractors.relations.candidates import (
 )
 from extractors.transformer import Device, pick_inference_device, quiet_hf, read_model_meta, resolve_base
 
-__all__ = ["DEFAULT_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "throughput"]
+__all__ = ["DEFAULT_RE_MODEL", "DEFAULT_SYMPTOM_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "throughput"]
 
 DEFAULT_RE_MODEL = str(Path(__file__).resolve().parents[1] / "models" / "re-minilm")
 """The shipped relation model (LoRA adapter + heads over the packaged MiniLM)."""
+
+DEFAULT_SYMPTOM_RE_MODEL = str(Path(__file__).resolve().parents[1] / "models" / "re-symptom-minilm")
+"""The shipped document-scope disease -> sign/symptom model (``medkg train re --corpora raredis-doc``,
+which writes here unless ``--out`` says otherwise):
+its ``has_symptom`` task replaces the main model's sentence-scope one in the pipeline
+(:class:`~extractors.config.PipelineConfig` ``re_symptom_model``; BENCHMARKS.md "Relation extraction")."""
 
 MAX_LENGTH = 192
 """Wordpieces per candidate, markers and special tokens included, after the context window
@@ -216,6 +222,9 @@ class RelationModel:
         """How :meth:`predict` batches candidates (device default; replace to tune)."""
         self.prior_correction = True
         """Apply the training-prior correction recorded in ``medkg.json`` (switch off to compare)."""
+        self.uncorrected: set[str] = set(meta.get("uncorrected_tasks") or ())
+        """Tasks whose correction is recorded but not applied (``OnePassConfig.uncorrected``):
+        their raw class-weighted posteriors decide. Empty it to compare."""
 
     @staticmethod
     def _logit_adjustment(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,6 +232,10 @@ class RelationModel:
         import torch
 
         return {t: torch.tensor(v, dtype=torch.float32) for t, v in (meta.get("logit_adjustment") or {}).items()}
+
+    def corrects(self, task: str) -> bool:
+        """Whether predictions of ``task`` get the recorded prior correction."""
+        return self.prior_correction and task in self._adjust and task not in self.uncorrected
 
     @property
     def name(self) -> str:
@@ -306,7 +319,7 @@ class RelationModel:
                 for task in dict.fromkeys(tasks):
                     rows = [k for k, t in enumerate(tasks) if t == task]
                     logits = self.net.heads[task](pooled[index_on(rows, self.device)]).float()
-                    if self.prior_correction and task in self._adjust:
+                    if self.corrects(task):
                         logits = logits + self._adjust[task]
                     probs = torch.softmax(logits, dim=-1)
                     best = probs.argmax(dim=-1)

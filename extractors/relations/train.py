@@ -21,7 +21,8 @@ King & Zeng 2001): for each task and class ``c``,
 ``adj_c = log p_data(c) - log p_train(c)``, where ``p_train(c)`` is proportional to
 ``weight_c * sampled_c`` (what the loss saw) and ``p_data(c)`` to the class's count among all
 training candidates. :meth:`RelationModel.predict` adds ``adj`` to the logits before the
-softmax. It comes from training counts alone (nothing is tuned on dev). ADE v2 is left out of
+softmax. It comes from training counts alone (nothing is tuned on dev; the one-pass model's
+``OnePassConfig.uncorrected`` tasks, chosen on dev, keep their raw posteriors). ADE v2 is left out of
 ``p_data`` (``prior_exclude``): it holds only sentences that contain an adverse effect, so its
 97 % positive rate is an artefact of how it was sampled, not a prior.
 """

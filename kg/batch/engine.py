@@ -86,8 +86,9 @@ def resolve_models(config: "PipelineConfig") -> "PipelineConfig":
     and the inference precision decided here, once, so a resumed job or a Ray worker on another
     CPU does not mix fp32 and bf16 shards (it is part of the manifest's pipeline settings)."""
     from extractors.ner.model import DEFAULT_NER_MODEL
-    from extractors.relations.model import DEFAULT_RE_MODEL
     from extractors.errors import ModelNotFoundError
+    from extractors.pipeline import symptom_model_dir
+    from extractors.relations.model import DEFAULT_RE_MODEL
     from extractors.transformer import pick_inference_device
 
     update: dict[str, Any] = {}
@@ -100,6 +101,8 @@ def resolve_models(config: "PipelineConfig") -> "PipelineConfig":
         update["ner_model"] = str(DEFAULT_NER_MODEL)
     if config.re_model == "default":
         update["re_model"] = str(DEFAULT_RE_MODEL)
+    if config.re_symptom_model is not None:  # "default" -> the shipped path, or None beside a model of one's own
+        update["re_symptom_model"] = symptom_model_dir(config)
     return config.model_copy(update=update)
 
 
@@ -111,7 +114,8 @@ def model_fingerprints(config: "PipelineConfig") -> dict[str, dict[str, Any]]:
     config = resolve_models(config)
     out: dict[str, dict[str, Any]] = {}
     ner, re_ = config.ner_model, (config.re_model if config.ner_model is not None else None)
-    for role, spec in (("ner", ner), ("re", re_)):
+    re_symptom = config.re_symptom_model if re_ is not None else None
+    for role, spec in (("ner", ner), ("re", re_), ("re_symptom", re_symptom)):
         if spec is None:
             continue
         path = Path(spec).resolve()

@@ -79,7 +79,7 @@ class ExtractOptions(_Model):
     pipeline: dict[str, Any] | None = None
     """``PipelineConfig.model_dump()``, or ``None`` when extraction is off."""
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Per model role (ner, re): resolved directory, sha256 of its files, base, versions."""
+    """Per model role (ner, re, re_symptom): resolved directory, sha256 of its files, base, versions."""
 
 
 class ShardEntry(_Model):

@@ -139,7 +139,7 @@ def _portable(config: "PipelineConfig") -> "PipelineConfig":
     """The driver's config with its shipped model paths put back to ``"default"``, so a worker
     resolves its own installed copy (checked by digest) rather than the driver's path."""
     from extractors.ner.model import DEFAULT_NER_MODEL
-    from extractors.relations.model import DEFAULT_RE_MODEL
+    from extractors.relations.model import DEFAULT_RE_MODEL, DEFAULT_SYMPTOM_RE_MODEL
 
     def same(spec: str | None, default: Any) -> bool:
         return spec is not None and Path(spec).resolve() == Path(default).resolve()
@@ -149,6 +149,8 @@ def _portable(config: "PipelineConfig") -> "PipelineConfig":
         update["ner_model"] = "default"
     if same(config.re_model, DEFAULT_RE_MODEL):
         update["re_model"] = "default"
+    if same(config.re_symptom_model, DEFAULT_SYMPTOM_RE_MODEL) and "re_model" in update:
+        update["re_symptom_model"] = "default"  # "default" means it only beside the shipped main model
     return config.model_copy(update=update)
 
 

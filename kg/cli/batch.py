@@ -21,6 +21,7 @@ from kg.cli.common import (
     OnError,
     QuietOpt,
     ReModelOpt,
+    ReSymptomModelOpt,
     StoreOpt,
     UriOpt,
     app,
@@ -43,6 +44,7 @@ def extract_cmd(
     extract: Annotated[ExtractMode, typer.Option(help="auto: run the pipeline on documents without annotations; always; none")] = ExtractMode.auto,
     ner_model: NerModelOpt = None,
     re_model: ReModelOpt = None,
+    re_symptom_model: ReSymptomModelOpt = None,
     kb: KbOpt = None,
     keep_unlinked: KeepUnlinkedOpt = False,
     device: DeviceOpt = "auto",
@@ -58,7 +60,7 @@ def extract_cmd(
     from kg.batch import RayOptions, format_extract_summary, run_extract
     from kg.jobs import check_inputs
 
-    pconf = None if extract is ExtractMode.none else pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
+    pconf = None if extract is ExtractMode.none else pipeline_config(ner_model=ner_model, re_model=re_model, re_symptom_model=re_symptom_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
     with reported():
         check_inputs(inputs, accept_noncommercial=accept_noncommercial)
         ray_opts = RayOptions(address=ray_address, workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)

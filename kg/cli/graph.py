@@ -24,6 +24,7 @@ from kg.cli.common import (
     OnError,
     QuietOpt,
     ReModelOpt,
+    ReSymptomModelOpt,
     SchemaTarget,
     StoreOpt,
     UriOpt,
@@ -48,6 +49,7 @@ def build(
     extract: Annotated[ExtractMode, typer.Option(help="auto: run the extraction pipeline on documents without annotations; always; none")] = ExtractMode.auto,
     ner_model: NerModelOpt = None,
     re_model: ReModelOpt = None,
+    re_symptom_model: ReSymptomModelOpt = None,
     kb: KbOpt = None,
     keep_unlinked: KeepUnlinkedOpt = False,
     device: DeviceOpt = "auto",
@@ -67,7 +69,7 @@ def build(
         check_inputs(paths, accept_noncommercial=accept_noncommercial)
     extractor = None
     if extract is not ExtractMode.none:
-        pconf = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
+        pconf = pipeline_config(ner_model=ner_model, re_model=re_model, re_symptom_model=re_symptom_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
         extractor = LazyExtractor(pconf, mode=extract.value)  # type: ignore[arg-type]
     cfg, st = open_cli_store(store, db, neo4j_uri, create=True)
     with st, reported():

@@ -25,7 +25,7 @@ import typer  # noqa: E402
 
 from extractors.ner.data import CORPORA as NER_CORPORA  # noqa: E402
 from extractors.relations.data import ONE_PASS_CORPORA, SENTENCE_CORPORA  # noqa: E402
-from kg.cli.common import DeviceOpt, app, fail, reported, split_list  # noqa: E402
+from kg.cli.common import DeviceOpt, ReSymptomModelOpt, app, fail, reported, split_list  # noqa: E402
 
 train_app = typer.Typer(no_args_is_help=True, help="Train a model from the corpora in ../shared/data (train splits; dev for reporting).")
 evaluate_app = typer.Typer(no_args_is_help=True, help="Evaluate a model on dev splits with the standard scorers.")
@@ -159,9 +159,10 @@ def train_re_cmd(
     device: DeviceOpt = "auto",
     no_dev: Annotated[bool, typer.Option("--no-dev", help="skip dev evaluation")] = False,
 ) -> None:
-    """Train the relation model (reproduces the shipped one with no options)."""
+    """Train the relation model (reproduces the shipped one with no options; `--corpora raredis-doc`
+    alone reproduces the shipped document-scope symptom model, written to its own folder)."""
     from extractors.relations.data import load_sets
-    from extractors.relations.model import DEFAULT_RE_MODEL
+    from extractors.relations.model import DEFAULT_RE_MODEL, DEFAULT_SYMPTOM_RE_MODEL
     from extractors.relations.onepass import OnePassConfig, train_onepass
     from extractors.relations.train import SHARED_DATA, TrainConfig, train_re
 
@@ -178,8 +179,10 @@ def train_re_cmd(
         train_sets = load_sets(root, "train", corpora=names)
         dev_sets = [] if no_dev else load_sets(root, "dev", corpora=names)
         if one_pass:
+            # the document-scope symptom set alone is the shipped second model: never overwrite the main one with it
+            default_out = DEFAULT_SYMPTOM_RE_MODEL if names == ["raredis-doc"] else DEFAULT_RE_MODEL
             train_onepass(train_sets, config=OnePassConfig(device=device, **options), dev_sets=dev_sets,
-                          out_dir=out or DEFAULT_RE_MODEL, log=_progress)
+                          out_dir=out or default_out, log=_progress)
         else:
             train_re(train_sets, config=TrainConfig(device=device, **options), dev_sets=dev_sets,
                      out_dir=out or DEFAULT_RE_MODEL, log=_progress)
@@ -224,6 +227,7 @@ def evaluate_pipeline_cmd(
     limit: Annotated[Optional[int], typer.Option(help="score only the first N documents")] = None,
     ner_model: Annotated[Optional[str], typer.Option(help="NER model dir [default: the shipped model]")] = None,
     re_model: Annotated[Optional[str], typer.Option(help="relation model dir [default: the shipped model]")] = None,
+    re_symptom_model: ReSymptomModelOpt = None,
     kb: Annotated[Optional[str], typer.Option(help="linking KB file [default: the default KB]")] = None,
     keep_unlinked: Annotated[bool, typer.Option("--keep-unlinked/--drop-unlinked", help="keep entities the linker cannot ground (as the pipeline's option)")] = False,
     link_ambiguity_margin: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="leave an approximate link unlinked when another concept scores within this margin [default: the linker's, 0.05]")] = None,
@@ -238,7 +242,7 @@ def evaluate_pipeline_cmd(
     from extractors.pipeline_scoring import evaluate_pipeline
     from kg.cli.common import pipeline_config
 
-    config = pipeline_config(ner_model=ner_model, re_model=re_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
+    config = pipeline_config(ner_model=ner_model, re_model=re_model, re_symptom_model=re_symptom_model, kb=kb, device=device, keep_unlinked=keep_unlinked)
     if link_ambiguity_margin is not None:
         config = config.model_copy(update={"link_ambiguity_margin": link_ambiguity_margin})
     with reported():

@@ -317,3 +317,52 @@ def test_shipped_model_has_all_three_tasks(shipped: RelationModel) -> None:
     assert set(shipped.tasks) == {"ddi", "adverse_effect", "has_symptom"}
     preds = shipped.predict(list(candidate_pairs(SENT, [ASPIRIN, WARFARIN, BLEEDING, HEADACHE, MIGRAINE])))
     assert all(0.0 <= p.score <= 1.0 and 0.0 <= p.relation_score <= 1.0 for p in preds)
+
+
+# --- the shipped document-scope symptom model ----------------------------------------------------
+
+
+def test_shipped_symptom_model_is_small_complete_and_document_scope() -> None:
+    from extractors.relations.model import DEFAULT_SYMPTOM_RE_MODEL
+
+    size = sum(p.stat().st_size for p in Path(DEFAULT_SYMPTOM_RE_MODEL).iterdir())
+    assert size < 10_000_000 and (Path(DEFAULT_SYMPTOM_RE_MODEL) / "README.md").exists()
+    model = RelationModel.load(DEFAULT_SYMPTOM_RE_MODEL, device="cpu")
+    assert model.tasks == ("has_symptom",) and model.meta["scopes"] == {"has_symptom": "document"}
+    assert model.uncorrected == {"has_symptom"}
+
+
+def test_shipped_symptom_model_separates_dev_produces_pairs_from_the_rest() -> None:
+    """RareDis dev windows (never trained on): disease-sign pairs the corpus relates, within or
+    across sentences, score clearly higher on average than the other pairs of their windows."""
+    from extractors.relations.data import raredis_set
+    from extractors.relations.model import DEFAULT_SYMPTOM_RE_MODEL
+    from tests.helpers import shared_data
+
+    model = RelationModel.load(DEFAULT_SYMPTOM_RE_MODEL, device="cpu")
+    examples = raredis_set(shared_data("corpora", "raredis", "dev"), scope="document").examples[:600]
+    preds = model.predict([e.candidate for e in examples])
+    pos = [p.relation_score for e, p in zip(examples, preds) if e.label != "none"]
+    neg = [p.relation_score for e, p in zip(examples, preds) if e.label == "none"]
+    assert len(pos) >= 20 and len(neg) >= 20
+    assert sum(pos) / len(pos) > sum(neg) / len(neg) + 0.2
+
+
+def test_the_default_pipeline_takes_disease_symptom_pairs_from_the_symptom_model_across_sentences() -> None:
+    """With the shipped models the symptom model takes over ``has_symptom``: the main model keeps
+    DDI and adverse effects, and a sign named in the sentence after its disease is related to it."""
+    from extractors.config import PipelineConfig
+    from extractors.pipeline import ExtractionPipeline
+    from schema.records import Document
+    from tests.helpers import FIXTURES
+
+    pipeline = ExtractionPipeline(PipelineConfig(kb=str(FIXTURES / "kb" / "tiny_kb.jsonl"), device="cpu", bf16=False,
+                                                 keep_unlinked=True))
+    component = pipeline.nlp.get_pipe("medkg_relations")
+    assert [set(x.tasks) for x in component.extractors] == [{"ddi", "adverse_effect"}, {"has_symptom"}]
+    text = ("Alkaptonuria is a rare inherited disorder of tyrosine metabolism. "
+            "Affected adults develop dark urine, arthritis of the spine and bluish-black pigmentation of the ears.")
+    (out,) = pipeline.process([Document(id="t1", source_format="text", text=text)])
+    symptom = [r for r in out.relations if r.type == "HAS_SYMPTOM"]
+    assert symptom and all(r.model == "medkg-re:re-symptom-minilm" for r in symptom)
+    assert any(r.evidence_text == text for r in symptom)  # disease and sign in two sentences: both cited

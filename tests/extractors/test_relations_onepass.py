@@ -181,7 +181,7 @@ def test_document_scope_pairs_entities_across_sentences_and_cites_both(tiny) -> 
     extractor = RelationExtractor(model, threshold=0.5, batch_size=8)
 
     def pairs() -> set[tuple[str, str]]:
-        return {(c.head_text, c.tail_text) for _, _, c in extractor._jobs(doc)}
+        return {(c.head_text, c.tail_text) for _, _, c, _ in extractor._jobs(doc)}
 
     assert pairs() == {("Digoxin", "lithium")}  # sentence scope: only the pair sharing a sentence
     saved = dict(model.meta)
@@ -196,6 +196,94 @@ def test_document_scope_pairs_entities_across_sentences_and_cites_both(tiny) -> 
     aspirin, warfarin, digoxin, lithium = doc.ents
     assert _evidence(aspirin, warfarin).text == "Aspirin was given daily. Warfarin levels rose."
     assert _evidence(lithium, digoxin).text == "Digoxin and lithium were stopped."
+
+
+def test_an_uncorrected_task_keeps_its_raw_posteriors_and_the_choice_survives_saving(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``OnePassConfig.uncorrected`` tasks are predicted from the raw class-weighted posteriors
+    (the scores of the same model with the correction switched off); the list is recorded in
+    ``medkg.json`` and read back by ``RelationModel.load``."""
+    import shutil
+
+    model, out = tiny
+    assert model.meta["uncorrected_tasks"] == [] and model.corrects("ddi")  # the default list names no DDI task
+    cands = [e.candidate for e in _set(9, 11).examples]
+    raw = model.predict(cands)  # the tiny model trains unweighted: its recorded correction is zero
+
+    def load(uncorrected: list[str]) -> RelationModel:
+        copy = tmp_path / f"model-{len(uncorrected)}"
+        shutil.copytree(out, copy)
+        meta = json.loads((copy / "medkg.json").read_text())
+        meta["logit_adjustment"] = {"ddi": [0.0, -4.0, -4.0, -4.0, -4.0]}  # a strong prior against relations
+        meta["uncorrected_tasks"] = uncorrected
+        (copy / "medkg.json").write_text(json.dumps(meta))
+        return RelationModel.load(copy, device="cpu")
+
+    corrected, uncorrected = load([]), load(["ddi"])
+    assert corrected.corrects("ddi") and uncorrected.uncorrected == {"ddi"} and not uncorrected.corrects("ddi")
+    assert any(abs(a.relation_score - b.relation_score) > 1e-3 for a, b in zip(corrected.predict(cands), raw))
+    for a, b in zip(uncorrected.predict(cands), raw):
+        assert a.label == b.label and a.relation_score == pytest.approx(b.relation_score, abs=1e-4)
+
+
+def test_a_second_model_takes_over_its_tasks_and_the_first_keeps_the_rest(tiny) -> None:  # type: ignore[no-untyped-def]
+    """The component's second model (the shipped document-scope symptom model) replaces the main
+    model's same tasks: here both are the tiny DDI model, so the main one runs nothing and the
+    relations are exactly the second one's, each once; the relations of two extractors that both
+    run are concatenated."""
+    import spacy
+    from spacy.tokens import Span
+
+    from extractors.relations.component import RelationComponent, RelationExtractor
+
+    model, out = tiny
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+
+    def doc():  # type: ignore[no-untyped-def]
+        d = nlp("Aspirin increases the plasma levels of warfarin, and digoxin was given for pain.")
+        d.ents = [Span(d, 0, 1, label="Drug"), Span(d, 6, 7, label="Drug"), Span(d, 9, 10, label="Drug")]
+        return d
+
+    def pairs(component: RelationComponent) -> list[tuple[str, str]]:
+        return sorted((r.head_id, r.tail_id) for r in component(doc())._.relations)
+
+    alone = RelationComponent(nlp, "re", str(out), "cpu", 0.5, 8, False)
+    assert [x.tasks for x in alone.extractors] == [("ddi",)]
+    both = RelationComponent(nlp, "re", str(out), "cpu", 0.5, 8, False, extra_model_dir=str(out))
+    assert [x.tasks for x in both.extractors] == [(), ("ddi",)]
+    want = [("LOCAL:drug:aspirin", "LOCAL:drug:warfarin")]
+    assert pairs(alone) == want and pairs(both) == want  # found once, not once per model
+    both.extractors[0] = RelationExtractor(model, threshold=0.5, batch_size=8)  # two extractors that both run
+    assert pairs(both) == want * 2
+
+
+def test_a_document_scope_pair_inside_a_one_sentence_window_is_one_relation(tiny) -> None:  # type: ignore[no-untyped-def]
+    """A long sentence is a window of its own and also sits in the window before it: the pair
+    it states is still one document-scope relation (the best-scored), not one per window."""
+    import spacy
+    from spacy.tokens import Span
+
+    from extractors.relations.component import RelationExtractor
+
+    model, _ = tiny
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    long_next = ", ".join(["it was taken with food and water"] * 50) + "."  # one sentence of ~1,650 characters
+    d = nlp(f"Patients were seen twice. Aspirin increases the plasma levels of warfarin, and digoxin was given for pain. "
+            f"{long_next}")
+    names = {"Aspirin", "warfarin", "digoxin"}
+    d.ents = [Span(d, t.i, t.i + 1, label="Drug") for t in d if t.text in names]
+    extractor = RelationExtractor(model, threshold=0.5, batch_size=8)
+    saved = dict(model.meta)
+    try:
+        model.meta["scopes"] = {"ddi": "document"}
+        windows = {span.start_char for span, *_ in extractor._jobs(d)}
+        assert len(windows) == 2  # the pair is classified in two windows
+        (rels,) = extractor.extract([d])
+    finally:
+        model.meta.clear()
+        model.meta.update(saved)
+    assert [(r.head_id, r.tail_id) for r in rels] == [("LOCAL:drug:aspirin", "LOCAL:drug:warfarin")]
 
 
 def test_training_warns_when_the_model_predicts_no_relation_on_a_dev_set(tiny) -> None:  # type: ignore[no-untyped-def]
