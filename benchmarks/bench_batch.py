@@ -159,7 +159,8 @@ def main() -> None:
         f"Machine: {machine()}.",
         f"Data: first {ex.documents} abstracts of BC5CDR dev as raw text (gold stripped; {tokens:,} scispacy tokens); "
         "BC5CDR train + dev PubTator with gold annotations for the no-model rows.",
-        "Models: the shipped defaults (`extractors/models/ner-minilm`, `extractors/models/re-minilm`, default KB).",
+        "Models: the shipped defaults (`extractors/models/ner-minilm`, `extractors/models/re-minilm`, "
+        "`extractors/models/re-symptom-minilm`, default KB).",
         "",
         "| step | documents | seconds | docs/s | tokens/s | notes |",
         "|---|---|---|---|---|---|",

@@ -6,7 +6,8 @@ the default 32 puts the two 256-wordpiece windows of the long text and every sho
 one batch, which is slow here). It was first written by the code *before* the DataLoader path
 existed (commit 9dda79f), which the CPU path matched exactly; it is regenerated with
 :func:`_outputs` whenever a shipped model is retrained (last: the NER model with word-shape and
-gazetteer features; then the one-pass relation model), so the grouped / worker paths stay checked
+gazetteer features; then the one-pass relation model; then that model retrained with raw posteriors for
+its binary tasks, 2026-12-07), so the grouped / worker paths stay checked
 against the default one.
 """
 
