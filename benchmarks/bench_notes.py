@@ -45,7 +45,15 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section
-from benchmarks.bench_vignettes import TOP_K, add_named_option, curated_index, named_flag, rank_of, store_index
+from benchmarks.bench_vignettes import (  # noqa: E402
+    TOP_K,
+    add_score_options,
+    apply_score_options,
+    curated_index,
+    rank_of,
+    score_flags,
+    store_index,
+)
 from benchmarks.map_note_cases import (
     ALIASES,
     CASES,
@@ -117,8 +125,9 @@ def main() -> None:
     ap.add_argument("--neo4j-uri", help="Neo4j store to build the index from")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
     ap.add_argument("--limit", type=int, help="only the first N cases (a smoke run)")
-    add_named_option(ap)
+    add_score_options(ap)
     args = ap.parse_args()
+    apply_score_options(args)
     if not aci_dir().is_dir():
         print(f"skipped: ACI-Bench notes not found at {aci_dir()} (set MEDKG_SHARED_DATA)", file=sys.stderr)
         return
@@ -176,7 +185,7 @@ def main() -> None:
         "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_notes"
         + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
         + (f" --limit {args.limit}" if args.limit is not None else "")
-        + named_flag(args) + " --write`",
+        + score_flags(args) + " --write`",
         (f"Machine: {machine()}. Index: {source} ({len(index):,} diseases, built in {built:.0f} s); "
          f"{len(cases)} notes ranked in {ranked:.0f} s."),
         (f"Data: `benchmarks/data/note_cases.yaml` ({len(cases)} ACI-Bench train/valid notes, Yim et al. 2023, "

@@ -33,6 +33,7 @@ from benchmarks._report import machine, write_section  # noqa: E402
 from benchmarks.bench_diagnosis import index_from_documents  # noqa: E402
 from extractors.linking.normalize import normalize  # noqa: E402
 from kg.diagnosis import DiagnosisIndex, rank_diagnoses  # noqa: E402
+from kg.diagnosis import score  # noqa: E402
 from kg.diagnosis.rank import NAMED_LOG_LR  # noqa: E402
 
 VIGNETTES = Path(__file__).resolve().parent / "data" / "vignettes.yaml"
@@ -58,15 +59,31 @@ def store_index(args: argparse.Namespace) -> DiagnosisIndex:
         return DiagnosisIndex.from_store(store)
 
 
-def add_named_option(ap: argparse.ArgumentParser) -> None:
-    """``--named-log-lr``: the weight of a disease the text names (shared with bench_notes)."""
+DEFAULT_NOISE_RATE = score.NOISE_RATE
+"""The shipped noise rate (before any ``--noise-rate`` of this process)."""
+
+
+def add_score_options(ap: argparse.ArgumentParser) -> None:
+    """``--named-log-lr`` (the weight of a disease the text names) and ``--noise-rate`` (the score's
+    :data:`~kg.diagnosis.score.NOISE_RATE`), for sweeps; shared with bench_notes. Apply the
+    second with :func:`apply_score_options` after parsing."""
     ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
                     help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
+    ap.add_argument("--noise-rate", type=float, default=DEFAULT_NOISE_RATE,
+                    help=f"chance a finding is unrelated to the disease (default {DEFAULT_NOISE_RATE:g}, kg/diagnosis/score.py)")
 
 
-def named_flag(args: argparse.Namespace) -> str:
-    """The ``--named-log-lr`` part of a benchmark's command line, when it is not the default."""
-    return f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else ""
+def apply_score_options(args: argparse.Namespace) -> None:
+    """Set the score's noise rate for this benchmark process (a sweep; the library reads the constant)."""
+    if not 0.0 < args.noise_rate < 1.0:
+        raise SystemExit(f"--noise-rate must be between 0 and 1, got {args.noise_rate}")
+    score.NOISE_RATE = args.noise_rate
+
+
+def score_flags(args: argparse.Namespace) -> str:
+    """The ``--named-log-lr`` / ``--noise-rate`` part of a benchmark's command line, where not the default."""
+    out = f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else ""
+    return out + (f" --noise-rate {args.noise_rate:g}" if args.noise_rate != DEFAULT_NOISE_RATE else "")
 
 
 def rank_of(report: Any, v: dict[str, Any]) -> int | None:
@@ -113,9 +130,10 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="embedded store to build the index from")
     ap.add_argument("--neo4j-uri", help="Neo4j store to build the index from")
     ap.add_argument("--write", action="store_true")
-    add_named_option(ap)
+    add_score_options(ap)
     ap.add_argument("--sweep", help="comma-separated prior weights: report top-k per weight instead (e.g. 0,0.25,0.5,0.75,1)")
     args = ap.parse_args()
+    apply_score_options(args)
     data = yaml.safe_load(VIGNETTES.read_text(encoding="utf-8"))["vignettes"]
     t0 = time.perf_counter()
     index = store_index(args) if (args.db or args.neo4j_uri) else curated_index()
@@ -152,7 +170,7 @@ def main() -> None:
     lines = [
         "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_vignettes"
         + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
-        + named_flag(args) + " --write`",
+        + score_flags(args) + " --write`",
         f"Machine: {machine()}. Index: {source} ({len(index):,} diseases, built in {built:.0f} s).",
         f"Data: `benchmarks/data/vignettes.yaml` ({len(data)} vignettes written for this project: development set, "
         "optimistic). Targets (issue 15, common presentations): top-3 >= 70 %, top-10 >= 85 %.",

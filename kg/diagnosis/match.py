@@ -17,10 +17,10 @@ from kg.diagnosis.index import DiagnosisIndex, Edge
 from kg.diagnosis.report import Contradiction, ContradictionKind, FindingMatch, MatchKind, Provenance
 from kg.diagnosis.score import (
     FREQUENT,
-    LACKS_LR,
     MISCODING_RATE,
     RELATED_MIN_IC,
     absent_lr,
+    lacks_lr,
     present_lr,
 )
 
@@ -60,7 +60,7 @@ def present_vector(index: DiagnosisIndex, ids: Sequence[str]) -> tuple[np.ndarra
         for a in index.ancestors(e):
             lacking = index.lacking(a)
             if len(lacking):
-                lr[lacking] = LACKS_LR
+                lr[lacking] = lacks_lr()
                 strong[lacking] = False
     return np.log(lr), strong
 
@@ -103,9 +103,9 @@ def explain_present(
             if a in lacks:
                 c = Contradiction(
                     finding=finding, finding_name=fname, kind=ContradictionKind.ANNOTATED_ABSENT, annotation=a,
-                    annotation_name=index.symptom_name(a), log_lr=math.log(LACKS_LR), provenance=_prov(lacks[a]),
+                    annotation_name=index.symptom_name(a), log_lr=math.log(lacks_lr()), provenance=_prov(lacks[a]),
                 )
-                return None, c, math.log(LACKS_LR), False
+                return None, c, math.log(lacks_lr()), False
     best: tuple[float, int, str, dict[str, object]] | None = None
     strong = False
 
