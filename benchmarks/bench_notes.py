@@ -1,6 +1,7 @@
 """Diagnosis ranking on real clinical notes (ACI-Bench): history and exam in, ranked diseases out.
 
     flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_notes [--db PATH | --neo4j-uri URI] [--write] [--limit N]
+        [--named-log-lr W] [--noise-rate R]
 
 Cases: ``benchmarks/data/note_cases.yaml``, built by ``benchmarks/map_note_cases.py`` (how the
 notes are split, how the assessment's problems were mapped to Disease Ontology ids, which cases

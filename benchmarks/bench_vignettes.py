@@ -1,6 +1,7 @@
 """Diagnosis ranking on short clinical vignettes (free text in, ranked diseases out).
 
     flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_vignettes [--db PATH | --neo4j-uri URI] [--write]
+        [--sweep W,W,...] [--named-log-lr W] [--noise-rate R]
 
 Vignettes: ``benchmarks/data/vignettes.yaml``, written by hand for this project from textbook
 presentations (common and rare diseases, with negations and clinical modifiers), each with the
@@ -30,10 +31,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section  # noqa: E402
-from benchmarks.bench_diagnosis import index_from_documents  # noqa: E402
+from benchmarks.bench_diagnosis import add_noise_option, apply_noise_option, index_from_documents, noise_flag  # noqa: E402
 from extractors.linking.normalize import normalize  # noqa: E402
 from kg.diagnosis import DiagnosisIndex, rank_diagnoses  # noqa: E402
-from kg.diagnosis import score  # noqa: E402
 from kg.diagnosis.rank import NAMED_LOG_LR  # noqa: E402
 
 VIGNETTES = Path(__file__).resolve().parent / "data" / "vignettes.yaml"
@@ -59,31 +59,21 @@ def store_index(args: argparse.Namespace) -> DiagnosisIndex:
         return DiagnosisIndex.from_store(store)
 
 
-DEFAULT_NOISE_RATE = score.NOISE_RATE
-"""The shipped noise rate (before any ``--noise-rate`` of this process)."""
-
-
 def add_score_options(ap: argparse.ArgumentParser) -> None:
     """``--named-log-lr`` (the weight of a disease the text names) and ``--noise-rate`` (the score's
     :data:`~kg.diagnosis.score.NOISE_RATE`), for sweeps; shared with bench_notes. Apply the
     second with :func:`apply_score_options` after parsing."""
     ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
                     help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
-    ap.add_argument("--noise-rate", type=float, default=DEFAULT_NOISE_RATE,
-                    help=f"chance a finding is unrelated to the disease (default {DEFAULT_NOISE_RATE:g}, kg/diagnosis/score.py)")
+    add_noise_option(ap)
 
 
-def apply_score_options(args: argparse.Namespace) -> None:
-    """Set the score's noise rate for this benchmark process (a sweep; the library reads the constant)."""
-    if not 0.0 < args.noise_rate < 1.0:
-        raise SystemExit(f"--noise-rate must be between 0 and 1, got {args.noise_rate}")
-    score.NOISE_RATE = args.noise_rate
+apply_score_options = apply_noise_option
 
 
 def score_flags(args: argparse.Namespace) -> str:
     """The ``--named-log-lr`` / ``--noise-rate`` part of a benchmark's command line, where not the default."""
-    out = f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else ""
-    return out + (f" --noise-rate {args.noise_rate:g}" if args.noise_rate != DEFAULT_NOISE_RATE else "")
+    return (f" --named-log-lr {args.named_log_lr:g}" if args.named_log_lr != NAMED_LOG_LR else "") + noise_flag(args)
 
 
 def rank_of(report: Any, v: dict[str, Any]) -> int | None:
@@ -146,7 +136,7 @@ def main() -> None:
             "## Diagnosis prior weight (vignettes)", "",
             "Command: `flock /tmp/medkg-cpu.lock .venv/bin/python -m benchmarks.bench_vignettes"
             + (f" --neo4j-uri {args.neo4j_uri}" if args.neo4j_uri else f" --db {args.db}" if args.db else "")
-            + f" --sweep {args.sweep} --write`",
+            + f" --sweep {args.sweep}{noise_flag(args)} --write`",
             f"Machine: {machine()}. Index: {source} ({len(index):,} diseases). The weight of log p(D) in the score "
             "(kg/diagnosis/prior.py PRIOR_WEIGHT) is chosen from this sweep together with the simulated HPO patients "
             "(bench_diagnosis --curated): chosen on development data, so optimistic.", "", table,
