@@ -127,8 +127,8 @@ def main() -> None:
                 heap = st.query("CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes "
                                 "RETURN attributes.HeapMemoryUsage.value.properties.max AS max")
                 note += (f"\nNeo4j server: page cache {pagecache[0]['value'] if pagecache else 'unknown'}, JVM heap max "
-                         f"{(heap[0]['max'] or 0) / 2**30:.1f} GiB (for this section it was started with "
-                         "`NEO4J_LOCAL_PAGECACHE=2048 NEO4J_LOCAL_HEAP=4g scripts/neo4j-local start`).\n")
+                         f"{(heap[0]['max'] or 0) / 2**30:.1f} GiB (read back from the server; `NEO4J_LOCAL_PAGECACHE` "
+                         "and `NEO4J_LOCAL_HEAP` of `scripts/neo4j-local start` set them, in MiB / as a JVM size).\n")
                 results.append(bench(st, "Neo4j 5.26 Community (Bolt, loopback)", sources, rerun=not args.no_rerun))
         except StoreUnavailableError as exc:
             note += f"\nNeo4j not measured: {exc}\n"
