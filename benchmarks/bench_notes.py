@@ -46,10 +46,10 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import machine, write_section
+from benchmarks.bench_diagnosis import apply_noise_option  # noqa: E402
 from benchmarks.bench_vignettes import (  # noqa: E402
     TOP_K,
     add_score_options,
-    apply_score_options,
     curated_index,
     rank_of,
     score_flags,
@@ -128,7 +128,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="only the first N cases (a smoke run)")
     add_score_options(ap)
     args = ap.parse_args()
-    apply_score_options(args)
+    apply_noise_option(args)
     if not aci_dir().is_dir():
         print(f"skipped: ACI-Bench notes not found at {aci_dir()} (set MEDKG_SHARED_DATA)", file=sys.stderr)
         return

@@ -57,6 +57,22 @@ def _all_positive(rset: RelationSet) -> float:
     return relation_scores(rset.gold, pred, symmetric=rset.symmetric)["ALL"].f1
 
 
+def _score(model: RelationModel, model_dir: str, dev_sets: list[RelationSet], *,
+           record: bool) -> tuple[list[EvalResult], list[EvalResult], dict, float, int]:
+    """Dev results as the model predicts, the same with the prior correction on every task (the
+    ``uncorrected`` ablation), the model's meta (with the dev metrics when ``record``), CPU
+    candidate pairs/s and the directory's size in bytes."""
+    results = [evaluate_re(model, s) for s in dev_sets]
+    uncorrected, model.uncorrected = set(model.uncorrected), set()
+    corrected = [evaluate_re(model, s) for s in dev_sets]
+    model.uncorrected = uncorrected
+    if record:
+        record_dev_metrics(model_dir, results, dev_sets)
+    sample = [e.candidate for s in dev_sets for e in s.examples[:500]]
+    size = sum(p.stat().st_size for p in Path(model_dir).iterdir() if p.is_file())
+    return results, corrected, read_model_meta(model_dir), throughput(model, sample), size
+
+
 def _precision(model: RelationModel) -> str:
     """How the model ran here (``MEDKG_CPU_BF16=0`` keeps a bf16-capable CPU in fp32)."""
     return "bf16 autocast" if model.device.bf16 else "fp32"
@@ -118,22 +134,13 @@ def main() -> None:
 
     model = RelationModel.load(model_dir, device="cpu")
     dev_sets = load_sets(args.data, "dev", corpora=list(model.meta["data"]))
-    results = [evaluate_re(model, s) for s in dev_sets]
+    results, corrected, meta, pairs_s, size = _score(model, model_dir, dev_sets, record=args.model is None)
     for r in results:
         print(r.corpus, {k: round(v.f1, 4) for k, v in r.scores.items()}, flush=True)
     model.prior_correction = False  # ablation: the same model scored on its raw (training-prior) posteriors
     raw = [evaluate_re(model, s) for s in dev_sets]
-    model.prior_correction, uncorrected = True, set(model.uncorrected)
-    model.uncorrected = set()  # ablation: the correction on every task
-    corrected = [evaluate_re(model, s) for s in dev_sets]
-    model.uncorrected = uncorrected
-    if args.model is None:
-        record_dev_metrics(model_dir, results, dev_sets)
-    meta = read_model_meta(model_dir)
-
-    sample = [e.candidate for s in dev_sets for e in s.examples[:500]]
-    pairs_s = throughput(model, sample)
-    size = sum(p.stat().st_size for p in Path(model_dir).iterdir() if p.is_file())
+    model.prior_correction = True
+    uncorrected = model.uncorrected
     tr = meta["training"]
     hp = meta["hyperparameters"]
     per_epoch = {c: v["candidates"] for c, v in meta["data"].items()}
@@ -156,7 +163,7 @@ def main() -> None:
                                                                   neg=hp.get("neg_ratio"))),
         f"Training: {tr['seconds']:.0f} s on {tr['device']} (bf16 autocast: {tr['bf16']}), {tr['steps']} steps, all "
         f"three heads together. Model directory: {size / 1e6:.1f} MB.",
-        f"Inference: {pairs_s:.0f} candidate pairs/s on this CPU ({_precision(model)}, batch 64, {len(sample)} dev candidates, "
+        f"Inference: {pairs_s:.0f} candidate pairs/s on this CPU ({_precision(model)}, batch 64, {sum(min(len(x.examples), 500) for x in dev_sets)} dev candidates, "
         "sorted by length, dynamic padding).",
         "",
         "Data splits: " + "; ".join(f"{_NAMES[s.corpus]}: {len(s.examples)} candidates, {len(s.gold)} gold relations"
@@ -211,16 +218,8 @@ def symptom(args: argparse.Namespace) -> None:
         command = f"flock /tmp/medkg-cpu.lock python benchmarks/bench_re.py --symptom --model {args.model}"
     model = RelationModel.load(model_dir, device="cpu")
     dev_sets = load_sets(args.data, "dev", corpora=corpora)
-    results = [evaluate_re(model, s) for s in dev_sets]
-    uncorrected, model.uncorrected = set(model.uncorrected), set()
-    corrected = [evaluate_re(model, s) for s in dev_sets]
-    model.uncorrected = uncorrected
-    if args.model is None:
-        record_dev_metrics(model_dir, results, dev_sets)
-    meta = read_model_meta(model_dir)
-    sample = [e.candidate for s in dev_sets for e in s.examples[:500]]
-    pairs_s = throughput(model, sample)
-    size = sum(p.stat().st_size for p in Path(model_dir).iterdir() if p.is_file())
+    results, corrected, meta, pairs_s, size = _score(model, model_dir, dev_sets, record=args.model is None)
+    uncorrected = model.uncorrected
     tr, hp = meta["training"], meta["hyperparameters"]
     (dev,) = dev_sets
     body = "\n".join([

@@ -62,13 +62,10 @@ def store_index(args: argparse.Namespace) -> DiagnosisIndex:
 def add_score_options(ap: argparse.ArgumentParser) -> None:
     """``--named-log-lr`` (the weight of a disease the text names) and ``--noise-rate`` (the score's
     :data:`~kg.diagnosis.score.NOISE_RATE`), for sweeps; shared with bench_notes. Apply the
-    second with :func:`apply_score_options` after parsing."""
+    second with :func:`~benchmarks.bench_diagnosis.apply_noise_option` after parsing."""
     ap.add_argument("--named-log-lr", type=float, default=NAMED_LOG_LR,
                     help=f"log LR a disease the text names gains (default {NAMED_LOG_LR:g}, kg/diagnosis/rank.py)")
     add_noise_option(ap)
-
-
-apply_score_options = apply_noise_option
 
 
 def score_flags(args: argparse.Namespace) -> str:
@@ -123,7 +120,7 @@ def main() -> None:
     add_score_options(ap)
     ap.add_argument("--sweep", help="comma-separated prior weights: report top-k per weight instead (e.g. 0,0.25,0.5,0.75,1)")
     args = ap.parse_args()
-    apply_score_options(args)
+    apply_noise_option(args)
     data = yaml.safe_load(VIGNETTES.read_text(encoding="utf-8"))["vignettes"]
     t0 = time.perf_counter()
     index = store_index(args) if (args.db or args.neo4j_uri) else curated_index()
