@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import machine, write_section  # noqa: E402
+from benchmarks._report import machine, precision, write_section  # noqa: E402
 from extractors.config import PipelineConfig  # noqa: E402
 from kg.batch import read_manifest, run_extract, run_load  # noqa: E402
 from kg.store.ladybug_store import LadybugStore  # noqa: E402
@@ -156,7 +156,7 @@ def main() -> None:
         "## Resumable batch jobs (`medkg extract` + `medkg load`)",
         "",
         f"Command: `python benchmarks/bench_batch.py --docs {args.docs} --shard-docs {args.shard_docs} --device {args.device}`.",
-        f"Machine: {machine()}.",
+        f"Machine: {machine()}; inference {precision(args.device)}.",
         f"Data: first {ex.documents} abstracts of BC5CDR dev as raw text (gold stripped; {tokens:,} scispacy tokens); "
         "BC5CDR train + dev PubTator with gold annotations for the no-model rows.",
         "Models: the shipped defaults (`extractors/models/ner-minilm`, `extractors/models/re-minilm`, "

@@ -5,12 +5,15 @@
 Runs sentence splitting, abbreviations, transformer NER, assertion, linking and transformer RE
 with the shipped default models, reports abstracts/s and tokens/s (scispacy tokens) overall and
 the time per stage, then builds the extracted graph into a fresh embedded store to show what
-it yields. Writes the "pipeline" section of BENCHMARKS.md.
+it yields. In the same run: the pipeline without the document-scope symptom model, and, where
+the default is bf16 autocast on CPU (a CPU with native bf16), the pipeline in fp32. Writes the
+"pipeline" section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -70,6 +73,19 @@ def main() -> None:
     out_alone = alone.process(docs)
     total_alone = time.perf_counter() - t
     relations_alone = Counter(r.type for d in out_alone for r in d.relations)
+    fp32_line = ""
+    used = pipe.nlp.get_pipe("medkg_relations").extractor.model.device
+    if used.bf16 and used.type == "cpu":
+        # this CPU computes bf16 natively, so the default above is bf16 autocast: fp32 too, same run
+        del alone
+        gc.collect()
+        full = ExtractionPipeline(PipelineConfig(device=args.device, batch_size=args.batch_size, bf16=False))
+        full.process(docs[:4])
+        t = time.perf_counter()
+        full.process(docs)
+        total_fp32 = time.perf_counter() - t
+        fp32_line = (f"- in fp32 (`MEDKG_CPU_BF16=0`, same run): {len(docs) / total_fp32:.1f} abstracts/s "
+                     f"({total_fp32 / total:.2f} x the time of bf16 autocast)")
     with tempfile.TemporaryDirectory() as tmp, LadybugStore(Path(tmp) / "g.lbug") as st:
         st.write(build_batch(out))
         stats = st.stats()
@@ -91,6 +107,7 @@ def main() -> None:
         f"- without the document-scope symptom model (`--re-symptom-model none`, same run): "
         f"{len(docs) / total_alone:.1f} abstracts/s ({total / total_alone:.2f} x the time with it), relations "
         f"{dict(relations_alone)}",
+        *([fp32_line] if fp32_line else []),
         "",
         "| stage | seconds | share |",
         "|---|---|---|",
