@@ -123,8 +123,12 @@ class Resolver:
                      context: str = "") -> ResolvedFinding | Unresolved:
         """A name as a symptom of the index: the name itself, then without leading modifiers
         ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then
-        its trailing words alone ("ankle edema" -> "edema"), so a modifier never pulls a finding to another concept and an
-        unknown qualifier falls back to the broader finding, marked ``via`` ``*-broader``."""
+        without what follows its head ("pitting edema of the bilateral lower extremities" ->
+        "pitting edema", "effusion noted around the right knee" -> "effusion": :data:`_POSTMODIFIER`),
+        then its trailing words alone ("ankle edema" -> "edema"), so a modifier never pulls a
+        finding to another concept and an unknown qualifier falls back to the broader finding,
+        marked ``via`` ``*-broader``. The whole name is always tried first, so a name that holds
+        such a word ("shortness of breath", "loss of appetite") is found as itself."""
         from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize
 
@@ -135,12 +139,14 @@ class Resolver:
         core = list(words)
         while len(core) > 1 and core[0] in MODIFIERS:
             core.pop(0)
+        cut = next((k for k, w in enumerate(core) if k and w in _POSTMODIFIER), len(core))
+        core, tail = core[:cut], core[cut:]
         tries = [" ".join(core)] if core != words else []
         tries += [" ".join(core[k:]) for k in range(1, len(core))]  # the head and its closest words
         for attempt in tries:
             found = self._resolve_name(attempt, role, via_text=via_text, context=context)
             if isinstance(found, ResolvedFinding):
-                broader = attempt != " ".join(core)
+                broader = attempt != " ".join(core) or bool(tail)
                 return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
         return first
 
@@ -325,13 +331,6 @@ class Resolver:
                     continue
             if result is None:
                 result = self.resolve_name(m.text, role, via_text=True, context=_around(text, m.start, m.end))
-            if isinstance(result, Unresolved):
-                # "pitting edema of the bilateral lower extremities", "dizziness when running up the
-                # stairs": the words before the first preposition name the finding exactly
-                head = _HEAD.split(m.text, maxsplit=1)[0].strip()
-                found = self._exact(head, role) if head and head != m.text.strip() else None
-                if found is not None:
-                    result = found.model_copy(update={"input": m.text})
             if (role is FindingRole.EXCLUDED and isinstance(result, ResolvedFinding)
                     and self.index.defined_by(result.concept_id) and _history_negated(text, m.start, m.end)):
                 # "no prior kidney stones" says the patient never had the disease before, not that
@@ -355,10 +354,6 @@ class Resolver:
             else:
                 _add(out, found.model_copy(update={"input": v.describe}))
 
-
-_HEAD = re.compile(r"\s+(?:of|in|on|over|at|behind|under|around|along|when|while|after|during|with)\s+", re.IGNORECASE)
-"""Where a finding phrase's head ends and its location or circumstance begins: an unresolved
-mention is retried as the words before the first of these, by exact name only."""
 
 _NEIGHBOURS = 2
 """Words on each side of a mention that may complete a span the tagger cut short."""
@@ -419,8 +414,17 @@ def _phrases() -> dict[str, str]:
     return {normalize(k): v for k, v in CLINICAL_PHRASES.items()}
 
 
-_STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a")
-_FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety")
+_STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a", "etic", "otic", "ish", "ic", "tous", "al")
+_FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety", "esis", "osis", "us")
+"""Word endings swapped by :func:`word_forms`; the clinical adjectives among them: "dyspneic" ->
+"dyspnea", "tachycardic" -> "tachycardia", "diaphoretic" -> "diaphoresis", "cyanotic" ->
+"cyanosis", "pruritic" -> "pruritus", "feverish" -> "fever", "edematous" -> "edema",
+"syncopal" -> "syncope"."""
+_POSTMODIFIER = frozenset("""of in on at around over under behind near along across from with without during since
+after before noted seen that which when while""".split())
+"""Words that end a finding's name and start what is said about it (its site, its timing, how it
+was found: "pitting edema of the bilateral lower extremities", "dizziness when running up the
+stairs"): :meth:`Resolver.resolve_name` tries the words before the first of them."""
 _FORM_WORDS = 4
 """Only phrases this short get other word forms (finding names are short; a long input would
 make the lookups grow with the square of its length)."""
