@@ -4,8 +4,9 @@
         [--also extractors/models/re-minilm:bc5cdr] [--thresholds 0.5,0.6,0.7,0.8,0.9]
 
 Scores a model's pair-level ``relation_score`` (1 - p(none), as the pipeline thresholds it) at
-each threshold against the corpus split's complete gold set, exactly as
-:func:`extractors.relations.train.evaluate_re` does at the model's own decision. A pair seen in
+each threshold against the corpus split's complete gold set, as
+:func:`extractors.relations.train.evaluate_re` does (which takes the model's argmax label instead:
+the same pairs at 0.5 but for exact ties). A pair seen in
 several candidates (mentions, windows) keeps its best score. ``--also MODEL:CORPUS`` adds a second
 model scored on its own candidates of the same documents (e.g. the sentence-scope reading of the
 same corpus) and reports the max of the two scores per pair as well: what running both and keeping
@@ -23,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import precision  # noqa: E402
-from extractors.relations.data import RelationSet, load_sets  # noqa: E402
+from extractors.relations.data import CORPORA, RelationSet, load_sets  # noqa: E402
 from extractors.relations.model import RelationModel  # noqa: E402
 from extractors.relations.train import SHARED_DATA  # noqa: E402
 from extractors.scorers import relation_scores  # noqa: E402
@@ -62,14 +63,21 @@ def main() -> None:
         thresholds = [float(x) for x in args.thresholds.split(",")]
     except ValueError:
         parser.error("--thresholds takes comma-separated numbers")
+    if not all(0.0 <= t <= 1.0 for t in thresholds):
+        parser.error("--thresholds must lie in [0, 1]")
+    other_dir, _, other_corpus = (args.also or "").rpartition(":")
+    if args.also and not (other_dir and other_corpus):
+        parser.error("--also takes MODEL:CORPUS")
+    for corpus in filter(None, (args.corpus, other_corpus)):
+        if corpus not in CORPORA:
+            parser.error(f"unknown relation corpus; one of: {', '.join(CORPORA)}")
     (rset,) = load_sets(args.data, "dev", corpora=[args.corpus])
     main_scores = pair_scores(RelationModel.load(args.model, device="cpu"), rset)
     columns = [(f"`{Path(args.model).name}` on {args.corpus}", main_scores)]
     if args.also:
-        other_dir, _, other_corpus = args.also.rpartition(":")
-        if not other_dir:
-            parser.error("--also takes MODEL:CORPUS")
         (other,) = load_sets(args.data, "dev", corpora=[other_corpus])
+        if other.gold != rset.gold:
+            parser.error("--also must name a reading of the same gold pairs (e.g. bc5cdr beside bc5cdr-doc)")
         other_scores = pair_scores(RelationModel.load(other_dir, device="cpu"), other)
         both = {k: max(main_scores.get(k, 0.0), other_scores.get(k, 0.0)) for k in main_scores.keys() | other_scores.keys()}
         columns += [(f"`{Path(other_dir).name}` on {other_corpus}", other_scores), ("max of the two", both)]

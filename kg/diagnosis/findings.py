@@ -123,18 +123,37 @@ class Resolver:
                      context: str = "") -> ResolvedFinding | Unresolved:
         """A name as a symptom of the index: the name itself, then without leading modifiers
         ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then
-        without what follows its head ("pitting edema of the bilateral lower extremities" ->
-        "pitting edema", "effusion noted around the right knee" -> "effusion": :data:`_POSTMODIFIER`),
-        then its trailing words alone ("ankle edema" -> "edema"), so a modifier never pulls a
-        finding to another concept and an unknown qualifier falls back to the broader finding,
-        marked ``via`` ``*-broader``. The whole name is always tried first, so a name that holds
-        such a word ("shortness of breath", "loss of appetite") is found as itself."""
+        without what follows its head, cut at each word of :data:`_POSTMODIFIER` from the last to
+        the first ("shortness of breath on exertion" -> "shortness of breath", "pitting edema of the
+        bilateral lower extremities" -> "pitting edema", "effusion noted around the right knee" ->
+        "effusion"), then the trailing words of the shortest such head and of the whole name
+        ("ankle edema" -> "edema", "petechial rash on both legs" -> "petechial rash", "episodes of
+        vomiting" -> "vomiting"), so a modifier never pulls a finding to another concept and an
+        unknown qualifier falls back to the broader finding, marked ``via`` ``*-broader``. A name
+        that holds such a word ("shortness of breath", "loss of appetite") is tried whole, with
+        and without its modifiers, before any cut."""
         from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize
 
         first = self._resolve_name(value, role, via_text=via_text, context=context)
         if not isinstance(first, Unresolved):
             return first
+        words = normalize(value).split()
+        core = list(words)
+        while len(core) > 1 and core[0] in MODIFIERS:
+            core.pop(0)
+        whole = " ".join(core)
+        tries = [whole] if core != words else []
+        heads = [core[:k] for k in reversed([k for k, w in enumerate(core) if k and w in _POSTMODIFIER])]
+        tries += [" ".join(h) for h in heads]  # the head without what is said about it
+        for phrase in [*heads[-1:], core]:  # the head and its closest words, before the first cut, then anywhere
+            tries += [" ".join(phrase[k:]) for k in range(1, len(phrase))]
+        for attempt in dict.fromkeys(tries):
+            found = self._resolve_name(attempt, role, via_text=via_text, context=context)
+            if isinstance(found, ResolvedFinding):
+                broader = attempt != whole
+                return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
+        return first
         words = normalize(value).split()
         core = list(words)
         while len(core) > 1 and core[0] in MODIFIERS:
@@ -174,6 +193,9 @@ class Resolver:
             phrase = _phrases().get(key) or _phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
             if phrase is not None:
                 yield normalize(phrase), False
+            last = value.split()[-1].lower() if value.split() else ""
+            if last.endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"; the singular is the same finding
+                yield normalize(" ".join([*value.split()[:-1], last[:-2]])), False
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
             # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
             # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
@@ -414,12 +436,16 @@ def _phrases() -> dict[str, str]:
     return {normalize(k): v for k, v in CLINICAL_PHRASES.items()}
 
 
-_STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a", "etic", "otic", "ish", "ic", "tous", "al")
-_FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety", "esis", "osis", "us")
-"""Word endings swapped by :func:`word_forms`; the clinical adjectives among them: "dyspneic" ->
-"dyspnea", "tachycardic" -> "tachycardia", "diaphoretic" -> "diaphoresis", "cyanotic" ->
-"cyanosis", "pruritic" -> "pruritus", "feverish" -> "fever", "edematous" -> "edema",
-"syncopal" -> "syncope"."""
+_STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a")
+_FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety")
+_ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "ic": ("ia", "a", "us"), "al": ("e",), "ish": ("",),
+                      "tous": ("",)}
+"""Clinical adjective endings and the noun endings each stands for ("dyspneic" -> "dyspnea",
+"tachycardic" -> "tachycardia", "diaphoretic" -> "diaphoresis", "cyanotic" -> "cyanosis",
+"pruritic" -> "pruritus", "syncopal" -> "syncope", "feverish" -> "fever", "edematous" ->
+"edema"): only these pairs, so "fibrous" is not *Fibrosis* nor "acidic" *Acidosis*."""
+_SIBILANT_PLURALS = ("shes", "xes", "sses", "zzes")
+"""Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses)."""
 _POSTMODIFIER = frozenset("""of in on at around over under behind near along across from with without during since
 after before noted seen that which when while""".split())
 """Words that end a finding's name and start what is said about it (its site, its timing, how it
@@ -446,11 +472,12 @@ def word_forms(value: str) -> list[str]:
         if len(w) < 4 or not w.isalpha():
             continue
         stems = {w} | {w[:-len(e)] for e in _STEM_ENDINGS if w.endswith(e) and len(w) - len(e) >= 3}
-        for stem in stems:
-            for e in _FORM_ENDINGS:
-                form = stem + e
-                if form != w:
-                    out[" ".join([*words[:i], form, *words[i + 1:]])] = None
+        forms = [stem + e for stem in stems for e in _FORM_ENDINGS]
+        forms += [w[:-len(a)] + n for a, nouns in _ADJECTIVE_ENDINGS.items() if w.endswith(a) and len(w) - len(a) >= 3
+                  for n in nouns]
+        for form in forms:
+            if form != w:
+                out[" ".join([*words[:i], form, *words[i + 1:]])] = None
     return list(out)
 
 _HISTORY_CUE = re.compile(r"\b(?:history|hx|before|prior|previous(?:ly)?|ever|never|in the past)\b", re.IGNORECASE)

@@ -498,7 +498,9 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("decreased range of motion", "HP:0001376"),
                                             ("dyspneic", "HP:0002094"), ("tachycardic", "HP:0001649"),
                                             ("diaphoretic", "HP:0000975"), ("cyanotic", "HP:0000961"),
-                                            ("feverish", "HP:0001945"), ("edematous", "HP:0000969")])
+                                            ("feverish", "HP:0001945"), ("edematous", "HP:0000969"),
+                                            ("rashes", "SYMP:0000487"), ("pruritic", "HP:0000989"),
+                                            ("syncopal", "HP:0001279")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -509,7 +511,8 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
     terms = {"HP:0002018": "Nausea", "HP:0030828": "Wheezing", "HP:0002094": "Dyspnea", "HP:0000853": "Goiter",
              "HP:0002249": "Melena", "HP:0003074": "Hyperglycemia", "HP:0003124": "Hypercholesterolemia",
              "HP:0001376": "Limitation of joint mobility", "HP:0001649": "Tachycardia",
-             "HP:0000975": "Hyperhidrosis", "HP:0000961": "Cyanosis", "HP:0001945": "Fever", "HP:0000969": "Edema"}
+             "HP:0000975": "Hyperhidrosis", "HP:0000961": "Cyanosis", "HP:0001945": "Fever", "HP:0000969": "Edema",
+             "SYMP:0000487": "rash", "HP:0000989": "Pruritus", "HP:0001279": "Syncope"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],
@@ -523,17 +526,21 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
                                                        ("effusion noted around the right knee", "HP:0005262", True),
                                                        ("carotid bruit on the right side", "HP:0031946", True),
                                                        ("shortness of breath", "HP:0002094", False),
-                                                       ("loss of appetite", "HP:0004396", False)])
+                                                       ("severe shortness of breath", "HP:0002094", False),
+                                                       ("loss of appetite", "HP:0004396", False),
+                                                       ("mild loss of appetite", "HP:0004396", False),
+                                                       ("episodes of vomiting", "HP:0002013", True)])
 def test_what_follows_a_findings_head_does_not_hide_the_finding(said: str, term: str, broader: bool) -> None:
     """A finding followed by its site or how it was found ("pitting edema of the bilateral lower
-    extremities") is found by the words before the first such word, marked broader; a name that
-    holds such a word itself ("shortness of breath", "loss of appetite") is found whole, not cut."""
+    extremities") is found by the words before such a word, marked broader; a name that holds such
+    a word itself ("shortness of breath", "loss of appetite") is found whole, not cut, also after a
+    leading modifier; a finding after such a word ("episodes of vomiting") is still found."""
     from kg.diagnosis.findings import Resolver
     from kg.diagnosis.index import Annotation
     from kg.diagnosis.report import ResolvedFinding
 
     terms = {"HP:0000969": "Edema", "HP:0005262": "Joint effusion", "HP:0031946": "Carotid bruit",
-             "HP:0002094": "Dyspnea", "HP:0004396": "Poor appetite", "HP:0012531": "Pain"}
+             "HP:0002094": "Dyspnea", "HP:0004396": "Poor appetite", "HP:0002013": "Vomiting"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0000969": ["Pitting edema"],
