@@ -500,7 +500,8 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("diaphoretic", "HP:0000975"), ("cyanotic", "HP:0000961"),
                                             ("feverish", "HP:0001945"), ("edematous", "HP:0000969"),
                                             ("rashes", "SYMP:0000487"), ("pruritic", "HP:0000989"),
-                                            ("syncopal", "HP:0001279")])
+                                            ("syncopal", "HP:0001279"), ("murmurs", "HP:0030148"),
+                                            ("redness", "HP:0010783"), ("jugular vein distension", "HP:0030848")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -512,7 +513,8 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
              "HP:0002249": "Melena", "HP:0003074": "Hyperglycemia", "HP:0003124": "Hypercholesterolemia",
              "HP:0001376": "Limitation of joint mobility", "HP:0001649": "Tachycardia",
              "HP:0000975": "Hyperhidrosis", "HP:0000961": "Cyanosis", "HP:0001945": "Fever", "HP:0000969": "Edema",
-             "SYMP:0000487": "rash", "HP:0000989": "Pruritus", "HP:0001279": "Syncope"}
+             "SYMP:0000487": "rash", "HP:0000989": "Pruritus", "HP:0001279": "Syncope", "HP:0030148": "Heart murmur",
+             "HP:0010783": "Erythema", "HP:0030848": "Elevated jugular venous pressure"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],
