@@ -179,6 +179,10 @@ ADDED: tuple[dict[str, Any], ...] = (
                             "complains", "has", "had", "is", "was", "presents", "describes"]}}]),
     *(_lit(p, NEGATED, "TERMINATE") for p in ("endorses", "endorsed", "complains of", "complaining of",
                                               "positive for", "admits to")),
+    # a list item that opens with a raised measurement is a finding, not one more denied item ("normal
+    # strength, no joint swelling, raised ESR"); "increased" is left out: denial lists use it
+    # ("denies polyuria, increased thirst")
+    _pat(", raised", NEGATED, "TERMINATE", [{"LOWER": ","}, {"LOWER": {"IN": ["raised", "elevated"]}}]),
 )
 
 
