@@ -443,12 +443,13 @@ def _phrases() -> dict[str, str]:
 
 _STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a")
 _FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety")
-_ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "ic": ("ia", "a", "us"), "al": ("e",), "ish": ("",),
-                      "tous": ("",)}
+_ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "itic": ("itus",), "ic": ("ia", "a"), "al": ("e",),
+                      "ish": ("",), "tous": ("",)}
 """Clinical adjective endings and the noun endings each stands for ("dyspneic" -> "dyspnea",
 "tachycardic" -> "tachycardia", "diaphoretic" -> "diaphoresis", "cyanotic" -> "cyanosis",
 "pruritic" -> "pruritus", "syncopal" -> "syncope", "feverish" -> "fever", "edematous" ->
-"edema"): only these pairs, so "fibrous" is not *Fibrosis* nor "acidic" *Acidosis*."""
+"edema"): only these pairs, so "fibrous" is not *Fibrosis*, "acidic" not *Acidosis* and "clonic"
+not *Clonus*."""
 _SIBILANT_PLURALS = ("shes", "xes", "sses", "zzes")
 """Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses)."""
 _POSTMODIFIER = frozenset("""of in on at around over under behind near along across from with without during since

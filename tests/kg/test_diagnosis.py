@@ -524,6 +524,17 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
     assert isinstance(resolved, ResolvedFinding) and resolved.concept_id == term
 
 
+@pytest.mark.parametrize("said", ["clonic", "fibrous", "acidic"])
+def test_an_adjective_is_not_read_as_an_unrelated_noun(said: str) -> None:
+    """Adjective endings are swapped only in their pairs: "clonic" (seizure) is not *Clonus*,
+    "fibrous" not *Fibrosis*, "acidic" not *Acidosis*."""
+    from extractors.linking.normalize import normalize
+    from kg.diagnosis.findings import word_forms
+
+    forms = {normalize(f) for f in word_forms(said)}
+    assert not forms & {"clonus", "fibrosis", "acidosis"}
+
+
 @pytest.mark.parametrize(("said", "term", "broader"), [("pitting edema of the bilateral lower extremities", "HP:0000969", True),
                                                        ("effusion noted around the right knee", "HP:0005262", True),
                                                        ("carotid bruit on the right side", "HP:0031946", True),
