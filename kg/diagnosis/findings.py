@@ -154,20 +154,6 @@ class Resolver:
                 broader = attempt != whole
                 return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
         return first
-        words = normalize(value).split()
-        core = list(words)
-        while len(core) > 1 and core[0] in MODIFIERS:
-            core.pop(0)
-        cut = next((k for k, w in enumerate(core) if k and w in _POSTMODIFIER), len(core))
-        core, tail = core[:cut], core[cut:]
-        tries = [" ".join(core)] if core != words else []
-        tries += [" ".join(core[k:]) for k in range(1, len(core))]  # the head and its closest words
-        for attempt in tries:
-            found = self._resolve_name(attempt, role, via_text=via_text, context=context)
-            if isinstance(found, ResolvedFinding):
-                broader = attempt != " ".join(core) or bool(tail)
-                return found.model_copy(update={"input": value, "via": found.via + ("-broader" if broader else "")})
-        return first
 
     def _resolve_name(self, value: str, role: FindingRole, *, via_text: bool = False,
                       min_score: float | None = None, context: str = "") -> ResolvedFinding | Unresolved:
@@ -193,9 +179,9 @@ class Resolver:
             phrase = _phrases().get(key) or _phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
             if phrase is not None:
                 yield normalize(phrase), False
-            last = value.split()[-1].lower() if value.split() else ""
-            if last.endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"; the singular is the same finding
-                yield normalize(" ".join([*value.split()[:-1], last[:-2]])), False
+            said = value.split()
+            if said and said[-1].lower().endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"
+                yield normalize(" ".join([*said[:-1], said[-1][:-2]])), False  # the singular is the same finding
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
             # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
             # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
