@@ -41,6 +41,7 @@ from kg.api.models import DiagnosisRequest, Health, InteractionRequest, QueryReq
 from kg.api.service import Service
 from kg.api.settings import API_VERSION, ApiSettings
 from kg.config import StoreConfig
+from kg.diagnosis.errors import DiagnosisBusyError
 from kg.errors import ConfigError, MedkgError, QueryBusyError, StoreUnavailableError
 from kg.store import GraphStore, open_store
 
@@ -66,7 +67,7 @@ def create_app(
             st = open_store(cfg, read_only=cfg.kind == "ladybug", must_exist=True)
         elif st.dialect.name == "ladybug" and not getattr(st, "read_only", False):
             raise ConfigError("the API needs the embedded store opened read-only (pass store_config, or open it with read_only=True)")
-        service = Service(st, limits=settings.query)
+        service = Service(st, limits=settings.query, diagnosis_workers=settings.diagnosis_workers)
         app.state.service = service
         if settings.warm:
             app.state.warm_thread = service.warm()
@@ -105,7 +106,7 @@ def create_app(
         if isinstance(exc, StoreUnavailableError):
             log.error("store unavailable: %s", type(exc).__name__)
             return error_response(503, "graph store unavailable")
-        if isinstance(exc, QueryBusyError):
+        if isinstance(exc, (QueryBusyError, DiagnosisBusyError)):
             return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "1"})
         if isinstance(exc, LookupError):  # unknown patient, nothing to rank against
             return error_response(404, str(exc))
@@ -139,16 +140,22 @@ def create_app(
 
     @app.post("/v1/diagnosis/rank", dependencies=[Depends(auth)], tags=["diagnosis"])
     def diagnosis_rank(body: DiagnosisRequest, request: Request) -> Any:
-        """Rank candidate diseases for the findings, each with matched, unmatched and contradicting findings."""
+        """Rank candidate diseases for the findings, each with matched, unmatched and contradicting findings.
+
+        Bounded: ``MEDKG_API_DIAGNOSIS_TIMEOUT_S`` (default 10 s) of wall-clock time per call
+        (then 400), ``MEDKG_API_DIAGNOSIS_WORKERS`` (default 2) calls at once (then 503 with
+        ``Retry-After`` after waiting for a slot)."""
         if not (body.text and body.text.strip()) and not body.findings:
             raise HTTPException(status_code=422, detail=[{"loc": ["body", "findings"], "msg": "give text or findings"}])
         from kg.diagnosis import rank_diagnoses
 
         service: Service = request.app.state.service
-        report = rank_diagnoses(
-            service.index(), text=body.text, findings=body.findings, excluded=body.excluded,
-            age=body.age, sex=body.sex, top_k=body.top_k,
-        )
+        index = service.index()
+        with service.diagnosis_slot():
+            report = rank_diagnoses(
+                index, text=body.text, findings=body.findings, excluded=body.excluded,
+                age=body.age, sex=body.sex, top_k=body.top_k, timeout_s=settings.diagnosis_timeout_s or None,
+            )
         return report.model_dump(mode="json")
 
     @app.post("/v1/query", response_model=QueryResponse, dependencies=[Depends(auth)], tags=["cypher"])

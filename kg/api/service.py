@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from kg.config import QueryLimits
@@ -19,9 +21,12 @@ class Service:
     thread-safe). User Cypher never takes that lock: on the embedded store it runs in isolated
     worker processes (:class:`kg.store.sandbox.QuerySandbox`), on Neo4j in its own session."""
 
-    def __init__(self, store: GraphStore, *, limits: QueryLimits) -> None:
+    def __init__(self, store: GraphStore, *, limits: QueryLimits, diagnosis_workers: int = 2) -> None:
         self.store = store
         self.limits = limits
+        # CPU-bound rankings that may run at once; the rest wait limits.queue_timeout_s, then 503
+        self._diagnosis_slots = threading.BoundedSemaphore(diagnosis_workers)
+        self.diagnosis_workers = diagnosis_workers
         embedded = store.dialect.name == "ladybug"
         self._lock = threading.Lock() if embedded else None
         self.sandbox: Any = None
@@ -35,6 +40,19 @@ class Service:
         self._resolver: Any = None
         self._index: Any = None
         self.diagnosis_state: Literal["pending", "ready", "empty", "failed"] = "pending"
+
+    @contextmanager
+    def diagnosis_slot(self) -> Iterator[None]:
+        """Hold one of the diagnosis slots; :class:`DiagnosisBusyError` when none frees up within
+        the query queue's wait."""
+        from kg.diagnosis import DiagnosisBusyError
+
+        if not self._diagnosis_slots.acquire(timeout=self.limits.queue_timeout_s):
+            raise DiagnosisBusyError(f"all {self.diagnosis_workers} diagnosis slots are busy; try again shortly")
+        try:
+            yield
+        finally:
+            self._diagnosis_slots.release()
 
     def locked(self) -> Any:
         from contextlib import nullcontext
@@ -86,8 +104,8 @@ class Service:
             self.sandbox.close()
 
     def warm(self) -> threading.Thread:
-        """Build the resolver and the diagnosis index in a daemon thread, and run one small
-        interaction check (errors are logged; the request that needs a part retries its build
+        """Build the resolver and the diagnosis index in a daemon thread, run one small
+        interaction check and load the free-text findings models (errors are logged; the request that needs a part retries its build
         and reports the error)."""
 
         def build() -> None:
@@ -103,6 +121,10 @@ class Service:
                     self.index()
                 except EmptyIndexError:
                     log.info("diagnosis index empty (no HAS_SYMPTOM annotations): diagnosis answers 404")
+                else:
+                    from kg.diagnosis.findings import default_extractor
+
+                    default_extractor()  # the free-text models: the first `text` ranking does not load them
             except Exception as exc:  # noqa: BLE001 -- surfaced again by the first request that needs it
                 log.warning("warm-up failed after %.1fs: %s", time.perf_counter() - started, type(exc).__name__)
                 return

@@ -20,7 +20,13 @@ score), :mod:`~kg.diagnosis.match` (per-finding likelihood ratios and explanatio
 the ``DIAGNOSIS_*`` queries of :mod:`kg.cypher` (the Cypher).
 """
 
-from kg.diagnosis.errors import DiagnosisError, DiagnosisInputError, EmptyIndexError
+from kg.diagnosis.errors import (
+    DiagnosisBusyError,
+    DiagnosisError,
+    DiagnosisInputError,
+    DiagnosisTimeoutError,
+    EmptyIndexError,
+)
 from kg.diagnosis.index import Annotation, DiagnosisIndex
 from kg.diagnosis.rank import rank_diagnoses, score_findings
 from kg.diagnosis.report import (
@@ -41,10 +47,12 @@ __all__ = [
     "Candidate",
     "Contradiction",
     "ContradictionKind",
+    "DiagnosisBusyError",
     "DiagnosisError",
     "DiagnosisIndex",
     "DiagnosisInputError",
     "DiagnosisReport",
+    "DiagnosisTimeoutError",
     "EmptyIndexError",
     "FindingMatch",
     "FindingRole",

@@ -15,3 +15,11 @@ class DiagnosisInputError(DiagnosisError, ValueError):
 
 class EmptyIndexError(DiagnosisError, LookupError):
     """The graph holds no Disease -[:HAS_SYMPTOM]-> Symptom edges to rank on."""
+
+
+class DiagnosisTimeoutError(DiagnosisError):
+    """One ranking ran past its time limit (the API's ``MEDKG_API_DIAGNOSIS_TIMEOUT_S``)."""
+
+
+class DiagnosisBusyError(DiagnosisError):
+    """Every diagnosis slot of the API is taken: try again shortly (503)."""

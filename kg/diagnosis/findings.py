@@ -19,11 +19,13 @@ The text itself is never logged.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
+from kg.diagnosis.errors import DiagnosisTimeoutError
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.report import FindingRole, ResolvedFinding, Unresolved
 from schema.records import Assertion, Document, EntityType, Extractor
@@ -35,6 +37,22 @@ if TYPE_CHECKING:
 CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.]*):(\S+)$")
 _PREFIXES = {p.lower(): p for p in ("HP", "SYMP", "MESH", "SNOMEDCT", "UMLS", "LOCAL", "DOID", "OMIM", "ORPHA")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Deadline:
+    """A wall-clock budget for resolving one patient's findings: :meth:`check` raises
+    :class:`DiagnosisTimeoutError` once it is spent (``None`` or ``0`` seconds: no limit). Checked
+    before each lookup, so a hostile list of long names stops within one lookup of the limit."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds if seconds else None
+
+    def check(self) -> None:
+        if self._end is not None and time.monotonic() > self._end:
+            raise DiagnosisTimeoutError(
+                f"diagnosis stopped: past its time limit of {self.seconds:g} s "
+                "(give fewer or shorter findings, or a shorter text)")
 
 
 @dataclass
@@ -56,15 +74,21 @@ def default_linker() -> Linker:
 
 
 @cache
+@cache
 def default_extractor() -> Extractor:
-    """The shipped extraction pipeline without relation extraction (findings need mentions only)."""
+    """The shipped extraction pipeline without relation extraction (findings need mentions only),
+    built once per process and run once on a word, so its models are loaded here and not inside
+    the first ranking's time limit (:func:`~kg.diagnosis.rank_diagnoses` asks for it before its
+    clock starts)."""
     from extractors.config import PipelineConfig
     from extractors.pipeline import ExtractionPipeline
 
     # findings the linker finds ambiguous are still linked: the user sees (and can correct) each
     # finding, and an unlinked one would be re-resolved by name anyway
-    return ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True, link_ambiguity_margin=0.0,
-                                                       link_senses=False)).process
+    process = ExtractionPipeline(PipelineConfig(re_model=None, keep_unlinked=True, link_ambiguity_margin=0.0,
+                                                link_senses=False)).process
+    process([Document(id="warm-up", source_format="text", kind="clinical_note", text="Fever.")])
+    return process
 
 
 def _linker_of(extractor: object) -> Linker | None:
@@ -98,9 +122,11 @@ def _canonical_symptom(curie: str) -> str:
 class Resolver:
     """Resolves inputs against one index; the linker is loaded only when a name needs it."""
 
-    def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None) -> None:
+    def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None,
+                 deadline: Deadline | None = None) -> None:
         self.index = index
         self._linker = linker
+        self.deadline = deadline or Deadline()
 
     @property
     def linker(self) -> Linker:
@@ -109,6 +135,7 @@ class Resolver:
         return self._linker
 
     def resolve(self, value: str, role: FindingRole, *, via_text: bool = False) -> ResolvedFinding | Unresolved:
+        self.deadline.check()
         curie = canonical_curie(value)
         if curie is not None:
             if self.index.knows(curie):
@@ -164,6 +191,7 @@ class Resolver:
         from extractors.linking.linker import adds_words, qualifier_variants
         from extractors.linking.normalize import normalize
 
+        self.deadline.check()
         key = normalize(value)
         if not key:
             return Unresolved(input=value, role=role, reason="no letters or digits to look up")
@@ -309,6 +337,7 @@ class Resolver:
         for m in processed.mentions:
             if m.label is EntityType.DRUG:
                 continue
+            self.deadline.check()
             why = non_concept_reason(m.text)
             if why is None and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
                 for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
@@ -523,11 +552,13 @@ def resolve_all(
     excluded: Sequence[str],
     extractor: Extractor | None,
     age: int | None = None,
+    deadline: Deadline | None = None,
 ) -> Resolution:
-    """Resolve everything, then drop duplicates and findings given both present and excluded."""
+    """Resolve everything, then drop duplicates and findings given both present and excluded.
+    Raises :class:`DiagnosisTimeoutError` once ``deadline`` is spent."""
     out = Resolution()
     linker = _linker_of(extractor) if extractor is not None else None
-    resolver = Resolver(index, linker=linker)
+    resolver = Resolver(index, linker=linker, deadline=deadline)
     for values, role in ((findings, FindingRole.PRESENT), (excluded, FindingRole.EXCLUDED)):
         for value in values:
             _add(out, resolver.resolve(value, role))

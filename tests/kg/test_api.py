@@ -204,6 +204,32 @@ def test_interaction_check_over_http(answering_client: TestClient) -> None:
     assert r.status_code == 404 and "unknown patient" in r.text and "no-such-patient" not in r.text
 
 
+def test_diagnosis_calls_are_bounded_in_time_and_in_number(store: GraphStore) -> None:
+    from loaders.curated import hpo
+
+    store.write(build_batch(list(hpo.read(FIXTURES / "diagnosis")), schema=store.schema))
+    settings = ApiSettings(api_keys=(KEY,), diagnosis_timeout_s=1e-9, diagnosis_workers=1,  # type: ignore[arg-type]
+                           query=QueryLimits(queue_timeout_s=0))
+    body = {"findings": ["HP:0001166", "swelling near the left knee with redness " * 4], "top_k": 3}
+    app = api_app(settings, store)
+    with TestClient(app) as c:
+        r = c.post("/v1/diagnosis/rank", headers=HEADERS, json=body)
+        assert r.status_code == 400 and "time limit" in r.json()["detail"] and "knee" not in r.text
+        with app.state.service.diagnosis_slot():  # the one slot is taken: the next call is turned away
+            r = c.post("/v1/diagnosis/rank", headers=HEADERS, json=body)
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1" and "busy" in r.json()["detail"]
+        r = c.post("/v1/diagnosis/rank", headers=HEADERS, json=body)
+        assert r.status_code == 400 and "time limit" in r.json()["detail"]  # the slot was given back
+    env = {"MEDKG_API_KEYS": KEY, "MEDKG_API_DIAGNOSIS_TIMEOUT_S": "2.5", "MEDKG_API_DIAGNOSIS_WORKERS": "3"}
+    configured = ApiSettings.from_env(env)
+    assert (configured.diagnosis_timeout_s, configured.diagnosis_workers) == (2.5, 3)
+    defaults = ApiSettings.from_env({"MEDKG_API_KEYS": KEY})
+    assert (defaults.diagnosis_timeout_s, defaults.diagnosis_workers) == (10.0, 2)
+    for bad in ({"MEDKG_API_DIAGNOSIS_TIMEOUT_S": "soon"}, {"MEDKG_API_DIAGNOSIS_WORKERS": "0"}):
+        with pytest.raises(ConfigError, match="^invalid API setting in MEDKG_API_DIAGNOSIS_"):
+            ApiSettings.from_env({"MEDKG_API_KEYS": KEY, **bad})
+
+
 def test_diagnosis_ranking_over_http(answering_client: TestClient) -> None:
     findings = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0001519"]  # Marfan's hallmark features
     r = answering_client.post("/v1/diagnosis/rank", headers=HEADERS, json={"findings": findings, "top_k": 3})

@@ -14,6 +14,7 @@ from kg.diagnosis import (
     ContradictionKind,
     DiagnosisIndex,
     DiagnosisInputError,
+    DiagnosisTimeoutError,
     EmptyIndexError,
     FindingRole,
     MatchKind,
@@ -208,6 +209,34 @@ def test_injection_like_input_is_just_unresolved(store: GraphStore) -> None:
     assert store.stats() == before
     assert [f.concept_id for f in report.findings] == [ARACHNODACTYLY]
     assert len(report.unresolved) == 3  # the blank one is dropped as empty
+
+
+def test_a_ranking_past_its_time_limit_stops_with_one_line(index: DiagnosisIndex) -> None:
+    from kg.diagnosis.findings import Deadline, resolve_all
+
+    hostile = ["pain of the swelling near the left side with redness after rest " * 4] * 50
+    with pytest.raises(DiagnosisTimeoutError, match=r"^diagnosis stopped: past its time limit of 1e-09 s") as err:
+        rank_diagnoses(index, findings=[*hostile, ARACHNODACTYLY], timeout_s=1e-9)
+    assert "pain of the" not in str(err.value)  # nothing of the input comes back
+    # a generous limit answers as no limit does
+    same = rank_diagnoses(index, findings=[ARACHNODACTYLY, ECTOPIA_LENTIS], timeout_s=600)
+    assert same == rank_diagnoses(index, findings=[ARACHNODACTYLY, ECTOPIA_LENTIS])
+
+    class Spent(Deadline):
+        """Spent after ``n`` checks: shows the limit is checked within one long name's lookups,
+        not only between findings."""
+
+        def __init__(self, n: int) -> None:
+            super().__init__(None)
+            self.left = n
+
+        def check(self) -> None:
+            self.left -= 1
+            if self.left < 0:
+                raise DiagnosisTimeoutError("spent")
+
+    with pytest.raises(DiagnosisTimeoutError):
+        resolve_all(index, text=None, findings=hostile[:1], excluded=[], extractor=None, deadline=Spent(3))
 
 
 def test_empty_graph_raises(store: GraphStore) -> None:
