@@ -122,9 +122,10 @@ class Service:
                 except EmptyIndexError:
                     log.info("diagnosis index empty (no HAS_SYMPTOM annotations): diagnosis answers 404")
                 else:
-                    from kg.diagnosis.findings import default_extractor
+                    from kg.diagnosis.findings import default_extractor, default_linker
 
-                    default_extractor()  # the free-text models: the first `text` ranking does not load them
+                    default_linker()  # finding names and free text: the first ranking does not load them
+                    default_extractor()
             except Exception as exc:  # noqa: BLE001 -- surfaced again by the first request that needs it
                 log.warning("warm-up failed after %.1fs: %s", time.perf_counter() - started, type(exc).__name__)
                 return

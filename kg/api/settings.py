@@ -30,7 +30,7 @@ class ApiSettings(Record):
     cors_origins: tuple[str, ...] = ()
     query: QueryLimits = QueryLimits()
     """Limits of ``/v1/query`` (time, memory, rows, response size, workers): ``MEDKG_QUERY_*``."""
-    diagnosis_timeout_s: float = Field(default=10.0, ge=0)
+    diagnosis_timeout_s: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     """Wall-clock limit of one ``/v1/diagnosis/rank`` call (``MEDKG_API_DIAGNOSIS_TIMEOUT_S``;
     ``0``: none). On the curated graph a 3,700-character ACI-Bench note ranks in 0.3 s and 20,000
     characters of notes (the API's cap) in 4.2 s once the models are loaded, on this project's
@@ -58,18 +58,21 @@ class ApiSettings(Record):
                 values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
             except ValueError:
                 raise ConfigError("MEDKG_API_MAX_BODY must be a number of bytes") from None
-        diagnosis = {"diagnosis_timeout_s": "MEDKG_API_DIAGNOSIS_TIMEOUT_S",
-                     "diagnosis_workers": "MEDKG_API_DIAGNOSIS_WORKERS"}
-        values.update({name: env[var].strip() for name, var in diagnosis.items() if env.get(var, "").strip()})
+        variables = {"diagnosis_timeout_s": "MEDKG_API_DIAGNOSIS_TIMEOUT_S",
+                     "diagnosis_workers": "MEDKG_API_DIAGNOSIS_WORKERS", "max_body_bytes": "MEDKG_API_MAX_BODY"}
+        for name, var in variables.items():
+            if name != "max_body_bytes" and env.get(var, "").strip():
+                values[name] = env[var].strip()
         if env.get("MEDKG_API_WARM"):
             values["warm"] = env["MEDKG_API_WARM"].strip().lower() in ("1", "true", "yes", "on")
         values.update(overrides)
         try:
             return cls(**values)
         except ValidationError as exc:
-            bad = sorted({diagnosis.get(str(e["loc"][0]), str(e["loc"][0])) for e in exc.errors() if e["loc"]})
-            raise ConfigError(f"invalid API setting in {', '.join(bad)}: "
-                              "the diagnosis time limit is a non-negative number of seconds, its workers 1..64") from None
+            first = exc.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "?"
+            where = variables[name] if name in variables and name not in overrides else name
+            raise ConfigError(f"invalid API setting {where}: {first['msg']}") from None
 
     def check(self) -> None:
         """Refuse an unauthenticated API unless that was asked for explicitly."""

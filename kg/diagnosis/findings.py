@@ -19,6 +19,7 @@ The text itself is never logged.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -65,21 +66,35 @@ class Resolution:
     """Index position of a disease the text names (present or historical) -> the mentions naming it."""
 
 
-@cache
+_LOADING = threading.Lock()
+"""One model load at a time: two first callers (the API's warm-up and a request) wait for one
+build instead of both building."""
+
+
 def default_linker() -> Linker:
     """The linker over the default KB (built from installed packages on first use, then cached)."""
+    with _LOADING:
+        return _default_linker()
+
+
+@cache
+def _default_linker() -> Linker:
     from extractors.linking import Linker
 
     return Linker.load()
 
 
-@cache
-@cache
 def default_extractor() -> Extractor:
     """The shipped extraction pipeline without relation extraction (findings need mentions only),
     built once per process and run once on a word, so its models are loaded here and not inside
     the first ranking's time limit (:func:`~kg.diagnosis.rank_diagnoses` asks for it before its
     clock starts)."""
+    with _LOADING:
+        return _default_extractor()
+
+
+@cache
+def _default_extractor() -> Extractor:
     from extractors.config import PipelineConfig
     from extractors.pipeline import ExtractionPipeline
 
@@ -207,9 +222,6 @@ class Resolver:
             phrase = _phrases().get(key) or _phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
             if phrase is not None:
                 yield normalize(phrase), False
-            said = value.split()
-            if said and said[-1].lower().endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"
-                yield normalize(" ".join([*said[:-1], said[-1][:-2]])), False  # the singular is the same finding
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
             # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
             # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
@@ -329,6 +341,7 @@ class Resolver:
         )
 
     def resolve_text(self, text: str, extractor: Extractor, out: Resolution, *, age: int | None = None) -> None:
+        self.deadline.check()  # the model pass is not interrupted: not started when the time is spent
         doc = Document(id="diagnosis-query", source_format="text", kind="clinical_note", text=text)
         (processed,) = extractor([doc])
         from extractors.linking.nonconcepts import non_concept_reason
@@ -465,8 +478,6 @@ _ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "itic": ("itus",), "
 "pruritic" -> "pruritus", "syncopal" -> "syncope", "feverish" -> "fever", "edematous" ->
 "edema"): only these pairs, so "fibrous" is not *Fibrosis*, "acidic" not *Acidosis* and "clonic"
 not *Clonus*."""
-_SIBILANT_PLURALS = ("shes", "xes", "sses", "zzes")
-"""Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses)."""
 _POSTMODIFIER = frozenset("""of in on at around over under behind near along across from with without during since
 after before noted seen that which when while""".split())
 """Words that end a finding's name and start what is said about it (its site, its timing, how it

@@ -14,7 +14,15 @@ from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.match import excluded_vector, explain_excluded, explain_present, present_vector
 from kg.diagnosis.prior import PRIOR_WEIGHT, age_sex_fit
 from kg.diagnosis.report import Candidate, DiagnosisReport, Prior, ResolvedFinding
-from kg.diagnosis.findings import Deadline, Extractor, clean, default_extractor, resolve_all
+from kg.diagnosis.findings import (
+    Deadline,
+    Extractor,
+    canonical_curie,
+    clean,
+    default_extractor,
+    default_linker,
+    resolve_all,
+)
 
 if TYPE_CHECKING:
     from kg.store.base import GraphStore
@@ -188,23 +196,27 @@ def rank_diagnoses(
     store is indexed on every call: pass a :class:`DiagnosisIndex` built once to rank many patients.
     ``prior_weight`` and ``named_log_lr`` override :data:`PRIOR_WEIGHT` and :data:`NAMED_LOG_LR`
     (for the benchmarks' sweeps). ``timeout_s`` bounds the call's wall-clock time from its start
-    (the API's ``MEDKG_API_DIAGNOSIS_TIMEOUT_S``; ``None``: no limit, the CLI's default); it is
-    checked before each name lookup and each text mention, so one model pass over ``text``
-    (bounded by its length) can run past it before the call stops.
+    (the API's ``MEDKG_API_DIAGNOSIS_TIMEOUT_S``; ``None``: no limit, the CLI's default), counted
+    after the input checks, the index and the first load of the models; it is checked before
+    each name lookup, the model pass over ``text`` and each text mention, so that one pass
+    (bounded by the text's length) can run past it before the call stops.
 
     Raises :class:`DiagnosisInputError` for unusable input and :class:`DiagnosisTimeoutError`
     past ``timeout_s``; unresolvable findings are reported in ``DiagnosisReport.unresolved``,
     never dropped.
     """
-    if text and text.strip() and extractor is None:
-        default_extractor()  # loads the models (cached, once per process) before the clock starts
-    deadline = Deadline(timeout_s)
     text, sex = _check_options(text, age, sex, top_k)
     present_in = _check_strings(findings, "findings")
     excluded_in = _check_strings(excluded, "excluded findings")
     if not present_in and not excluded_in and not (text and text.strip()):
         raise DiagnosisInputError("nothing to rank on: give text, findings or excluded findings")
     index = index_or_store if isinstance(index_or_store, DiagnosisIndex) else DiagnosisIndex.from_store(index_or_store)
+    if extractor is None:  # the models this call needs load (once per process) before the clock starts
+        if text and text.strip():
+            default_extractor()
+        if (text and text.strip()) or any(canonical_curie(v) is None for v in (*present_in, *excluded_in)):
+            default_linker()
+    deadline = Deadline(timeout_s)
     res = resolve_all(index, text=text, findings=present_in, excluded=excluded_in, extractor=extractor, age=age,
                       deadline=deadline)
     notes = list(res.notes)

@@ -225,9 +225,12 @@ def test_diagnosis_calls_are_bounded_in_time_and_in_number(store: GraphStore) ->
     assert (configured.diagnosis_timeout_s, configured.diagnosis_workers) == (2.5, 3)
     defaults = ApiSettings.from_env({"MEDKG_API_KEYS": KEY})
     assert (defaults.diagnosis_timeout_s, defaults.diagnosis_workers) == (10.0, 2)
-    for bad in ({"MEDKG_API_DIAGNOSIS_TIMEOUT_S": "soon"}, {"MEDKG_API_DIAGNOSIS_WORKERS": "0"}):
-        with pytest.raises(ConfigError, match="^invalid API setting in MEDKG_API_DIAGNOSIS_"):
-            ApiSettings.from_env({"MEDKG_API_KEYS": KEY, **bad})
+    for var, value in (("MEDKG_API_DIAGNOSIS_TIMEOUT_S", "soon"), ("MEDKG_API_DIAGNOSIS_TIMEOUT_S", "inf"),
+                       ("MEDKG_API_DIAGNOSIS_WORKERS", "0"), ("MEDKG_API_MAX_BODY", "10")):
+        with pytest.raises(ConfigError, match=f"^invalid API setting {var}: "):
+            ApiSettings.from_env({"MEDKG_API_KEYS": KEY, var: value})
+    with pytest.raises(ConfigError, match="^invalid API setting diagnosis_workers: "):  # a flag names itself
+        ApiSettings.from_env({"MEDKG_API_KEYS": KEY}, diagnosis_workers=0)
 
 
 def test_diagnosis_ranking_over_http(answering_client: TestClient) -> None:

@@ -186,6 +186,7 @@ def test_text_input_with_negation(index: DiagnosisIndex) -> None:
     [
         ({}, "nothing to rank on"),
         ({"text": "x" * 20_001}, "at most"),
+        ({"text": 123}, "must be a string"),
         ({"findings": ARACHNODACTYLY}, "not one string"),
         ({"findings": [ARACHNODACTYLY, 42]}, "must be strings"),
         ({"findings": ["HP:1"] * 201}, "too many"),
