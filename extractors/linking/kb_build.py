@@ -355,7 +355,7 @@ def default_kb_fingerprint(train_aliases: str | os.PathLike[str] = DEFAULT_ALIAS
     return h.hexdigest()[:12]
 
 
-_CODE_REVISION = 13
+_CODE_REVISION = 12
 """Bump when a change to the readers or merging alters the default KB, to invalidate caches."""
 
 

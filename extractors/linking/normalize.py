@@ -13,9 +13,8 @@ names:
 * British spellings common in medicine become American (``anaemia`` = ``anemia``,
   ``oedema`` = ``edema``, ``tumour`` = ``tumor``, ``diarrhoea`` = ``diarrhea``).
 * A trailing ``s`` is removed from words of 5 or more letters not ending in ``ss``/``us``/``is``
-  (``seizures`` = ``seizure``, ``statins`` = ``statin``), and ``es`` from those ending in
-  ``tches``/``shes``/``sses``/``xes``/``zzes`` (``rashes`` = ``rash``, ``abscesses`` = ``abscess``). Shorter
-  words keep it, so abbreviations such as ``AIDS`` or ``ADHS`` never collapse onto other acronyms.
+  (``seizures`` = ``seizure``, ``statins`` = ``statin``). Shorter words keep it, so
+  abbreviations such as ``AIDS`` or ``ADHS`` never collapse onto other acronyms.
 """
 
 from __future__ import annotations
@@ -63,18 +62,8 @@ _GREEK = str.maketrans({
 """Greek letters are spelled out (``β-blocker`` = ``beta-blocker``), not dropped as punctuation."""
 
 
-_SIBILANT_PLURALS = ("tches", "shes", "sses", "xes", "zzes")
-"""Plurals that add ``-es`` after a sibilant lose it whole (``rashes`` = ``rash``, ``abscesses`` =
-``abscess``, ``reflexes`` = ``reflex``, ``twitches`` = ``twitch``); other ``-es`` words keep the
-``e`` (``headaches`` = ``headache``, ``wheezes`` = ``wheeze``, ``bruises`` = ``bruise``)."""
-
-
 def _singular(word: str) -> str:
-    if len(word) < _PLURAL_MIN_LEN or not word.endswith("s"):
-        return word
-    if word.endswith(_SIBILANT_PLURALS):
-        return word[:-2]
-    if not word.endswith(("ss", "us", "is")):
+    if len(word) >= _PLURAL_MIN_LEN and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 

@@ -222,6 +222,9 @@ class Resolver:
             phrase = _phrases().get(key) or _phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
             if phrase is not None:
                 yield normalize(phrase), False
+            said = value.split()
+            if said and said[-1].lower().endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"
+                yield normalize(" ".join([*said[:-1], said[-1][:-2]])), False  # the singular is the same finding
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
             # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
             # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
@@ -478,6 +481,12 @@ _ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "itic": ("itus",), "
 "pruritic" -> "pruritus", "syncopal" -> "syncope", "feverish" -> "fever", "edematous" ->
 "edema"): only these pairs, so "fibrous" is not *Fibrosis*, "acidic" not *Acidosis* and "clonic"
 not *Clonus*."""
+_SIBILANT_PLURALS = ("shes", "xes", "sses", "zzes")
+"""Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses).
+:func:`extractors.linking.normalize.normalize` keeps the "e" ("rashe"): changing it there
+changes the linking KB's alias set and with it the shipped NER model's gazetteer terms (the
+model was trained with them), for no change on BC5CDR / NCBI-disease dev (measured
+2026-12-07), so the diagnosis lookup tries the singular itself."""
 _POSTMODIFIER = frozenset("""of in on at around over under behind near along across from with without during since
 after before noted seen that which when while""".split())
 """Words that end a finding's name and start what is said about it (its site, its timing, how it

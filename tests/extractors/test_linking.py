@@ -53,13 +53,6 @@ def linker(kb: KnowledgeBase) -> Linker:
         ("Anaemia", "anemia"),
         ("Sjögren syndrome", "SJOGREN  SYNDROME"),
         ("Abdomen, Acute", "abdomen acute"),
-        ("skin rashes", "skin rash"),
-        ("Abscesses", "abscess"),
-        ("brisk reflexes", "brisk reflex"),
-        ("muscle twitches", "muscle twitch"),
-        ("hot flushes", "hot flush"),
-        ("headaches", "headache"),
-        ("wheezes", "wheeze"),
     ],
 )
 def test_normalize_folds_spelling_variants_together(a: str, b: str) -> None:
@@ -71,7 +64,6 @@ def test_normalize_keeps_short_words_and_distinct_names_apart() -> None:
     assert normalize("AIDS") != normalize("aid")
     assert normalize("hypertension") != normalize("hypotension")
     assert normalize("!!") == ""
-    assert normalize("axes") == "axes" and normalize("Hughes syndrome") == "hughe syndrome"  # short; not a sibilant
 
 
 # -- KB file -------------------------------------------------------------------------------------
