@@ -368,6 +368,21 @@ def test_word_shape_and_gazetteer_tags() -> None:
         TokenFeaturizer(["pos"])
 
 
+def test_the_shipped_model_sees_the_gazetteer_it_was_trained_with() -> None:
+    """The linking KB's names, from the installed (pinned) packages and this checkout's KB code,
+    give the NER model the very terms it was trained with: a change to the KB build or to
+    ``normalize`` (which dedupes aliases) that drops or adds a term fails here, not as a warning
+    on every user's run."""
+    from transformers import AutoTokenizer
+
+    from extractors.ner.gazetteer import kb_terms
+
+    meta = json.loads((DEFAULT_NER_MODEL / "medkg.json").read_text())["gazetteer"]
+    tokenizer = AutoTokenizer.from_pretrained(DEFAULT_NER_MODEL)
+    kb = kb_terms(tokenizer)
+    assert (len(kb), kb.sha256()) == (meta["kb_terms"], meta["kb_sha256"])
+
+
 def test_gazetteer_ships_only_open_terms_and_adds_the_kb_part_at_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
