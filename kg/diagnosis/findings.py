@@ -457,12 +457,27 @@ CLINICAL_PHRASES: dict[str, str] = {
     "decreased range of motion": "limitation of joint mobility",
     "limited range of motion": "limitation of joint mobility",
     "reduced range of motion": "limitation of joint mobility",
+    "decreased sensation": "hypoesthesia",
+    "diminished sensation": "hypoesthesia",
+    "reduced sensation": "hypoesthesia",
+    "difficulty urinating": "urinary hesitancy",
+    "trouble urinating": "urinary hesitancy",
+    "burning with urination": "dysuria",
+    "burning on urination": "dysuria",
+    "burning when urinating": "dysuria",
+    "painful urination": "dysuria",
+    "acid regurgitation": "gastroesophageal reflux",
+    "morning stiffness": "generalized morning stiffness",
+    "knee effusion": "knee joint effusion",
+    "ankle effusion": "ankle joint effusion",
+    "grouped vesicles": "herpetiform vesicles",
 }
 """Clinical wording -> the name a vocabulary (HPO) uses, for a whole finding phrase only: "CVA"
 alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard
 examination and history shorthand and synonyms HPO lacks (hand-curated for medkg, CC0; the rows
 after the first were added after reading the unresolved findings of the ACI-Bench development
-notes)."""
+notes and the vignettes' slips, e.g. "decreased sensation in the right thumb", "morning stiffness",
+"grouped vesicles on a red base")."""
 
 
 @cache

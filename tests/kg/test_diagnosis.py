@@ -531,7 +531,11 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("feverish", "HP:0001945"), ("edematous", "HP:0000969"),
                                             ("rashes", "SYMP:0000487"), ("pruritic", "HP:0000989"),
                                             ("syncopal", "HP:0001279"), ("murmurs", "HP:0030148"),
-                                            ("redness", "HP:0010783"), ("jugular vein distension", "HP:0030848")])
+                                            ("redness", "HP:0010783"), ("jugular vein distension", "HP:0030848"),
+                                            ("decreased sensation in the right thumb", "HP:0033748"),
+                                            ("burning with urination", "HP:0100518"),
+                                            ("morning stiffness", "HP:0005197"),
+                                            ("grouped vesicles on a red base", "HP:0031448")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -544,7 +548,9 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
              "HP:0001376": "Limitation of joint mobility", "HP:0001649": "Tachycardia",
              "HP:0000975": "Hyperhidrosis", "HP:0000961": "Cyanosis", "HP:0001945": "Fever", "HP:0000969": "Edema",
              "SYMP:0000487": "rash", "HP:0000989": "Pruritus", "HP:0001279": "Syncope", "HP:0030148": "Heart murmur",
-             "HP:0010783": "Erythema", "HP:0030848": "Elevated jugular venous pressure"}
+             "HP:0010783": "Erythema", "HP:0030848": "Elevated jugular venous pressure",
+             "HP:0033748": "Hypoesthesia", "HP:0100518": "Dysuria", "HP:0005197": "Generalized morning stiffness",
+             "HP:0031448": "Herpetiform vesicles"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],
