@@ -535,7 +535,11 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("decreased sensation in the right thumb", "HP:0033748"),
                                             ("burning with urination", "HP:0100518"),
                                             ("morning stiffness", "HP:0005197"),
-                                            ("grouped vesicles on a red base", "HP:0031448")])
+                                            ("grouped vesicles on a red base", "HP:0031448"),
+                                            ("a band of grouped vesicles on a red base in a dermatome", "HP:0031448"),
+                                            ("periumbilical pain", "HP:0002027"), ("RLQ pain", "HP:0002027"),
+                                            ("pain in the right lower quadrant", "HP:0002027"),
+                                            ("pain in the knee", "HP:0030839"), ("pain in her left calf", "HP:0012514")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -550,7 +554,8 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
              "SYMP:0000487": "rash", "HP:0000989": "Pruritus", "HP:0001279": "Syncope", "HP:0030148": "Heart murmur",
              "HP:0010783": "Erythema", "HP:0030848": "Elevated jugular venous pressure",
              "HP:0033748": "Hypoesthesia", "HP:0100518": "Dysuria", "HP:0005197": "Generalized morning stiffness",
-             "HP:0031448": "Herpetiform vesicles"}
+             "HP:0031448": "Herpetiform vesicles", "HP:0002027": "Abdominal pain", "HP:0030839": "Knee pain",
+             "HP:0012514": "Lower limb pain", "HP:0012531": "Pain"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],
@@ -558,6 +563,23 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
                                                             "HP:0000975": ["Diaphoresis"]})
     resolved = Resolver(idx).resolve(said, FindingRole.PRESENT)
     assert isinstance(resolved, ResolvedFinding) and resolved.concept_id == term
+
+
+def test_a_pain_cut_from_its_site_reads_as_the_sites_region_unless_the_site_names_a_finding() -> None:
+    """The tagger cut "periumbilical pain" to "pain": the region's finding (Abdominal pain), not
+    the bare Pain; but "has epigastric pain" is *Epigastric pain*, a name of its own, found before
+    any region is tried."""
+    from kg.diagnosis.findings import Resolver
+
+    terms = {"HP:0002027": "Abdominal pain", "HP:0410019": "Epigastric pain", "HP:0012531": "Pain"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"})
+    resolver = Resolver(idx)
+    for text, term in (("He has periumbilical pain.", "HP:0002027"), ("He has epigastric pain.", "HP:0410019"),
+                       ("He has pain.", None)):
+        start = text.rindex("pain")
+        found = resolver._completed(text, start, start + 4, FindingRole.PRESENT)
+        assert (found.concept_id if found is not None else None) == term, text
 
 
 @pytest.mark.parametrize("said", ["clonic", "fibrous", "acidic"])
