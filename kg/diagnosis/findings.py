@@ -183,14 +183,18 @@ class Resolver:
         core = list(words)
         while len(core) > 1 and core[0] in MODIFIERS:
             core.pop(0)
-        sited = _site_first(core)  # "pain in the right lower quadrant" -> "right lower quadrant pain"
-        regional = _regional(words) or _regional(core) or (_regional(sited) if sited else None)
+        # "pain in the right lower quadrant" -> "right lower quadrant pain"; never for a denial ("no RLQ
+        # pain" is no sign) nor an excluded finding (denying pain at one site denies no region)
+        present = role is FindingRole.PRESENT and _POLARITY.isdisjoint(words)
+        sited = _site_first(core) if present else None
+        regional = (_regional(core, whole=True) or (_regional(sited, whole=True) if sited else None)) if present else None
         if regional is not None or sited:  # "RLQ pain": the site's own name exactly, else its region's finding
             for name in (value, " ".join(sited or ())):
                 exact = self._resolve_name(name, role, via_text=via_text, min_score=1.0, context=context) if name else None
                 if isinstance(exact, ResolvedFinding):
                     return exact.model_copy(update={"input": value})
-            found = self._resolve_name(regional, role, via_text=via_text, context=context) if regional else None
+            found = (self._resolve_name(regional, role, via_text=via_text, min_score=1.0, context=context)
+                     if regional else None)
             if isinstance(found, ResolvedFinding):
                 return found.model_copy(update={"input": value, "via": found.via + "-broader"})
         first = self._resolve_name(value, role, via_text=via_text, context=context)
@@ -312,12 +316,13 @@ class Resolver:
                 found = self._exact(phrase, role)
                 if found is not None:
                     return found.model_copy(update={"input": mention})
-                if size == 1 and not j:  # a bare "pain" and the words before it
+                if size == 1 and not j and role is FindingRole.PRESENT:  # a bare "pain" and the words before it
                     regional = regional or _regional(words) or _regional(core)
         # "periumbilical pain" cut to "pain": the region's finding (Abdominal pain), once no exact
-        # name was found ("has epigastric pain" is Epigastric pain, a name of its own)
+        # name was found ("has epigastric pain" is Epigastric pain, a name of its own); not for an
+        # exclusion ("no RLQ pain" denies no region)
         found = self._exact(regional, role) if regional else None
-        return found.model_copy(update={"input": mention}) if found is not None else None
+        return found.model_copy(update={"input": mention, "via": found.via + "-broader"}) if found is not None else None
 
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
         """``value`` as a finding the index knows, by an exact (normalised) name only: the graph's
@@ -536,6 +541,7 @@ _SITE_REGIONS: dict[str, str] = {
     "epigastric": "abdominal", "hypogastric": "abdominal",
     "right lower quadrant": "abdominal", "left lower quadrant": "abdominal",
     "right upper quadrant": "abdominal", "left upper quadrant": "abdominal",
+    "lower quadrant": "abdominal", "upper quadrant": "abdominal",
     "rlq": "abdominal", "llq": "abdominal", "ruq": "abdominal", "luq": "abdominal",
     "calf": "lower limb", "thigh": "lower limb", "shin": "lower limb",
     "chest wall": "chest",
@@ -552,20 +558,26 @@ of a shallow hierarchy, matched no disease's HPO annotation and cost the vignett
 
 def _site_first(words: Sequence[str]) -> list[str] | None:
     """"pain in the right lower quadrant" as "right lower quadrant pain" (a pain said at a site
-    of at most three words), else ``None``."""
+    of at most three words, nothing else said after it), else ``None``."""
+    from extractors.linking.nonconcepts import MODIFIERS
+
     if len(words) < 3 or words[0] not in _SITED or words[1] not in ("in", "at", "over", "on", "around"):
         return None
-    site = [w for w in words[2:] if w not in _DETERMINERS]
-    return [*site, words[0]] if 1 <= len(site) <= 3 else None
+    site = [w for w in words[2:] if w not in _DETERMINERS and w not in MODIFIERS]  # "her left calf"
+    if not 1 <= len(site) <= 3 or any(w in _POSTMODIFIER or w in ("and", "or") for w in site):
+        return None  # "pain in the knee with RLQ pain": more than a site
+    return [*site, words[0]]
 
 
-def _regional(words: Sequence[str]) -> str | None:
-    """The region's finding for "<site> pain" (:data:`_SITE_REGIONS`), else ``None``."""
+def _regional(words: Sequence[str], *, whole: bool = False) -> str | None:
+    """The region's finding for words ending in "<site> pain" (:data:`_SITE_REGIONS`); with
+    ``whole``, only when those are all the words ("nausea and RLQ pain" is not Abdominal pain);
+    else ``None``."""
     if len(words) < 2 or words[-1] not in _SITED:
         return None
     for size in (3, 2, 1):
         site = " ".join(words[-1 - size:-1])
-        if len(words) > size and site in _SITE_REGIONS:
+        if len(words) > size and site in _SITE_REGIONS and (not whole or len(words) == size + 1):
             return f"{_SITE_REGIONS[site]} {words[-1]}"
     return None
 

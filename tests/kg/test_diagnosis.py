@@ -539,7 +539,7 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("a band of grouped vesicles on a red base in a dermatome", "HP:0031448"),
                                             ("periumbilical pain", "HP:0002027"), ("RLQ pain", "HP:0002027"),
                                             ("pain in the right lower quadrant", "HP:0002027"),
-                                            ("pain in the knee", "HP:0030839"), ("pain in her left calf", "HP:0012514")])
+                                            ("pain in both knees", "HP:0030839"), ("pain in her left calf", "HP:0012514")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -580,6 +580,26 @@ def test_a_pain_cut_from_its_site_reads_as_the_sites_region_unless_the_site_name
         start = text.rindex("pain")
         found = resolver._completed(text, start, start + 4, FindingRole.PRESENT)
         assert (found.concept_id if found is not None else None) == term, text
+
+
+@pytest.mark.parametrize(("said", "role"), [("nausea and RLQ pain", FindingRole.PRESENT),
+                                            ("fever with calf pain", FindingRole.PRESENT),
+                                            ("pain in the knee with RLQ pain", FindingRole.PRESENT),
+                                            ("no RLQ pain", FindingRole.PRESENT),
+                                            ("RLQ pain", FindingRole.EXCLUDED)])
+def test_a_site_makes_a_region_only_of_a_present_pain_said_alone(said: str, role: FindingRole) -> None:
+    """"RLQ pain" is Abdominal pain, but not when it ends a longer name ("nausea and RLQ pain"), is
+    denied, or is excluded (denying pain at one site denies no region)."""
+    from kg.diagnosis.findings import Resolver
+    from kg.diagnosis.report import ResolvedFinding
+
+    terms = {"HP:0002027": "Abdominal pain", "HP:0012514": "Lower limb pain", "HP:0002018": "Nausea",
+             "HP:0001945": "Fever", "HP:0030839": "Knee pain", "HP:0012531": "Pain"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"})
+    resolved = Resolver(idx).resolve(said, role)
+    assert not (isinstance(resolved, ResolvedFinding) and resolved.concept_id in ("HP:0002027", "HP:0012514")), resolved
+    assert isinstance(Resolver(idx).resolve("RLQ pain", FindingRole.PRESENT), ResolvedFinding)
 
 
 @pytest.mark.parametrize("said", ["clonic", "fibrous", "acidic"])
