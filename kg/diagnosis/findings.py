@@ -500,6 +500,11 @@ CLINICAL_PHRASES: dict[str, str] = {
     "knee effusion": "knee joint effusion",
     "ankle effusion": "ankle joint effusion",
     "grouped vesicles": "herpetiform vesicles",
+    "reflux": "gastroesophageal reflux",
+    "vision changes": "abnormality of vision",
+    "visual changes": "abnormality of vision",
+    "changes in vision": "abnormality of vision",
+    "vision problems": "abnormality of vision",
 }
 """Clinical wording -> the name a vocabulary (HPO) uses, for a whole finding phrase only: "CVA"
 alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard

@@ -539,7 +539,8 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("a band of grouped vesicles on a red base in a dermatome", "HP:0031448"),
                                             ("periumbilical pain", "HP:0002027"), ("RLQ pain", "HP:0002027"),
                                             ("pain in the right lower quadrant", "HP:0002027"),
-                                            ("pain in both knees", "HP:0030839"), ("pain in her left calf", "HP:0012514")])
+                                            ("pain in both knees", "HP:0030839"), ("pain in her left calf", "HP:0012514"),
+                                            ("reflux", "HP:0002020"), ("vision changes", "HP:0000504")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -555,7 +556,8 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
              "HP:0010783": "Erythema", "HP:0030848": "Elevated jugular venous pressure",
              "HP:0033748": "Hypoesthesia", "HP:0100518": "Dysuria", "HP:0005197": "Generalized morning stiffness",
              "HP:0031448": "Herpetiform vesicles", "HP:0002027": "Abdominal pain", "HP:0030839": "Knee pain",
-             "HP:0012514": "Lower limb pain", "HP:0012531": "Pain"}
+             "HP:0012514": "Lower limb pain", "HP:0012531": "Pain", "HP:0002020": "Gastroesophageal reflux",
+             "HP:0000504": "Abnormality of vision"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],
