@@ -540,7 +540,8 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("periumbilical pain", "HP:0002027"), ("RLQ pain", "HP:0002027"),
                                             ("pain in the right lower quadrant", "HP:0002027"),
                                             ("pain in both knees", "HP:0030839"), ("pain in her left calf", "HP:0012514"),
-                                            ("reflux", "HP:0002020"), ("vision changes", "HP:0000504")])
+                                            ("reflux", "HP:0002020"), ("vision changes", "HP:0000504"),
+                                            ("warm, tender, poorly demarcated red area on the leg", "HP:0010783")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
