@@ -202,6 +202,8 @@ class Resolver:
             return first
         whole = " ".join(core)
         tries = [whole] if core != words else []
+        reordered = _site_first(core, any_head=True) if _POLARITY.isdisjoint(words) else None
+        tries += [" ".join(reordered)] if reordered else []  # "ulcer on his right foot" -> "foot ulcer"
         cuts = [k for k, w in enumerate(core) if k and w in _POSTMODIFIER]
         heads = [core[:k] for k in reversed(cuts)]
         tries += [" ".join(h) for h in heads]  # the head without what is said about it
@@ -500,6 +502,8 @@ CLINICAL_PHRASES: dict[str, str] = {
     "knee effusion": "knee joint effusion",
     "ankle effusion": "ankle joint effusion",
     "grouped vesicles": "herpetiform vesicles",
+    "foot ulcer": "skin ulcer",
+    "leg ulcer": "skin ulcer",
     "red area": "erythema",
     "red patch": "erythema",
     "red skin": "erythema",
@@ -564,12 +568,15 @@ of a shallow hierarchy, matched no disease's HPO annotation and cost the vignett
 13 -> 62)."""
 
 
-def _site_first(words: Sequence[str]) -> list[str] | None:
-    """"pain in the right lower quadrant" as "right lower quadrant pain" (a pain said at a site
+def _site_first(words: Sequence[str], *, any_head: bool = False) -> list[str] | None:
+    """"pain in the right lower quadrant" as "right lower quadrant pain" (a pain, or with
+    ``any_head`` any one-word finding: "ulcer on his right foot" -> "foot ulcer", said at a site
     of at most three words, nothing else said after it), else ``None``."""
     from extractors.linking.nonconcepts import MODIFIERS
 
-    if len(words) < 3 or words[0] not in _SITED or words[1] not in ("in", "at", "over", "on", "around"):
+    if len(words) < 3 or words[1] not in ("in", "at", "over", "on", "around"):
+        return None
+    if words[0] not in _SITED and (not any_head or words[0] in _POSTMODIFIER or words[0] in _DETERMINERS):
         return None
     site = [w for w in words[2:] if w not in _DETERMINERS and w not in MODIFIERS]  # "her left calf"
     if not 1 <= len(site) <= 3 or any(w in _POSTMODIFIER or w in ("and", "or") for w in site):
