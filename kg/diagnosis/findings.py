@@ -385,7 +385,7 @@ class Resolver:
             if m.label is EntityType.DRUG:
                 continue
             self.deadline.check()
-            why = non_concept_reason(m.text)
+            why = non_concept_reason(m.text) or _maneuver_reason(m.text)
             if why is None and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
                 for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
@@ -595,6 +595,26 @@ def _regional(words: Sequence[str], *, whole: bool = False) -> str | None:
         if len(words) > size and site in _SITE_REGIONS and (not whole or len(words) == size + 1):
             return f"{_SITE_REGIONS[site]} {words[-1]}"
     return None
+
+
+EXAM_MANEUVERS = ("palpation", "flexion", "extension", "flexion and extension", "pronation", "supination",
+                  "abduction", "adduction", "rotation", "internal rotation", "external rotation", "dorsiflexion",
+                  "plantar flexion", "ambulation", "auscultation", "percussion", "inspection")
+"""What an examiner does, not what is found ("pain with flexion", "tender to palpation"): tagged
+alone in clinical notes, such a word is listed as not used, not as an unresolved finding."""
+
+
+@cache
+def _maneuvers() -> frozenset[str]:
+    from extractors.linking.normalize import normalize
+
+    return frozenset(normalize(m) for m in EXAM_MANEUVERS)
+
+
+def _maneuver_reason(text: str) -> str | None:
+    from extractors.linking.normalize import normalize
+
+    return "an examination manoeuvre, not a finding" if normalize(text) in _maneuvers() else None
 
 
 _DETERMINERS = frozenset("a an the his her their its both".split())

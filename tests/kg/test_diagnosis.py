@@ -305,6 +305,17 @@ def test_review_of_systems_headers_vital_names_and_bare_qualifiers_are_not_findi
     assert "'Neurological' (a body system or measurement" in note
 
 
+@pytest.mark.parametrize(("said", "maneuver"), [("flexion", True), ("Palpation", True), ("flexion and extension", True),
+                                              ("external rotation", True), ("pain with flexion", False),
+                                              ("hyperextension", False), ("knee pain", False)])
+def test_an_examination_manoeuvre_is_no_finding(said: str, maneuver: bool) -> None:
+    """Tagged alone in a note ("pain with flexion", "tender to palpation"), the manoeuvre is said as
+    not used, not listed as an unresolved finding; a finding that holds one is not touched."""
+    from kg.diagnosis.findings import _maneuver_reason
+
+    assert (_maneuver_reason(said) is not None) is maneuver
+
+
 def test_index_cache_is_reused_while_the_graph_is_unchanged(store: GraphStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from kg.diagnosis.cache import cached_index, graph_fingerprint
 
