@@ -14,7 +14,7 @@ from functools import cache
 
 from extractors.linking.normalize import normalize
 
-__all__ = ["MODIFIERS", "NOT_FINDINGS", "QUALIFIERS", "non_concept_reason"]
+__all__ = ["EXAM_MANEUVERS", "MODIFIERS", "NOT_FINDINGS", "QUALIFIERS", "non_concept_reason"]
 
 MODIFIERS = frozenset("""bilateral unilateral left right severe mild moderate sudden acute chronic subacute
 symmetric symmetrical asymmetric progressive intermittent persistent recurrent new worsening constant
@@ -39,19 +39,35 @@ NOT_FINDINGS = (
 names without a value: what a finding is about, not a finding. Matched on the whole mention."""
 
 
+EXAM_MANEUVERS = ("palpation", "flexion", "extension", "flexion and extension", "pronation", "supination",
+                  "abduction", "adduction", "rotation", "internal rotation", "external rotation", "dorsiflexion",
+                  "plantar flexion", "ambulation", "auscultation", "percussion", "inspection")
+"""What an examiner does, not what is found ("pain with flexion", "tender to palpation"): tagged
+alone in a clinical note, diagnosis lists such a word as not used, not as an unresolved finding."""
+
+
 @cache
 def _not_findings() -> frozenset[str]:
     return frozenset(normalize(p) for p in NOT_FINDINGS)
 
 
-def non_concept_reason(text: str) -> str | None:
-    """Why a Disease/Symptom mention names no condition at all, or ``None`` when it may."""
+@cache
+def _maneuvers() -> frozenset[str]:
+    return frozenset(normalize(p) for p in EXAM_MANEUVERS)
+
+
+def non_concept_reason(text: str, *, maneuvers: bool = False) -> str | None:
+    """Why a Disease/Symptom mention names no condition at all, or ``None`` when it may. With
+    ``maneuvers`` (diagnosis on clinical notes; the extraction linker leaves them as they are), an
+    examination manoeuvre (:data:`EXAM_MANEUVERS`) is one too."""
     key = normalize(text)
     words = key.split()
     if words and all(w in QUALIFIERS for w in words):
         return "a qualifier without its finding"
     if key in _not_findings():
         return "a body system or measurement, not a finding"
+    if maneuvers and key in _maneuvers():
+        return "an examination manoeuvre, not a finding"
     return None
 
 

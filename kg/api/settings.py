@@ -58,11 +58,10 @@ class ApiSettings(Record):
                 values["max_body_bytes"] = int(env["MEDKG_API_MAX_BODY"])
             except ValueError:
                 raise ConfigError("MEDKG_API_MAX_BODY must be a number of bytes") from None
-        variables = {"diagnosis_timeout_s": "MEDKG_API_DIAGNOSIS_TIMEOUT_S",
-                     "diagnosis_workers": "MEDKG_API_DIAGNOSIS_WORKERS", "max_body_bytes": "MEDKG_API_MAX_BODY"}
-        for name, var in variables.items():
-            if name != "max_body_bytes" and env.get(var, "").strip():
-                values[name] = env[var].strip()
+        diagnosis = {"diagnosis_timeout_s": "MEDKG_API_DIAGNOSIS_TIMEOUT_S",
+                     "diagnosis_workers": "MEDKG_API_DIAGNOSIS_WORKERS"}
+        values.update({name: env[var].strip() for name, var in diagnosis.items() if env.get(var, "").strip()})
+        variables = {**diagnosis, "max_body_bytes": "MEDKG_API_MAX_BODY"}
         if env.get("MEDKG_API_WARM"):
             values["warm"] = env["MEDKG_API_WARM"].strip().lower() in ("1", "true", "yes", "on")
         values.update(overrides)

@@ -185,8 +185,9 @@ class Resolver:
             core.pop(0)
         # "pain in the right lower quadrant" -> "right lower quadrant pain"; never for a denial ("no RLQ
         # pain" is no sign) nor an excluded finding (denying pain at one site denies no region)
+        reordered = _site_first(core) if _POLARITY.isdisjoint(words) else None  # "ulcer on his foot" -> "foot ulcer"
         present = role is FindingRole.PRESENT and _POLARITY.isdisjoint(words)
-        sited = _site_first(core) if present else None
+        sited = reordered if present and core[0] in _SITED else None
         regional = (_regional(core, whole=True) or (_regional(sited, whole=True) if sited else None)) if present else None
         if regional is not None or sited:  # "RLQ pain": the site's own name exactly, else its region's finding
             for name in (value, " ".join(sited or ())):
@@ -202,8 +203,7 @@ class Resolver:
             return first
         whole = " ".join(core)
         tries = [whole] if core != words else []
-        reordered = _site_first(core, any_head=True) if _POLARITY.isdisjoint(words) else None
-        tries += [" ".join(reordered)] if reordered else []  # "ulcer on his right foot" -> "foot ulcer"
+        tries += [" ".join(reordered)] if reordered else []
         cuts = [k for k, w in enumerate(core) if k and w in _POSTMODIFIER]
         heads = [core[:k] for k in reversed(cuts)]
         tries += [" ".join(h) for h in heads]  # the head without what is said about it
@@ -319,7 +319,7 @@ class Resolver:
                 if found is not None:
                     return found.model_copy(update={"input": mention})
                 if size == 1 and not j and role is FindingRole.PRESENT:  # a bare "pain" and the words before it
-                    regional = regional or _regional(words) or _regional(core)
+                    regional = regional or _regional(words)  # core is a suffix of words: no other site
         # "periumbilical pain" cut to "pain": the region's finding (Abdominal pain), once no exact
         # name was found ("has epigastric pain" is Epigastric pain, a name of its own); not for an
         # exclusion ("no RLQ pain" denies no region)
@@ -385,7 +385,7 @@ class Resolver:
             if m.label is EntityType.DRUG:
                 continue
             self.deadline.check()
-            why = non_concept_reason(m.text) or _maneuver_reason(m.text)
+            why = non_concept_reason(m.text, maneuvers=True)
             if why is None and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
                 for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
@@ -568,15 +568,15 @@ of a shallow hierarchy, matched no disease's HPO annotation and cost the vignett
 13 -> 62)."""
 
 
-def _site_first(words: Sequence[str], *, any_head: bool = False) -> list[str] | None:
-    """"pain in the right lower quadrant" as "right lower quadrant pain" (a pain, or with
-    ``any_head`` any one-word finding: "ulcer on his right foot" -> "foot ulcer", said at a site
-    of at most three words, nothing else said after it), else ``None``."""
+def _site_first(words: Sequence[str]) -> list[str] | None:
+    """A one-word finding said at a site of at most three words, nothing else said after it, site
+    first ("pain in the right lower quadrant" -> "right lower quadrant pain", "ulcer on his right
+    foot" -> "foot ulcer"), else ``None``."""
     from extractors.linking.nonconcepts import MODIFIERS
 
     if len(words) < 3 or words[1] not in ("in", "at", "over", "on", "around"):
         return None
-    if words[0] not in _SITED and (not any_head or words[0] in _POSTMODIFIER or words[0] in _DETERMINERS):
+    if words[0] in _POSTMODIFIER or words[0] in _DETERMINERS:
         return None
     site = [w for w in words[2:] if w not in _DETERMINERS and w not in MODIFIERS]  # "her left calf"
     if not 1 <= len(site) <= 3 or any(w in _POSTMODIFIER or w in ("and", "or") for w in site):
@@ -595,26 +595,6 @@ def _regional(words: Sequence[str], *, whole: bool = False) -> str | None:
         if len(words) > size and site in _SITE_REGIONS and (not whole or len(words) == size + 1):
             return f"{_SITE_REGIONS[site]} {words[-1]}"
     return None
-
-
-EXAM_MANEUVERS = ("palpation", "flexion", "extension", "flexion and extension", "pronation", "supination",
-                  "abduction", "adduction", "rotation", "internal rotation", "external rotation", "dorsiflexion",
-                  "plantar flexion", "ambulation", "auscultation", "percussion", "inspection")
-"""What an examiner does, not what is found ("pain with flexion", "tender to palpation"): tagged
-alone in clinical notes, such a word is listed as not used, not as an unresolved finding."""
-
-
-@cache
-def _maneuvers() -> frozenset[str]:
-    from extractors.linking.normalize import normalize
-
-    return frozenset(normalize(m) for m in EXAM_MANEUVERS)
-
-
-def _maneuver_reason(text: str) -> str | None:
-    from extractors.linking.normalize import normalize
-
-    return "an examination manoeuvre, not a finding" if normalize(text) in _maneuvers() else None
 
 
 _DETERMINERS = frozenset("a an the his her their its both".split())

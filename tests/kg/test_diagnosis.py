@@ -311,9 +311,10 @@ def test_review_of_systems_headers_vital_names_and_bare_qualifiers_are_not_findi
 def test_an_examination_manoeuvre_is_no_finding(said: str, maneuver: bool) -> None:
     """Tagged alone in a note ("pain with flexion", "tender to palpation"), the manoeuvre is said as
     not used, not listed as an unresolved finding; a finding that holds one is not touched."""
-    from kg.diagnosis.findings import _maneuver_reason
+    from extractors.linking.nonconcepts import non_concept_reason
 
-    assert (_maneuver_reason(said) is not None) is maneuver
+    assert (non_concept_reason(said, maneuvers=True) == "an examination manoeuvre, not a finding") is maneuver
+    assert non_concept_reason(said) is None  # the extraction linker's own reading is unchanged
 
 
 def test_index_cache_is_reused_while_the_graph_is_unchanged(store: GraphStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
