@@ -32,10 +32,11 @@ class ApiSettings(Record):
     """Limits of ``/v1/query`` (time, memory, rows, response size, workers): ``MEDKG_QUERY_*``."""
     diagnosis_timeout_s: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     """Wall-clock limit of one ``/v1/diagnosis/rank`` call (``MEDKG_API_DIAGNOSIS_TIMEOUT_S``;
-    ``0``: none). On the curated graph a 3,700-character ACI-Bench note ranks in 0.3 s and 20,000
-    characters of notes (the API's cap) in 4.2 s once the models are loaded, on this project's
-    2-core CPU; 200 findings of 200 characters built to defeat the name lookup took 14 s
-    without a limit. Past the limit the call stops and answers 400."""
+    ``0``: none). With the curated knowledge, models loaded, on this project's 2-core CPU
+    (``benchmarks/bench_diagnosis_limits.py``, BENCHMARKS.md): a 3,725-character ACI-Bench note
+    ranks in 0.4 s, 20,000 characters of notes (the API's cap) in 1.3 s, and 200 findings of 200
+    characters built to defeat the name lookup in 7.5 s without a limit (5.0 s, stopped, at 5 s).
+    Past the limit the call stops and answers 400."""
     diagnosis_workers: int = Field(default=2, ge=1, le=64)
     """Diagnosis calls that run at once (``MEDKG_API_DIAGNOSIS_WORKERS``); a call waits
     ``query.queue_timeout_s`` for a slot, then the API answers 503 with ``Retry-After``."""
