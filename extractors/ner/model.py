@@ -61,7 +61,7 @@ from extractors.ner.network import (  # noqa: F401 (re-exported: the trainer and
     feature_module_name,
     head_module_name,
 )
-from extractors.transformer import Device, pick_inference_device, read_model_meta
+from extractors.transformer import Device, pick_inference_device, place_for_inference, read_model_meta
 from schema.sentences import sentence_spans
 
 DEFAULT_NER_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner-minilm"
@@ -168,7 +168,7 @@ class NerModel:
 
             network = PeftModel.from_pretrained(network, str(model_dir)).merge_and_unload()
         dev = pick_inference_device(device, bf16=bf16)
-        network.to(dev.torch_device).eval()
+        place_for_inference(network, dev)
         length = int(max_length or meta.get("max_length", 256))
         overlap = min(int(meta.get("overlap", 32)), (length - 2) // 2)
         model = cls(

@@ -43,7 +43,7 @@ from extractors.relations.candidates import (
     RelationPrediction,
     mark_entities,
 )
-from extractors.transformer import Device, pick_inference_device, quiet_hf, read_model_meta, resolve_base
+from extractors.transformer import Device, pick_inference_device, place_for_inference, quiet_hf, read_model_meta, resolve_base
 
 __all__ = ["DEFAULT_RE_MODEL", "DEFAULT_SYMPTOM_RE_MODEL", "Encoded", "RelationModel", "build_net", "check_tasks", "encode_candidates", "throughput"]
 
@@ -273,7 +273,7 @@ class RelationModel:
         net = build_net(base or meta["base"], meta["labels"], head_hidden=int(meta["hyperparameters"]["head_hidden"]))
         peft_model = PeftModel.from_pretrained(net, str(path))
         net = peft_model.merge_and_unload()
-        net.to(dev.torch_device).eval()
+        place_for_inference(net, dev)
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         return cls(net=net, tokenizer=tokenizer, meta=meta, device=dev, model_dir=str(path))
 

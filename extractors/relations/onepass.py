@@ -38,7 +38,7 @@ from extractors.batching import length_batches
 from extractors.errors import ModelNotFoundError
 from extractors.relations.candidates import CandidateError, RelationCandidate, RelationPrediction
 from extractors.relations.model import RelationModel, _special_layout, load_encoder, task_heads
-from extractors.transformer import PACKAGED_BASE, Device, pick_inference_device, quiet_hf, read_model_meta
+from extractors.transformer import PACKAGED_BASE, Device, pick_inference_device, place_for_inference, quiet_hf, read_model_meta
 
 __all__ = ["ARCHITECTURE", "OnePassConfig", "OnePassModel", "Unit", "encode_unit", "mark_spans", "train_onepass", "units_of"]
 
@@ -235,7 +235,7 @@ class OnePassModel(RelationModel):
         dev = pick_inference_device(device, bf16=bf16)
         net = build_onepass_net(base or meta["base"], meta["labels"], head_hidden=int(meta["hyperparameters"]["head_hidden"]))
         net = PeftModel.from_pretrained(net, str(path)).merge_and_unload()
-        net.to(dev.torch_device).eval()
+        place_for_inference(net, dev)
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         return cls(net=net, tokenizer=tokenizer, meta=meta, device=dev, model_dir=str(path))
 
