@@ -54,6 +54,7 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
     docs = (canonical_document(d, table, folded) for d in docs)
     rows: list[Annotation] = []
     is_a: list[tuple[str, str]] = []
+    disease_is_a: list[tuple[str, str]] = []
     names: dict[tuple[str, str], str] = {}
     profiles: dict[str, Profile] = {}
     xrefs: dict[str, list[str]] = {}
@@ -75,6 +76,8 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
         for r in doc.relations:
             if r.type == "IS_A" and r.head_label == "Symptom":
                 is_a.append((r.head_id, r.tail_id))
+            elif r.type == "IS_A" and r.head_label == "Disease":
+                disease_is_a.append((r.head_id, r.tail_id))
             elif r.type in ("HAS_SYMPTOM", "LACKS_SYMPTOM"):
                 rows.append(Annotation(
                     disease=r.head_id, symptom=r.tail_id, frequency=r.properties.get("frequency"),
@@ -85,7 +88,7 @@ def index_from_documents(docs: Iterable[Document]) -> DiagnosisIndex:
         if label == "Disease":  # the node's xrefs list the ids folded into it
             xrefs.setdefault(cid, []).extend(sorted(ids))
     return DiagnosisIndex.from_annotations(
-        rows, is_a=is_a,
+        rows, is_a=is_a, disease_is_a=disease_is_a,
         disease_names={cid: n for (lab, cid), n in names.items() if lab == "Disease"},
         symptom_names={cid: n for (lab, cid), n in names.items() if lab == "Symptom"},
         symptom_synonyms=synonyms, profiles=profiles, xrefs=xrefs,

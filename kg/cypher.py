@@ -245,7 +245,7 @@ with a scan per name (no index can serve ``toLower``)."""
 
 
 # -- diagnosis index (kg.diagnosis) ------------------------------------------------------------
-# Four reads the index is built from, in the subset both stores accept. ``$min_score`` keeps
+# The reads the index is built from, in the subset both stores accept. ``$min_score`` keeps
 # extracted (non-curated) HAS_SYMPTOM / LACKS_SYMPTOM edges only when their best evidence score
 # reaches it; curated edges are always kept.
 DIAGNOSIS_HAS_SYMPTOM = (
@@ -266,6 +266,9 @@ DIAGNOSIS_LACKS_SYMPTOM = (
 )
 
 DIAGNOSIS_SYMPTOM_IS_A = "MATCH (c:Symptom)-[:IS_A]->(p:Symptom) RETURN c.id AS child, p.id AS parent ORDER BY child, parent"
+
+DIAGNOSIS_DISEASE_IS_A = "MATCH (c:Disease)-[:IS_A]->(p:Disease) RETURN c.id AS child, p.id AS parent ORDER BY child, parent"
+"""The disease hierarchy, along which the index lends defining findings and subtypes' findings."""
 
 DIAGNOSIS_DISEASE_PROFILES = (
     "MATCH (d:Disease) WHERE d.xrefs IS NOT NULL OR d.prevalence_per_100k IS NOT NULL OR d.cant_miss IS NOT NULL "

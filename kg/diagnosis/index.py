@@ -117,13 +117,16 @@ class DiagnosisIndex:
         annotations: Iterable[Annotation],
         *,
         is_a: Iterable[tuple[str, str]] = (),
+        disease_is_a: Iterable[tuple[str, str]] = (),
         disease_names: Mapping[str, str] | None = None,
         symptom_names: Mapping[str, str] | None = None,
         symptom_synonyms: Mapping[str, Sequence[str]] | None = None,
         profiles: Mapping[str, Profile] | None = None,
         xrefs: Mapping[str, Sequence[str]] | None = None,
     ) -> DiagnosisIndex:
-        """Build from annotation records and ``(child, parent)`` symptom IS_A pairs.
+        """Build from annotation records and ``(child, parent)`` symptom IS_A pairs; ``disease_is_a``
+        (``(child, parent)`` Disease IS_A pairs) lends subtypes and parents each other's findings
+        (:func:`_add_subtype_findings`).
 
         ``profiles`` (disease id -> :class:`Profile`) and ``xrefs`` (disease id -> ids of the same
         disease in other vocabularies) come from Disease node properties.
@@ -175,12 +178,13 @@ class DiagnosisIndex:
         index.name_keys = _name_keys(names, symptom_synonyms or {})
         _add_defining_findings(index)
         index.group, index.profiles = _groups(diseases, position, xrefs or {}, profiles or {}, index.disease_names)
+        _add_subtype_findings(index, disease_is_a)
         index._build_postings()
         return index
 
     @classmethod
     def from_store(cls, store: GraphStore, *, min_extracted_score: float = MIN_EXTRACTED_SCORE) -> DiagnosisIndex:
-        """Build from a graph store (embedded or Neo4j) with the four ``DIAGNOSIS_*`` queries of :mod:`kg.cypher`."""
+        """Build from a graph store (embedded or Neo4j) with the ``DIAGNOSIS_*`` queries of :mod:`kg.cypher`."""
         params = {"min_score": float(min_extracted_score)}
         disease_names: dict[str, str] = {}
         rows: list[Annotation] = []
@@ -191,6 +195,7 @@ class DiagnosisIndex:
         for r in store.query(cypher.DIAGNOSIS_LACKS_SYMPTOM, params):
             rows.append(_annotation(r, absent=True))
         is_a = [(r["child"], r["parent"]) for r in store.query(cypher.DIAGNOSIS_SYMPTOM_IS_A)]
+        disease_is_a = [(r["child"], r["parent"]) for r in store.query(cypher.DIAGNOSIS_DISEASE_IS_A)]
         names: dict[str, str] = {}
         synonyms: dict[str, list[str]] = {}
         for r in store.query(cypher.DIAGNOSIS_SYMPTOMS):
@@ -214,7 +219,7 @@ class DiagnosisIndex:
             if p != EMPTY:
                 profiles[r["disease"]] = p
         index = cls.from_annotations(
-            rows, is_a=is_a, disease_names=disease_names, symptom_names=names, symptom_synonyms=synonyms,
+            rows, is_a=is_a, disease_is_a=disease_is_a, disease_names=disease_names, symptom_names=names, symptom_synonyms=synonyms,
             profiles=profiles, xrefs=xrefs,
         )
         index.profiles_missing = profiles_missing
@@ -463,6 +468,95 @@ def _add_defining_findings(index: DiagnosisIndex) -> None:
             defined[term].append(pos)
             index.annotations[pos].setdefault(term, Edge(1.0, True, True, 1, (DEFINING_SOURCE,)))
     index._defined_by = {t: tuple(v) for t, v in defined.items()}
+
+
+INHERITED_DEFINING_SOURCE = "defining-finding-of-parent"
+"""Provenance of the finding a disease has because a disease it is a kind of bears that finding's
+name (type 2 diabetes mellitus has *Diabetes mellitus*)."""
+SUBTYPE_SOURCE = "subtypes"
+"""Provenance of the findings a disease described mostly through its subtypes takes from them."""
+MIN_OWN_FINDINGS = 5
+"""A disease with fewer findings of its own than this takes its subtypes' findings (the issue's
+coverage bar for a common disease is five findings)."""
+
+
+def _add_subtype_findings(index: DiagnosisIndex, disease_is_a: Iterable[tuple[str, str]]) -> None:
+    """Lend findings along the disease hierarchy (Disease Ontology IS_A), in two directions.
+
+    * **Down, the defining findings**: a disease has the finding that bears the name of any disease
+      it is a kind of: every patient with type 2 diabetes mellitus has *Diabetes mellitus*, with
+      essential hypertension *Hypertension* (obligate, frequency 1.0, marked
+      :data:`INHERITED_DEFINING_SOURCE`; an annotation the disease has, or is annotated NOT to
+      have, stands).
+    * **Up, to a disease described through its subtypes**: the Disease Ontology's *diabetes
+      mellitus* and *arthritis* have two findings each while type 2 diabetes, osteoarthritis or
+      gout have dozens, so a note naming "diabetic" or "arthritis" matched every disease but
+      those. A disease with fewer than :data:`MIN_OWN_FINDINGS` findings takes, for each finding
+      it lacks, the mixture of its indexed subtypes' (transitively): ``sum_c w_c F_c(t) / sum_c
+      w_c``, each subtype (one per equivalence group) weighted by its stated prevalence (the rare
+      default for the others), i.e. ``P(t | parent)`` if a patient of the parent has one of the
+      indexed subtypes with those relative frequencies. Mixtures under ``MIN_FREQUENCY`` are left
+      out; marked :data:`SUBTYPE_SOURCE`. A parent's prior is not changed.
+    """
+    from kg.diagnosis.prior import DEFAULT_PER_100K
+    from kg.diagnosis.score import MIN_FREQUENCY
+
+    children: dict[str, set[str]] = defaultdict(set)
+    for child, parent in disease_is_a:
+        if child != parent:
+            children[parent].add(child)
+    if not children:
+        return
+
+    def below(d: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [d]
+        while todo:
+            for c in children.get(todo.pop(), ()):
+                if c not in seen:
+                    seen.add(c)
+                    todo.append(c)
+        return seen
+
+    defining: dict[int, list[str]] = defaultdict(list)
+    for term, positions in (index._defined_by or {}).items():
+        for pos in positions:
+            defining[pos].append(term)
+    for pos, terms in sorted(defining.items()):
+        for d in sorted(below(index.diseases[pos])):
+            sub = index.position(d)
+            if sub is None:
+                continue
+            for term in terms:
+                if term not in index.lacks[sub]:
+                    index.annotations[sub].setdefault(term, Edge(1.0, True, True, 1, (INHERITED_DEFINING_SOURCE,)))
+    own = [dict(edges) for edges in index.annotations]
+    group = index.group if len(index.group) else np.arange(len(index.diseases), dtype=np.int32)
+    for pos, disease in enumerate(index.diseases):
+        if len(own[pos]) >= MIN_OWN_FINDINGS or disease not in children:
+            continue
+        subtypes: dict[int, dict[str, float]] = {}
+        weights: dict[int, float] = {}
+        for d in below(disease):
+            sub = index.position(d)
+            if sub is None or group[sub] == group[pos]:
+                continue
+            g = int(group[sub])
+            merged = subtypes.setdefault(g, {})
+            for term, edge in own[sub].items():
+                merged[term] = max(merged.get(term, 0.0), edge.frequency)
+            per = index.profile(sub).per_100k
+            weights[g] = max(weights.get(g, DEFAULT_PER_100K), per if per is not None else DEFAULT_PER_100K)
+        total = sum(weights.values())
+        if not total:
+            continue
+        mixed: dict[str, float] = defaultdict(float)
+        for g, freqs in subtypes.items():
+            for term, f in freqs.items():
+                mixed[term] += weights[g] * f / total
+        for term, f in sorted(mixed.items()):
+            if f >= MIN_FREQUENCY and term not in own[pos] and term not in index.lacks[pos]:
+                index.annotations[pos][term] = Edge(min(1.0, f), False, True, 1, (SUBTYPE_SOURCE,))
 
 
 def _name_keys(names: Mapping[str, str], synonyms: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
