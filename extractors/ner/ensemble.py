@@ -72,7 +72,7 @@ class NerEnsemble:
 
     @classmethod
     def load(cls, model_dirs: Sequence[str | Path], *, device: str = "auto", min_votes: int | None = None) -> NerEnsemble:
-        """Load each directory with :meth:`NerModel.load` (fp32 on CPU unless ``device`` says CUDA)."""
+        """Load each directory with :meth:`NerModel.load` (which decides the precision for the device)."""
         if not model_dirs:
             raise ModelNotFoundError("an NER ensemble needs model directories, got none")
         return cls([NerModel.load(d, device=device) for d in model_dirs], min_votes=min_votes)
