@@ -122,14 +122,19 @@ def simulate(index: DiagnosisIndex, *, patients: int, k: int, noise: int, imprec
     """(true disease position, findings) per simulated patient; deterministic for a seed.
     ``prefixes`` restricts the true diseases (e.g. to HPO's OMIM/ORPHA/DECIPHER ids when the
     store also holds Disease Ontology diseases); all indexed diseases are still ranked."""
+    from kg.diagnosis.index import SUBTYPE_SOURCE
+
     rng = random.Random(seed)
-    eligible = [i for i, a in enumerate(index.annotations)
+    # patients are drawn from what a source states about a disease, not from the findings a
+    # parent takes from its subtypes (those patients would be its subtypes' patients again)
+    stated = [{t: e for t, e in a.items() if e.sources != (SUBTYPE_SOURCE,)} for a in index.annotations]
+    eligible = [i for i, a in enumerate(stated)
                 if len(a) >= k and (not prefixes or index.diseases[i].startswith(prefixes))]
     chosen = rng.sample(eligible, min(patients, len(eligible)))
-    vocabulary = sorted({t for a in index.annotations for t in a})
+    vocabulary = sorted({t for a in stated for t in a})
     out = []
     for pos in chosen:
-        edges = index.annotations[pos]
+        edges = stated[pos]
         terms = sorted(edges)
         weights = [edges[t].frequency for t in terms]
         picked: list[str] = []
@@ -145,7 +150,7 @@ def simulate(index: DiagnosisIndex, *, patients: int, k: int, noise: int, imprec
             findings.append(t)
         while len(findings) < k + noise:
             t = rng.choice(vocabulary)
-            if t not in edges and t not in findings:
+            if t not in index.annotations[pos] and t not in findings:
                 findings.append(t)
         out.append((pos, [(f,) for f in findings]))
     return out
@@ -266,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         *header,
         *rows,
         "",
-        "Patients are simulated from the very annotations the index holds (k true terms sampled by frequency, "
+        "Patients are simulated from the very annotations the index holds (those a source states, not the findings a parent takes from its subtypes; k true terms sampled by frequency, "
         "`noise` random terms the disease lacks, each true term moved to a parent with probability `imprecision`), "
         "so this measures the score's ranking behaviour under noise and imprecision, not knowledge coverage or "
         "real-world accuracy. Score constants (kg/diagnosis/score.py) were set a priori, not tuned on these runs, "

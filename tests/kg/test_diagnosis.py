@@ -704,3 +704,27 @@ def test_an_unresolved_span_is_retried_as_the_words_before_its_first_preposition
     assert ("dizziness when running up and down the stairs", "HP:0002321") in {
         (f.input, f.concept_id) for f in report.findings}
     assert "dizziness when running up and down the stairs" not in {u.input for u in report.unresolved}
+
+
+def test_what_is_absent_today_does_not_count_against_a_diagnosis_the_text_states() -> None:
+    """Known asthma with no wheezing today is asthma under control, not a refuted diagnosis: the
+    excluded findings of a disease the text names are listed as contradicting but do not lower
+    its score; for any other disease they still do."""
+    from kg.diagnosis.index import Annotation
+
+    asthma, copd, wheezing, cough = "DOID:2841", "DOID:3083", "HP:0030828", "HP:0012735"
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease=asthma, symptom=wheezing, frequency=0.9), Annotation(disease=asthma, symptom=cough, frequency=0.6),
+         Annotation(disease=copd, symptom=wheezing, frequency=0.9), Annotation(disease=copd, symptom=cough, frequency=0.6),
+         Annotation(disease="D:3", symptom=cough, frequency=0.9), Annotation(disease="D:4", symptom=cough, frequency=0.9)],
+        symptom_names={wheezing: "Wheezing", cough: "Cough"},
+        disease_names={asthma: "asthma", copd: "chronic obstructive pulmonary disease", "D:3": "pharyngitis", "D:4": "common cold"},
+    )
+    plain = rank_diagnoses(idx, text="Known asthma. She has a cough.")
+    denied = rank_diagnoses(idx, text="Known asthma. She has a cough. She denies wheezing.")
+    assert [f.concept_id for f in denied.excluded] == [wheezing]
+    a0, a1 = _by_id(plain, asthma), _by_id(denied, asthma)
+    assert a1.named_in_text and a1.log_likelihood == pytest.approx(a0.log_likelihood)
+    assert [m.finding for m in a1.contradicting] == [wheezing]
+    c0, c1 = _by_id(plain, copd), _by_id(denied, copd)
+    assert c1.log_likelihood < c0.log_likelihood - 0.5
