@@ -59,6 +59,8 @@ class Contradiction(Record):
     frequency: float | None = None
     log_lr: float
     provenance: Provenance
+    counted: bool = Field(default=True, description="false for an excluded finding of a disease the text names: "
+                                                    "listed, not counted against it (a stated diagnosis stands)")
 
 
 class Prior(Record):
@@ -76,7 +78,8 @@ class Candidate(Record):
     disease_id: str
     disease_name: str
     score: float = Field(description="log_likelihood + log_prior + log_age_sex (natural log)")
-    log_likelihood: float = Field(description="sum of per-finding log-likelihood ratios")
+    log_likelihood: float = Field(description="sum of per-finding log-likelihood ratios (for a disease the text "
+                                              "names: plus the named log LR, and no excluded finding against it)")
     log_age_sex: float = Field(default=0.0, description="age and sex fit (0 when not given or not stated for the disease)")
     prior: Prior
     age_sex: tuple[str, ...] = Field(default=(), description="how the patient's age and sex were used for this disease")
@@ -171,7 +174,8 @@ def _candidate_lines(c: Candidate, lines: list[str]) -> None:
         freq = f"{m.frequency:.0%}" if m.frequency_known else f"{m.frequency:.0%} assumed"
         lines.append(f"       + {m.finding_name} [{m.kind.value}{via}, {freq}, LR {m.log_lr:+.2f}]")
     for x in c.contradicting:
-        lines.append(f"       ! {x.finding_name} [{x.kind.value}: {x.annotation_name}, LR {x.log_lr:+.2f}]")
+        lines.append(f"       ! {x.finding_name} [{x.kind.value}: {x.annotation_name}, LR {x.log_lr:+.2f}"
+                     + ("" if x.counted else ", not counted: the text names the disease") + "]")
     if c.unmatched:
         lines.append(f"       - unexplained: {', '.join(c.unmatched)}")
     src = ", ".join(c.sources) or "-"

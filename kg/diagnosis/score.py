@@ -41,7 +41,10 @@ For a disease D and a patient finding q (an HPO/SYMP/MeSH term, or a set of equi
 The disease score is ``sum(log LR)`` (natural log) over present and excluded findings: a uniform
 prior over the indexed diseases and the naive-Bayes independence assumption. ``posterior`` is
 the softmax of the scores over all indexed diseases, a probability only under those assumptions.
-Ties are broken by disease id, so rankings are deterministic.
+Ties are broken by disease id, so rankings are deterministic. :func:`kg.diagnosis.rank.rank_diagnoses`
+adds to this, for a disease the free text names, the named log LR and drops the excluded findings
+that speak against it (a stated diagnosis stands), and the prior and age/sex fit
+(:mod:`kg.diagnosis.prior`).
 """
 
 from __future__ import annotations

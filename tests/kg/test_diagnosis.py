@@ -708,16 +708,20 @@ def test_an_unresolved_span_is_retried_as_the_words_before_its_first_preposition
 
 def test_what_is_absent_today_does_not_count_against_a_diagnosis_the_text_states() -> None:
     """Known asthma with no wheezing today is asthma under control, not a refuted diagnosis: the
-    excluded findings of a disease the text names are listed as contradicting but do not lower
-    its score; for any other disease they still do."""
+    excluded findings of a disease the text names that speak against it are listed as
+    contradicting (not counted) and do not lower its score, each one, while one it lacks still
+    counts for it; for any other disease they count as before."""
     from kg.diagnosis.index import Annotation
+    from kg.diagnosis.match import excluded_vector
+    from kg.diagnosis.report import format_report
 
-    asthma, copd, wheezing, cough = "DOID:2841", "DOID:3083", "HP:0030828", "HP:0012735"
+    asthma, copd, wheezing, cough, fever = "DOID:2841", "DOID:3083", "HP:0030828", "HP:0012735", "HP:0001945"
     idx = DiagnosisIndex.from_annotations(
         [Annotation(disease=asthma, symptom=wheezing, frequency=0.9), Annotation(disease=asthma, symptom=cough, frequency=0.6),
          Annotation(disease=copd, symptom=wheezing, frequency=0.9), Annotation(disease=copd, symptom=cough, frequency=0.6),
-         Annotation(disease="D:3", symptom=cough, frequency=0.9), Annotation(disease="D:4", symptom=cough, frequency=0.9)],
-        symptom_names={wheezing: "Wheezing", cough: "Cough"},
+         Annotation(disease="D:3", symptom=cough, frequency=0.9), Annotation(disease="D:3", symptom=fever, frequency=0.8),
+         Annotation(disease="D:4", symptom=cough, frequency=0.9)],
+        symptom_names={wheezing: "Wheezing", cough: "Cough", fever: "Fever"},
         disease_names={asthma: "asthma", copd: "chronic obstructive pulmonary disease", "D:3": "pharyngitis", "D:4": "common cold"},
     )
     plain = rank_diagnoses(idx, text="Known asthma. She has a cough.")
@@ -725,6 +729,13 @@ def test_what_is_absent_today_does_not_count_against_a_diagnosis_the_text_states
     assert [f.concept_id for f in denied.excluded] == [wheezing]
     a0, a1 = _by_id(plain, asthma), _by_id(denied, asthma)
     assert a1.named_in_text and a1.log_likelihood == pytest.approx(a0.log_likelihood)
-    assert [m.finding for m in a1.contradicting] == [wheezing]
+    assert [(m.finding, m.counted) for m in a1.contradicting] == [(wheezing, False)]
+    assert "not counted: the text names the disease" in format_report(denied)
+    # each excluded finding against it is dropped, not the net sum: one it lacks still counts for it
+    two = rank_diagnoses(idx, text="Known asthma. She has a cough. She denies wheezing. No fever.")
+    gain = float(excluded_vector(idx, (fever,))[0][idx.position(asthma)])
+    assert gain > 0.1 and {f.concept_id for f in two.excluded} == {wheezing, fever}
+    assert _by_id(two, asthma).log_likelihood == pytest.approx(a0.log_likelihood + gain)
     c0, c1 = _by_id(plain, copd), _by_id(denied, copd)
+    assert [(m.finding, m.counted) for m in c1.contradicting] == [(wheezing, True)]
     assert c1.log_likelihood < c0.log_likelihood - 0.5
