@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -123,7 +123,14 @@ def descendants(terms: Iterable[OboTerm], root: str) -> set[str]:
     for t in terms:
         for parent in t.is_a:
             children.setdefault(parent, []).append(t.id)
-    seen, stack = {root}, [root]
+    return {root} | below(children, root)
+
+
+def below(children: Mapping[str, Iterable[str]], root: str) -> set[str]:
+    """Every id reachable from ``root`` through ``children`` (parent -> child ids), ``root`` itself
+    only if a cycle leads back to it."""
+    seen: set[str] = set()
+    stack = [root]
     while stack:
         for child in children.get(stack.pop(), ()):
             if child not in seen:

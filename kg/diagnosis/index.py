@@ -18,6 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -511,6 +512,7 @@ def _add_subtype_findings(index: DiagnosisIndex, disease_is_a: Iterable[tuple[st
     """
     from kg.diagnosis.prior import DEFAULT_PER_100K
     from kg.diagnosis.score import MIN_FREQUENCY
+    from loaders.obo import below
 
     children: dict[str, set[str]] = defaultdict(set)
     for child, parent in disease_is_a:
@@ -519,15 +521,9 @@ def _add_subtype_findings(index: DiagnosisIndex, disease_is_a: Iterable[tuple[st
     if not children:
         return
 
-    def below(d: str) -> set[str]:
-        seen: set[str] = set()
-        todo = [d]
-        while todo:
-            for c in children.get(todo.pop(), ()):
-                if c not in seen:
-                    seen.add(c)
-                    todo.append(c)
-        return seen
+    @cache
+    def subtypes_of(d: str) -> frozenset[str]:
+        return frozenset(below(children, d))
 
     own = [dict(edges) for edges in index.annotations]
     group = index.group if len(index.group) else np.arange(len(index.diseases), dtype=np.int32)
@@ -535,6 +531,7 @@ def _add_subtype_findings(index: DiagnosisIndex, disease_is_a: Iterable[tuple[st
     for pos, g in enumerate(group.tolist()):
         members[g].append(pos)
 
+    @cache
     def terms_of(g: int) -> dict[str, float]:
         merged: dict[str, float] = {}
         for m in members[g]:
@@ -553,13 +550,13 @@ def _add_subtype_findings(index: DiagnosisIndex, disease_is_a: Iterable[tuple[st
         if disease not in children or not sparse(int(group[pos])):
             continue
         subtypes: dict[int, dict[str, float]] = {}
-        for d in sorted(below(disease)):
+        for d in sorted(subtypes_of(disease)):
             sub = index.position(d)
             if sub is None or group[sub] == group[pos] or int(group[sub]) in subtypes:
                 continue
-            if d in children and sparse(int(group[sub])) and any(index.position(x) is not None for x in below(d)):
+            if d in children and sparse(int(group[sub])) and any(index.position(x) is not None for x in subtypes_of(d)):
                 continue  # a middle node described through its own subtypes: they stand for it
-            subtypes[int(group[sub])] = terms_of(int(group[sub]))
+            subtypes[int(group[sub])] = terms_of(int(group[sub]))  # cached: read, never changed
         weights = {g: prevalence(g) for g in subtypes}
         total = sum(weights.values())
         mixed: dict[str, float] = defaultdict(float)

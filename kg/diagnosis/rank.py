@@ -259,12 +259,12 @@ def rank_diagnoses(
         present_groups = [_group(f) for f in res.findings]
         excluded_groups = [_group(f) for f in res.excluded]
         loglik, explains, support, against = _score(index, present_groups, excluded_groups)
-        named = _named_vector(index, res.named, named_log_lr)
         stated = _named_mask(index, res.named)
+        named = np.where(stated, named_log_lr, 0.0)
         # a diagnosis the text states stands whatever is absent today (known heart failure with no
         # dyspnoea is compensated, not refuted): no excluded finding counts against it (listed, counted=False)
         loglik = np.where(stated, loglik - against, loglik)
-        loglik, explains = loglik + named, explains | stated
+        loglik, explains = loglik + named, explains | (named > 0)
         total, prior, fit = combined_scores(index, loglik, age=age, sex=sex, prior_weight=prior_weight)
         posterior = group_posterior(index, total)
         parts = (loglik, prior, fit, posterior, age, sex)
@@ -281,14 +281,6 @@ def rank_diagnoses(
         excluded=tuple(res.excluded), unresolved=tuple(res.unresolved), age=age, sex=sex, notes=tuple(notes),
         diseases_ranked=len(index),
     )
-
-
-def _named_vector(index: DiagnosisIndex, named: Mapping[int, Sequence[str]], log_lr: float) -> np.ndarray:
-    """``log_lr`` for every member of the equivalence group of each disease the text names."""
-    out = np.zeros(len(index))
-    for pos in named:
-        out[list(index.members(pos))] = log_lr
-    return out
 
 
 def _named_mask(index: DiagnosisIndex, named: Mapping[int, Sequence[str]]) -> np.ndarray:
