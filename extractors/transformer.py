@@ -131,12 +131,10 @@ def place_for_inference(network: Any, device: Device) -> Any:
     in bf16 once, here, so autocast does not cast every weight again at every pass. On CPU this
     also makes the residual stream and the layer norms bf16 (CPU autocast keeps no fp32 list for
     them; with fp32 weights the residual additions had promoted them to fp32); on CUDA autocast
-    still runs layer norms and softmax in fp32. Measured on this project's 2-core AVX512-BF16 CPU,
-    the shipped NER + both relation models on 100 BC5CDR dev abstracts in one process: 8.1 -> 9.5
-    abstracts/s, the same 1,648 mentions, 314 of 314 relations kept plus one; end to end on BC5CDR
-    dev (``benchmarks/bench_e2e.py --no-write`` in bf16) Drug 85.2, Disease 77.9, CID 39.9 F1, as
-    in fp32 (``benchmarks/bench_pipeline.py`` gives the pipeline figure, 8.0 -> 10.0 abstracts/s
-    on 200). fp32 (``bf16`` off, as the tests run) is untouched."""
+    still runs layer norms and softmax in fp32. Measured on this project's 2-core AVX512-BF16 CPU:
+    ``benchmarks/bench_pipeline.py --docs 200`` 8.0 -> 10.0 abstracts/s; end to end on BC5CDR dev
+    (``benchmarks/bench_e2e.py --no-write`` in bf16) Drug 85.2, Disease 77.9, CID 39.9 F1, as in fp32.
+    fp32 (``bf16`` off, as the tests run) is untouched."""
     network.to(device.torch_device)
     if device.bf16:
         import torch
