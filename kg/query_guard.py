@@ -86,12 +86,21 @@ ALWAYS_REFUSED: dict[str, str] = {
     "COMMIT": "transaction control (COMMIT) is not allowed: each query runs in its own transaction",
     "ROLLBACK": "transaction control (ROLLBACK) is not allowed: each query runs in its own transaction",
     "CHECKPOINT": "CHECKPOINT is not allowed",
+    "ANALYZE": "ANALYZE (statistics maintenance) is not allowed",
     "SHOW": "admin commands (SHOW ...) are not allowed",
     "TERMINATE": "admin commands (TERMINATE ...) are not allowed",
     "GRANT": "admin commands (GRANT) are not allowed",
     "DENY": "admin commands (DENY) are not allowed",
     "REVOKE": "admin commands (REVOKE) are not allowed",
 }
+
+READ_STARTS = frozenset({"MATCH", "OPTIONAL", "UNWIND", "WITH", "RETURN", "CALL"})
+"""The clauses a read statement may start with (after an optional ``EXPLAIN``/``PROFILE``): an
+allow-list, so a statement kind an engine adds (LadybugDB's ``ANALYZE``) is refused before anyone
+has listed it."""
+
+WRITE_STARTS = frozenset({"CREATE", "MERGE", "FOREACH"})
+"""Further statement starts under ``allow_write`` (``MATCH ... SET`` starts with ``MATCH``)."""
 
 ALLOWED_PROCEDURES: dict[str, frozenset[str]] = {
     "neo4j": frozenset({
@@ -285,6 +294,11 @@ def check_query(
                 "only ASCII is accepted")
         if tok.kind == "ws" and tok.text.strip(" \t\r\n"):
             raise QueryRefusedError(f"unusual whitespace character at offset {tok.start}: use spaces, tabs and newlines")
+    first = sig[1] if sig[0].upper in ("EXPLAIN", "PROFILE") and len(sig) > 1 else sig[0]
+    starts = READ_STARTS | WRITE_STARTS if allow_write else READ_STARTS
+    if first.upper not in starts and first.upper not in ALWAYS_REFUSED and first.upper not in WRITE_KEYWORDS:
+        raise QueryRefusedError("a statement starts with one of " + ", ".join(sorted(starts))
+                                + " (optionally after EXPLAIN or PROFILE)")
     allowed_procs = ALLOWED_PROCEDURES[dialect]
     depth = 0
     skip_until = 0
@@ -318,7 +332,7 @@ def check_query(
         if i + 1 < len(sig) and sig[i + 1].text == "." and (i == 0 or sig[i - 1].text not in (".", ":")):
             name, j = _dotted_name(sig, i)
             if j < len(sig) and sig[j].text == "(" and "." in name:
-                raise QueryRefusedError(f"namespaced function {name}() is not allowed; use built-in functions")
+                raise QueryRefusedError("namespaced functions (name.name()) are not allowed; use built-in functions")
     return CheckedQuery(text=_rebuild(tokens, sig), tokens=tuple(sig))
 
 
@@ -346,7 +360,7 @@ def _check_call(sig: list[Token], i: int, allowed: frozenset[str]) -> int:
         raise QueryRefusedError("changing settings (CALL name=value) is not allowed")
     if name.lower() not in allowed:
         shown = ", ".join(sorted(allowed))
-        raise QueryRefusedError(f"procedure {name[:64]} is not allowed; allowed procedures: {shown}")
+        raise QueryRefusedError(f"this procedure is not allowed; allowed procedures: {shown}")
     return j
 
 
@@ -362,11 +376,46 @@ def _rebuild(tokens: list[Token], sig: list[Token]) -> str:
     return "".join(out)
 
 
-def sanitize_engine_message(message: str, *, limit: int = 240) -> str:
-    """An engine error fit to show a caller: first line only, quoted fragments, file paths and
-    the echoed query removed, bounded length. Engines echo the offending text back (LadybugDB
-    prints the whole query under a caret), and messages about files would confirm a path exists."""
-    first = message.strip().splitlines()[0] if message.strip() else "query failed"
-    first = re.sub(r"\"[^\"]*\"|'[^']*'|`[^`]*`|<[^>]*>", "…", first)
-    first = re.sub(r"(?:[A-Za-z]:)?(?:/[^\s/]+){2,}/?", "…", first)
-    return first[:limit]
+UNKNOWN_PROPERTY = "a property the node or relationship type does not have"
+""":func:`engine_error_text` for the embedded store's unknown-property error (code that expects
+that error, e.g. reading an older store, matches on it)."""
+
+_ENGINE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), text) for p, text in (
+    # LadybugDB: "<Kind> exception: <detail>"
+    (r"^Parser exception", "syntax error"),
+    (r"^Binder exception: Variable .* is not in scope", "a variable is used where it is not defined"),
+    (r"^Binder exception: Cannot find property", UNKNOWN_PROPERTY),
+    (r"^Binder exception: Table .* does not exist", "a label or relationship type the graph does not have"),
+    (r"^Binder exception: Cannot match a built-in function", "a function called with argument types it does not take"),
+    (r"^Binder exception", "the query does not fit the graph's schema or the values' types"),
+    (r"^Catalog exception: function", "a function the engine does not have"),
+    (r"^Catalog exception", "a name the graph does not have"),
+    (r"^Conversion exception", "a value could not be converted to the requested type"),
+    (r"^Runtime exception: .*out of range", "a list index or value out of range"),
+    (r"^Runtime exception: .*(divide|division) by zero", "division by zero"),
+    (r"^Runtime exception", "the query failed while running"),
+    # Neo4j status codes
+    (r"Statement\.SyntaxError$", "syntax error"),
+    (r"Statement\.SemanticError$", "the query is not valid Cypher (an undefined variable, a misplaced aggregate...)"),
+    (r"Statement\.TypeError$", "a value of the wrong type"),
+    (r"Statement\.ArgumentError$", "a function given an invalid argument"),
+    (r"Statement\.ArithmeticError$", "an arithmetic error (division by zero, overflow)"),
+    (r"Statement\.ParameterMissing$", "a parameter the query uses was not given"),
+    (r"Statement\.EntityNotFound$", "a node or relationship that no longer exists"),
+))
+_POSITION = re.compile(r"\(?line:? (\d+), (?:offset|column):? (\d+)")
+
+
+def engine_error_text(message: str, code: str | None = None) -> str:
+    """What a caller is told about an engine's error: a fixed description of its kind, plus the
+    line and offset for a syntax error, and nothing of the engine's own text. Engines quote the
+    caller's names and values back ("Value <parameter> is not a valid boolean", "Could not
+    convert ...", the whole query under a caret), and a parameter can hold a patient's details;
+    messages about files would confirm a path exists. ``code`` is Neo4j's status code."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    for subject in (first, code or ""):
+        for pattern, text in _ENGINE_ERRORS:
+            if subject and pattern.search(subject):
+                where = _POSITION.search(first) if text == "syntax error" else None
+                return f"{text} (line {where.group(1)}, offset {where.group(2)})" if where else text
+    return "the engine could not run the query"

@@ -26,6 +26,7 @@ thread at a time (its connection is not thread-safe); Neo4j sessions are per req
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -93,11 +94,26 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
 
+    @functools.cache
+    def declared_names() -> frozenset[str]:
+        """Field names the API's request models declare, and the request parts (from the OpenAPI schema)."""
+        names = {"body", "query", "path", "header", "cookie"}
+        schema = app.openapi()
+        for component in schema.get("components", {}).get("schemas", {}).values():
+            names.update(component.get("properties", {}))
+        for path in schema.get("paths", {}).values():
+            for op in path.values():
+                names.update(p.get("name", "") for p in op.get("parameters", ()) if isinstance(p, dict))
+        return frozenset(names)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default body echoes the rejected input (a whole clinical note): keep only
         # where the problem is and what it is
-        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200], "type": e.get("type", "")}
+        # and where: a location part that is not a declared field name (an unknown key, a key of a
+        # free-form map) is the caller's text, so it is shown as "..."
+        detail = [{"loc": [part if isinstance(part, int) or part in declared_names() else "..." for part in e.get("loc", ())],
+                   "msg": str(e.get("msg", ""))[:200], "type": e.get("type", "")}
                   for e in exc.errors()[:20]]
         return JSONResponse(status_code=422, content={"detail": detail})
 

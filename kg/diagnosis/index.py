@@ -26,6 +26,7 @@ import numpy as np
 from kg import cypher
 from kg.diagnosis.errors import EmptyIndexError
 from kg.errors import QueryError
+from kg.query_guard import UNKNOWN_PROPERTY
 from kg.diagnosis.prior import EMPTY, PriorVectors, Profile
 from kg.diagnosis.score import effective_frequency
 
@@ -211,7 +212,7 @@ class DiagnosisIndex:
         except QueryError as exc:
             # only an embedded store created before Disease profiles existed, opened read-only
             # (its next write adds the columns), is ranked without them; any other failure stands
-            if "cannot find property" not in str(exc).lower():
+            if UNKNOWN_PROPERTY not in str(exc):
                 raise
             profile_rows, profiles_missing = [], True
         for r in profile_rows:

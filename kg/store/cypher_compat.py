@@ -61,13 +61,25 @@ class Translation:
     """Neo4j's names for the result columns; None when they cannot be derived (``RETURN *``)."""
 
 
+_REST_OF_STRING = 9223372036854775807
+"""Length argument of the three-argument ``substring`` that stands for "to the end" (INT64 max)."""
+
+MAX_GROWTH = 16
+"""A translation may be at most this many times the query's length (plus 4,096 characters). Each
+rewrite writes its arguments once, so real queries grow by a small factor (``toString`` adds ~80
+characters); the cap keeps any rewrite added later from making a short query a huge one."""
+
+
 def translate(text: str) -> Translation:
     """The embedded-store text for a checked Neo4j-style query, and Neo4j's column names."""
     columns = return_columns(text)
     intro = _introspection(text)
     if intro is not None:
         return Translation(intro[0], intro[1])
-    return Translation(_rewrite(text), columns)
+    engine = _rewrite(text)
+    if len(engine) > MAX_GROWTH * len(text) + 4096:
+        raise QueryRefusedError("query grows too large when translated for the embedded store; simplify it")
+    return Translation(engine, columns)
 
 
 # -- token helpers ---------------------------------------------------------------------------
@@ -204,13 +216,15 @@ def _function(text: str, sig: list[Token], i: int) -> tuple[str, int] | None:
         return f"[label({inner[0]})]", close + 1
     if name == "head" and len(inner) == 1:
         return f"list_extract({inner[0]}, 1)", close + 1
+    # each argument is written once: an argument written twice doubles the text at every level
+    # of nesting (last(last(...)) 27 deep was gigabytes)
     if name == "last" and len(inner) == 1:
-        return f"list_extract({inner[0]}, size({inner[0]}))", close + 1
+        return f"list_extract({inner[0]}, -1)", close + 1
     if name == "substring" and len(inner) in (2, 3):
-        return f"substring({inner[0]}, ({inner[1]}) + 1{', ' + inner[2] if len(inner) == 3 else ', size(' + inner[0] + ')'})", close + 1
+        return f"substring({inner[0]}, ({inner[1]}) + 1, {inner[2] if len(inner) == 3 else _REST_OF_STRING})", close + 1
     if name in ("shortestpath", "allshortestpaths") and len(inner) == 1:
         return _shortest(inner[0], all_paths=name == "allshortestpaths"), close + 1
-    raise QueryRefusedError(f"{sig[i].text}() with {len(inner)} argument(s) is not supported here")
+    raise QueryRefusedError(f"{name}() with {len(inner)} argument(s) is not supported here")
 
 
 _VARLEN = re.compile(r"\*\s*(\d+)?\s*(\.\.\s*(\d+)?)?\s*$")
@@ -288,7 +302,7 @@ def _introspection(text: str) -> tuple[str, tuple[str, ...]] | None:
     if not name.startswith("db."):
         return None
     if name not in INTROSPECTION:
-        raise QueryRefusedError(f"procedure {name[:40]} is not available on the embedded store; "
+        raise QueryRefusedError("this db.* procedure is not available on the embedded store; "
                                 f"available: {', '.join(sorted(INTROSPECTION))}, show_tables(), table_info('Label')")
     kind, column = INTROSPECTION[name]
     if not (j + 1 < len(sig) and sig[j].text == "(" and sig[j + 1].text == ")"):

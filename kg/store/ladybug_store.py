@@ -13,7 +13,7 @@ import ladybug
 from kg import cypher
 from kg.config import QueryLimits
 from kg.errors import QueryError, QueryLimitError, StoreError, StoreUnavailableError
-from kg.query_guard import sanitize_engine_message
+from kg.query_guard import engine_error_text
 from kg.store.base import GraphStore, on_cancel
 from kg.store.user_query import PreparedQuery, QueryResult, collect
 from schema.compile import ladybug_ddl, ladybug_migrations
@@ -40,7 +40,7 @@ def engine_error(message: str, limits: QueryLimits) -> QueryError:
         return QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)")
     if "Buffer manager exception" in message or "Unable to allocate memory" in message:
         return QueryLimitError("query needs more memory than the engine may use")
-    return QueryError(f"embedded store rejected the query: {sanitize_engine_message(message)}")
+    return QueryError(f"embedded store rejected the query: {engine_error_text(message)}")
 
 
 class _LadybugTx:
@@ -51,7 +51,7 @@ class _LadybugTx:
         try:
             result = self._conn.execute(query, params or {})
         except RuntimeError as exc:
-            raise QueryError(f"embedded store rejected query: {exc}") from exc
+            raise QueryError(f"embedded store rejected query: {engine_error_text(str(exc))}") from exc
         results = result if isinstance(result, list) else [result]
         rows: list[dict[str, Any]] = []
         for res in results:

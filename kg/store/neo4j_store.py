@@ -15,7 +15,7 @@ from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, Se
 
 from kg import cypher
 from kg.errors import QueryError, QueryLimitError, StoreError, StoreUnavailableError
-from kg.query_guard import sanitize_engine_message
+from kg.query_guard import engine_error_text
 from kg.store.base import GraphStore, on_cancel
 from kg.store.user_query import PreparedQuery, QueryResult, collect
 from schema.compile import neo4j_ddl
@@ -33,7 +33,7 @@ class _Neo4jTx:
         try:
             return [r.data() for r in self._tx.run(query, params or {})]
         except ClientError as exc:
-            raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
+            raise QueryError(f"Neo4j rejected query: {engine_error_text(exc.message or '', exc.code)} [{exc.code}]") from exc
 
 
 class Neo4jStore(GraphStore):
@@ -81,7 +81,7 @@ class Neo4jStore(GraphStore):
                     return session.execute_write(lambda tx: [r.data() for r in tx.run(cypher_text, params or {})])
             return self._read_autocommit(cypher_text, params or {})
         except ClientError as exc:
-            raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
+            raise QueryError(f"Neo4j rejected query: {engine_error_text(exc.message or '', exc.code)} [{exc.code}]") from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j query failed: {exc}") from exc
         except ServiceUnavailable as exc:
@@ -129,7 +129,7 @@ class Neo4jStore(GraphStore):
             with self._session() as session:
                 return [r.data() for r in session.run(cypher_text, params or {})]
         except ClientError as exc:
-            raise QueryError(f"Neo4j rejected query: {exc.message}") from exc
+            raise QueryError(f"Neo4j rejected query: {engine_error_text(exc.message or '', exc.code)} [{exc.code}]") from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j query failed: {exc}") from exc
 
@@ -156,7 +156,7 @@ class Neo4jStore(GraphStore):
                 raise QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)") from None
             if "MemoryPoolOutOfMemory" in code or "OutOfMemory" in code:
                 raise QueryLimitError("query needs more memory than the server allows") from None
-            raise QueryError(f"Neo4j rejected the query: {sanitize_engine_message(exc.message or code)}") from None
+            raise QueryError(f"Neo4j rejected the query: {engine_error_text(exc.message or '', code)}") from None
         except ServiceUnavailable as exc:
             raise StoreUnavailableError(f"Neo4j at {self.uri} went away") from exc
 

@@ -76,10 +76,10 @@ def prepare(
         limits=GuardLimits(max_chars=limits.max_chars, max_tokens=limits.max_tokens, max_depth=limits.max_depth),
     )
     clean = dict(params or {})
-    for name, value in clean.items():
+    for n, (name, value) in enumerate(clean.items(), start=1):
         if not isinstance(name, str) or not name.isidentifier():
             raise QueryRefusedError("parameter names must be identifiers (letters, digits, _)")
-        _check_param(value, name, 1)
+        _check_param(value, f"#{n}", 1)  # by position: a caller's name is not said back
     if dialect == "ladybug":
         from kg.store.cypher_compat import translate
 
@@ -89,13 +89,14 @@ def prepare(
 
 
 def _check_param(value: Any, name: str, depth: int) -> None:
+    """``name``: the parameter's position in the order given (``#2``)."""
     if depth > MAX_PARAM_DEPTH:
-        raise QueryRefusedError(f"parameter {name[:64]} is nested deeper than {MAX_PARAM_DEPTH} levels")
+        raise QueryRefusedError(f"parameter {name} is nested deeper than {MAX_PARAM_DEPTH} levels")
     if value is None or isinstance(value, bool | int | str):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise QueryRefusedError(f"parameter {name[:64]} holds a non-finite number")
+            raise QueryRefusedError(f"parameter {name} holds a non-finite number")
         return
     if isinstance(value, list | tuple):
         for item in value:
@@ -104,10 +105,10 @@ def _check_param(value: Any, name: str, depth: int) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise QueryRefusedError(f"parameter {name[:64]} has a non-string map key")
+                raise QueryRefusedError(f"parameter {name} has a non-string map key")
             _check_param(item, name, depth + 1)
         return
-    raise QueryRefusedError(f"parameter {name[:64]} has an unsupported type {type(value).__name__}")
+    raise QueryRefusedError(f"parameter {name} has an unsupported type {type(value).__name__}")
 
 
 def jsonable(value: Any) -> Any:

@@ -69,6 +69,7 @@ def test_no_file_can_be_written(api: TestClient, sample: tuple[GraphStore, dict[
     "MATCH (d:Drug) DETACH DELETE d", "CREATE (:Drug {id: 'LOCAL:drug:x'})", "MATCH (d:Drug) SET d.name = 'x'",
     "CALL timeout=1", "CALL threads=1", "INSTALL httpfs", "LOAD EXTENSION httpfs", "ATTACH '/tmp/x.lbug' AS x (dbtype lbug)",
     "SHOW TRANSACTIONS", "CALL dbms.setConfigValue('db.transaction.timeout', '0')", "USE system SHOW USERS",
+    "ANALYZE", "ANALYZE Drug", "CYPHER runtime=slotted MATCH (d:Drug) RETURN d", "EXPLAIN ANALYZE",
 ])
 def test_state_changing_statements_are_refused_and_change_nothing(
     api: TestClient, sample: tuple[GraphStore, dict[str, int]], cypher: str,
@@ -156,6 +157,41 @@ def test_errors_echo_no_input_and_no_server_paths(api: TestClient, sample: tuple
     path = getattr(store, "path", None)
     if path is not None:
         assert str(Path(path).parent) not in r.text
+
+
+def test_engine_errors_say_no_parameter_value_or_name_back(api: TestClient) -> None:
+    """Engines quote values and names in their errors ("Value <p> is not a valid boolean");
+    a parameter can hold a patient's details and a name can be made of them."""
+    marker = "JaneDoeHivPositive"
+    for cypher, params in [
+        ("RETURN CAST($p AS BOOL) AS x", {"p": f"{marker} says"}),
+        ("RETURN toInteger($p) + CAST($p AS INT64) AS x", {"p": f'a" {marker} "b'}),
+        ("RETURN date($p) AS x", {"p": marker}),
+        (f"RETURN {marker}_var AS x", {}),
+        (f"MATCH (d:Drug) RETURN d.{marker} + 1 AS x ORDER BY {marker}", {}),
+        (f"MATCH (d:{marker}) RETURN d", {}),
+        (f"RETURN {marker}_fn(1) AS x", {}),
+        (f"CALL {marker}_proc()", {}),
+        (f"CALL db.{marker}()", {}),
+        (f"RETURN {marker}.fn(1) AS x", {}),
+        ("RETURN $p AS x", {f"{marker}_name": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}),
+    ]:
+        r = api.post("/v1/query", headers=HEADERS, json={"cypher": cypher, "params": params})
+        assert r.status_code in (200, 400, 422), (cypher, r.text)
+        assert marker.lower() not in r.text.lower(), (cypher, r.text)
+    _alive(api)
+
+
+def test_validation_errors_say_no_unknown_field_name_back(api: TestClient) -> None:
+    marker = "Jane Doe HIV positive note"
+    for path, body in [("/v1/query", {"cypher": "RETURN 1", marker: 1}),
+                       ("/v1/diagnosis/rank", {"text": "fever", marker: 1}),
+                       ("/v1/interactions/check", {"drugs": ["aspirin"], marker: 1})]:
+        r = api.post(path, headers=HEADERS, json=body)
+        assert r.status_code == 422, (path, r.text)
+        assert marker not in r.text and r.json()["detail"][0]["loc"][0] == "body", r.text
+    r = api.post("/v1/diagnosis/rank", headers=HEADERS, json={"text": 3})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "text"], r.text  # declared names stay
 
 
 def test_access_log_has_one_line_per_request_and_no_bodies(api: TestClient, caplog: pytest.LogCaptureFixture) -> None:

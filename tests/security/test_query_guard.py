@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kg.errors import QueryRefusedError
-from kg.query_guard import ALWAYS_REFUSED, WRITE_KEYWORDS, GuardLimits, check_query, sanitize_engine_message, tokenize
+from kg.query_guard import ALWAYS_REFUSED, WRITE_KEYWORDS, GuardLimits, check_query, engine_error_text, tokenize
 
 DEEP = "RETURN " + "(" * 3000 + "1" + ")" * 3000
 
@@ -134,12 +134,47 @@ def test_row_cap_is_appended_only_where_it_keeps_the_meaning() -> None:
     assert check_query("MATCH (d:Drug) WITH d LIMIT 3 RETURN d.name", dialect="ladybug").ends_with_return_without_limit()
 
 
-def test_engine_messages_are_sanitised() -> None:
+def test_engine_errors_become_fixed_descriptions() -> None:
     raw = ('Parser exception: Invalid input <LOAD FROM "/etc/passwd">: expected rule (line: 1, offset: 5)\n'
            '"LOAD FROM /etc/passwd RETURN *"\n      ^^^^')
-    clean = sanitize_engine_message(raw)
-    assert "/etc/passwd" not in clean and "\n" not in clean and clean.startswith("Parser exception")
-    assert "/srv/medkg" not in sanitize_engine_message("Runtime exception: cannot open /srv/medkg/graph.lbug/x")
+    assert engine_error_text(raw) == "syntax error (line 1, offset 5)"
+    assert "/srv/medkg" not in engine_error_text("Runtime exception: cannot open /srv/medkg/graph.lbug/x")
+    # values and names the engine quotes back, with or without quotes around them
+    for raw in ("Conversion exception: Value Jane Doe HIV is not a valid boolean",
+                'Conversion exception: Cast failed. Could not convert "a" Jane Doe HIV "b" to INT64.',
+                "Binder exception: Variable JaneDoeHIV is not in scope.",
+                "Binder exception: Cannot find property JaneDoeHIV for n.",
+                "Catalog exception: function JANEDOEHIV does not exist."):
+        text = engine_error_text(raw)
+        assert "jane" not in text.lower() and text, raw
+    assert engine_error_text("Binder exception: Table X does not exist.") == "a label or relationship type the graph does not have"
+    assert engine_error_text("Invalid input 'Jane': expected ... (line 2, column 8 (offset: 12))",
+                             "Neo.ClientError.Statement.SyntaxError") == "syntax error (line 2, offset 8)"
+    assert engine_error_text("Jane Doe", "Neo.ClientError.Statement.TypeError") == "a value of the wrong type"
+    assert engine_error_text("something new: Jane Doe") == "the engine could not run the query"
+
+
+@pytest.mark.parametrize("text", ["ANALYZE", "ANALYZE Drug", "EXPLAIN ANALYZE", "CYPHER 5 MATCH (n) RETURN n",
+                                  "FORCE INSTALL x", "`MATCH` (n) RETURN n", "'x'", "(n) RETURN n", "PROFILE"])
+def test_statements_start_with_a_read_clause(text: str) -> None:
+    with pytest.raises(QueryRefusedError):
+        check_query(text, dialect="ladybug")
+
+
+@pytest.mark.parametrize("text", ["MATCH (n) RETURN n", "OPTIONAL MATCH (n) RETURN n", "UNWIND [1] AS x RETURN x",
+                                  "WITH 1 AS x RETURN x", "RETURN 1", "CALL show_tables() RETURN *",
+                                  "EXPLAIN MATCH (n) RETURN n", "profile return 1", "MATCH (analyze) RETURN analyze.x"])
+def test_read_statements_still_pass(text: str) -> None:
+    check_query(text, dialect="ladybug")
+
+
+def test_write_mode_adds_the_write_starts() -> None:
+    for text in ("CREATE (:Drug {id: 'x'})", "MERGE (d:Drug {id: 'x'})", "FOREACH (x IN [1] | CREATE (:Drug {id: 'x'}))"):
+        with pytest.raises(QueryRefusedError):
+            check_query(text, dialect="ladybug")
+        check_query(text, dialect="ladybug", allow_write=True)
+    with pytest.raises(QueryRefusedError):
+        check_query("ANALYZE", dialect="ladybug", allow_write=True)
 
 
 # -- fuzz: nothing but QueryRefusedError, whatever the text ----------------------------------------
