@@ -129,6 +129,7 @@ def _check_ordered_aggregation(sig: list[Token]) -> None:
     ignores that ORDER BY (``MATCH (d) WITH d ORDER BY d.id LIMIT 3 RETURN collect(d.id)``
     collects three arbitrary ids), so the answer would be wrong, not merely unordered."""
     depth, in_with, ordered = 0, False, False
+    in_order_clause = False  # token sits after ORDER/SKIP/LIMIT and before the next WITH/RETURN (any depth)
     for k, t in enumerate(sig):
         if t.kind == "punct" and t.text in _OPEN:
             depth += 1
@@ -141,22 +142,15 @@ def _check_ordered_aggregation(sig: list[Token]) -> None:
             elif word == "ORDER" and in_with:
                 ordered = True
         if (ordered and t.kind == "ident" and t.text.lower() in _AGGREGATES and k + 1 < len(sig)
-                and sig[k + 1].text == "(" and not in_with_order_clause(sig, k)):
+                and sig[k + 1].text == "(" and not in_order_clause):
             raise QueryRefusedError(
                 "ORDER BY in a WITH followed by an aggregation (collect, count...) is not supported on the embedded "
                 "store (it would ignore the ORDER BY and aggregate the wrong rows): sort in the final RETURN, "
                 "e.g. RETURN d.id ORDER BY d.id LIMIT 3, or use Neo4j")
-
-
-def in_with_order_clause(sig: list[Token], k: int) -> bool:
-    """Whether token ``k`` sits in the ORDER BY / SKIP / LIMIT part of the WITH that sorted."""
-    for j in range(k - 1, -1, -1):
-        w = sig[j].upper
-        if w in ("ORDER", "SKIP", "LIMIT"):
-            return True
-        if w in ("WITH", "RETURN"):
-            return False
-    return False
+        if t.upper in ("ORDER", "SKIP", "LIMIT"):
+            in_order_clause = True
+        elif t.upper in ("WITH", "RETURN"):
+            in_order_clause = False
 
 
 def _rewrite(text: str) -> str:
