@@ -99,8 +99,10 @@ READ_STARTS = frozenset({"MATCH", "OPTIONAL", "UNWIND", "WITH", "RETURN", "CALL"
 allow-list, so a statement kind an engine adds (LadybugDB's ``ANALYZE``) is refused before anyone
 has listed it."""
 
-WRITE_STARTS = frozenset({"CREATE", "MERGE", "FOREACH"})
-"""Further statement starts under ``allow_write`` (``MATCH ... SET`` starts with ``MATCH``)."""
+WRITE_STARTS = frozenset({"CREATE", "MERGE", "FOREACH", "DROP", "ALTER", "COMMENT"})
+"""Further statement starts under ``allow_write``: the writing clauses that can open a statement
+(``MATCH ... SET`` starts with ``MATCH``) and the schema statements (``DROP TABLE``, ``ALTER
+TABLE``, ``COMMENT ON``)."""
 
 ALLOWED_PROCEDURES: dict[str, frozenset[str]] = {
     "neo4j": frozenset({
@@ -296,7 +298,9 @@ def check_query(
             raise QueryRefusedError(f"unusual whitespace character at offset {tok.start}: use spaces, tabs and newlines")
     first = sig[1] if sig[0].upper in ("EXPLAIN", "PROFILE") and len(sig) > 1 else sig[0]
     starts = READ_STARTS | WRITE_STARTS if allow_write else READ_STARTS
-    if first.upper not in starts and first.upper not in ALWAYS_REFUSED and first.upper not in WRITE_KEYWORDS:
+    # words refused anyway keep their own message (the loop below gives it)
+    refused_anyway = ALWAYS_REFUSED.keys() | (set() if allow_write else WRITE_KEYWORDS)
+    if first.upper not in starts and first.upper not in refused_anyway:
         raise QueryRefusedError("a statement starts with one of " + ", ".join(sorted(starts))
                                 + " (optionally after EXPLAIN or PROFILE)")
     allowed_procs = ALLOWED_PROCEDURES[dialect]
@@ -313,6 +317,10 @@ def check_query(
             elif tok.text == ";":
                 raise QueryRefusedError("one statement per query: remove the ';' and run statements separately")
             continue
+        if tok.kind == "quoted" and i >= skip_until and i + 1 < len(sig) and sig[i + 1].text == ".":
+            name, j = _dotted_name(sig, i)  # `apoc`.coll.sum(...): a quoted namespace is one too
+            if j < len(sig) and sig[j].text == "(" and "." in name and (i == 0 or sig[i - 1].text not in (".", ":")):
+                raise QueryRefusedError("namespaced functions (name.name()) are not allowed; use built-in functions")
         if tok.kind != "ident" or i < skip_until:
             continue
         word = tok.upper
@@ -380,9 +388,11 @@ UNKNOWN_PROPERTY = "a property the node or relationship type does not have"
 """:func:`engine_error_text` for the embedded store's unknown-property error (code that expects
 that error, e.g. reading an older store, matches on it)."""
 
+_PARAMETER_MISSING = "a parameter the query uses was not given"
 _ENGINE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), text) for p, text in (
     # LadybugDB: "<Kind> exception: <detail>"
     (r"^Parser exception", "syntax error"),
+    (r"^\w+ exception: Parameter .* not found", _PARAMETER_MISSING),
     (r"^Binder exception: Variable .* is not in scope", "a variable is used where it is not defined"),
     (r"^Binder exception: Cannot find property", UNKNOWN_PROPERTY),
     (r"^Binder exception: Table .* does not exist", "a label or relationship type the graph does not have"),
@@ -394,28 +404,55 @@ _ENGINE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, r
     (r"^Runtime exception: .*out of range", "a list index or value out of range"),
     (r"^Runtime exception: .*(divide|division) by zero", "division by zero"),
     (r"^Runtime exception", "the query failed while running"),
-    # Neo4j status codes
+    # Neo4j: its message first (it files most mistakes under Statement.SyntaxError), then its status code
+    (r"^Variable `.*` not defined", "a variable is used where it is not defined"),
+    (r"^Unknown function", "a function the engine does not have"),
+    (r"^Type mismatch", "a value of the wrong type"),
+    (r"^Text cannot be parsed", "a value could not be converted to the requested type"),
+    (r"^In a WITH/RETURN with DISTINCT or an aggregation",
+     "a variable used after the WITH/RETURN with DISTINCT or an aggregation that does not keep it"),
+    (r"^Expected parameter", _PARAMETER_MISSING),
+    (r"^Invalid input", "syntax error"),
     (r"Statement\.SyntaxError$", "syntax error"),
     (r"Statement\.SemanticError$", "the query is not valid Cypher (an undefined variable, a misplaced aggregate...)"),
     (r"Statement\.TypeError$", "a value of the wrong type"),
     (r"Statement\.ArgumentError$", "a function given an invalid argument"),
     (r"Statement\.ArithmeticError$", "an arithmetic error (division by zero, overflow)"),
-    (r"Statement\.ParameterMissing$", "a parameter the query uses was not given"),
+    (r"Statement\.ParameterMissing$", _PARAMETER_MISSING),
     (r"Statement\.EntityNotFound$", "a node or relationship that no longer exists"),
 ))
-_POSITION = re.compile(r"\(?line:? (\d+), (?:offset|column):? (\d+)")
+_LADYBUG_POSITION = re.compile(r"\(line: (\d+), offset: (\d+)\)")  # offset: 0-based, within the line
+_NEO4J_POSITION = re.compile(r"\(line (\d+), column (\d+)")  # column: 1-based
 
 
-def engine_error_text(message: str, code: str | None = None) -> str:
-    """What a caller is told about an engine's error: a fixed description of its kind, plus the
-    line and offset for a syntax error, and nothing of the engine's own text. Engines quote the
-    caller's names and values back ("Value <parameter> is not a valid boolean", "Could not
-    convert ...", the whole query under a caret), and a parameter can hold a patient's details;
-    messages about files would confirm a path exists. ``code`` is Neo4j's status code."""
+def engine_error_text(message: str, code: str | None = None, *, query: str | None = None, ran: str | None = None) -> str:
+    """What a caller is told about an engine's error: a fixed description of its kind, with the
+    line and column it names, and nothing of the engine's own text. Engines quote the caller's
+    names and values back ("Value <parameter> is not a valid boolean", "Could not convert ...",
+    the whole query under a caret), and a parameter can hold a patient's details; messages about
+    files would confirm a path exists. ``code`` is Neo4j's status code.
+
+    ``query`` (what the caller wrote, as checked) and ``ran`` (what the engine ran: the same text,
+    perhaps with ``LIMIT`` appended, or its translation for the embedded store) place the
+    position: one past the caller's text is "at the end of the query"; in a translation, which
+    the caller never wrote, none is given."""
     first = message.strip().splitlines()[0] if message.strip() else ""
     for subject in (first, code or ""):
         for pattern, text in _ENGINE_ERRORS:
             if subject and pattern.search(subject):
-                where = _POSITION.search(first) if text == "syntax error" else None
-                return f"{text} (line {where.group(1)}, offset {where.group(2)})" if where else text
+                return text + _position(first, query, ran)
     return "the engine could not run the query"
+
+
+def _position(first: str, query: str | None, ran: str | None) -> str:
+    m = _LADYBUG_POSITION.search(first)
+    n = None if m else _NEO4J_POSITION.search(first)
+    if m is None and n is None:
+        return ""
+    line, col = (int(m.group(1)), int(m.group(2))) if m else (int(n.group(1)), int(n.group(2)) - 1)  # type: ignore[union-attr]
+    if query is None or ran is None:
+        return f" (line {line}, column {col + 1})"
+    if not ran.startswith(query):
+        return ""  # a position in the translation
+    at = sum(len(x) + 1 for x in ran.split("\n")[: max(line - 1, 0)]) + col
+    return " at the end of the query" if at >= len(query.rstrip()) else f" (line {line}, column {col + 1})"

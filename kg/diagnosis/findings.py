@@ -249,6 +249,8 @@ class Resolver:
             said = value.split()
             if said and said[-1].lower().endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"
                 yield normalize(" ".join([*said[:-1], said[-1][:-2]])), False  # the singular is the same finding
+            if said and len(said[-1]) > 5 and said[-1].lower().endswith("ies"):  # "allergies": normalize keeps "allergie"
+                yield normalize(" ".join([*said[:-1], said[-1][:-3] + "y"])), False
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
             # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
             # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
@@ -538,7 +540,9 @@ _ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "itic": ("itus",), "
 "edema"): only these pairs, so "fibrous" is not *Fibrosis*, "acidic" not *Acidosis* and "clonic"
 not *Clonus*."""
 _SIBILANT_PLURALS = ("shes", "xes", "sses", "zzes")
-"""Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses).
+"""Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses); and
+"-ies" becomes "-y" ("allergies" is *Allergy*, which the literature-trained linker would read as
+*Drug allergy*). Tried after the name as written, so "rabies" or "caries" stay themselves.
 :func:`extractors.linking.normalize.normalize` keeps the "e" ("rashe"): changing it there
 changes the linking KB's alias set and with it the shipped NER model's gazetteer terms (the
 model was trained with them), for no change on BC5CDR / NCBI-disease dev (measured

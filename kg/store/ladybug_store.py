@@ -34,13 +34,15 @@ def _rows(result: Any) -> Iterator[list[Any]]:
         yield result.get_next()
 
 
-def engine_error(message: str, limits: QueryLimits) -> QueryError:
-    """The error a caller sees for an engine failure: limits named, the engine's text sanitised."""
+def engine_error(message: str, limits: QueryLimits, prepared: PreparedQuery | None = None) -> QueryError:
+    """The error a caller sees for an engine failure: limits named, else a fixed description of
+    the error's kind (:func:`~kg.query_guard.engine_error_text`), placed in ``prepared``'s text."""
     if "Interrupted" in message:
         return QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)")
     if "Buffer manager exception" in message or "Unable to allocate memory" in message:
         return QueryLimitError("query needs more memory than the engine may use")
-    return QueryError(f"embedded store rejected the query: {engine_error_text(message)}")
+    where = {"query": prepared.checked.text, "ran": prepared.engine_text()} if prepared is not None else {}
+    return QueryError(f"embedded store rejected the query: {engine_error_text(message, **where)}")
 
 
 class _LadybugTx:
@@ -128,7 +130,7 @@ class LadybugStore(GraphStore):
         except RuntimeError as exc:
             if cancel is not None and cancel.is_set():
                 raise QueryLimitError("query cancelled") from None
-            raise engine_error(str(exc), limits) from None
+            raise engine_error(str(exc), limits, prepared) from None
         finally:
             self._conn.set_query_timeout(0)
 

@@ -554,7 +554,8 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("pain in both knees", "HP:0030839"), ("pain in her left calf", "HP:0012514"),
                                             ("reflux", "HP:0002020"), ("vision changes", "HP:0000504"),
                                             ("warm, tender, poorly demarcated red area on the leg", "HP:0010783"),
-                                            ("ulcer on his right foot", "HP:0200042")])
+                                            ("ulcer on his right foot", "HP:0200042"),
+                                            ("allergies", "HP:0012393")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -571,7 +572,8 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
              "HP:0033748": "Hypoesthesia", "HP:0100518": "Dysuria", "HP:0005197": "Generalized morning stiffness",
              "HP:0031448": "Herpetiform vesicles", "HP:0002027": "Abdominal pain", "HP:0030839": "Knee pain",
              "HP:0012514": "Lower limb pain", "HP:0012531": "Pain", "HP:0002020": "Gastroesophageal reflux",
-             "HP:0000504": "Abnormality of vision", "HP:0200042": "Skin ulcer"}
+             "HP:0000504": "Abnormality of vision", "HP:0200042": "Skin ulcer", "HP:0012393": "Allergy",
+             "HP:0410323": "Drug allergy"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],

@@ -137,7 +137,7 @@ def test_row_cap_is_appended_only_where_it_keeps_the_meaning() -> None:
 def test_engine_errors_become_fixed_descriptions() -> None:
     raw = ('Parser exception: Invalid input <LOAD FROM "/etc/passwd">: expected rule (line: 1, offset: 5)\n'
            '"LOAD FROM /etc/passwd RETURN *"\n      ^^^^')
-    assert engine_error_text(raw) == "syntax error (line 1, offset 5)"
+    assert engine_error_text(raw) == "syntax error (line 1, column 6)"
     assert "/srv/medkg" not in engine_error_text("Runtime exception: cannot open /srv/medkg/graph.lbug/x")
     # values and names the engine quotes back, with or without quotes around them
     for raw in ("Conversion exception: Value Jane Doe HIV is not a valid boolean",
@@ -149,7 +149,23 @@ def test_engine_errors_become_fixed_descriptions() -> None:
         assert "jane" not in text.lower() and text, raw
     assert engine_error_text("Binder exception: Table X does not exist.") == "a label or relationship type the graph does not have"
     assert engine_error_text("Invalid input 'Jane': expected ... (line 2, column 8 (offset: 12))",
-                             "Neo.ClientError.Statement.SyntaxError") == "syntax error (line 2, offset 8)"
+                             "Neo.ClientError.Statement.SyntaxError") == "syntax error (line 2, column 8)"
+    # Neo4j files most mistakes under SyntaxError: its message says which
+    neo = "Neo.ClientError.Statement.SyntaxError"
+    assert engine_error_text("Variable `Jane` not defined (line 1, column 8 (offset: 7))", neo, query="RETURN Jane",
+                             ran="RETURN Jane") == "a variable is used where it is not defined (line 1, column 8)"
+    assert engine_error_text("Type mismatch: expected Map, Node but was String", neo) == "a value of the wrong type"
+    assert engine_error_text("Unknown function 'janeDoe' (line 1, column 8 (offset: 7))", neo).startswith(
+        "a function the engine does not have")
+    assert engine_error_text("Text cannot be parsed to a Date", neo) == "a value could not be converted to the requested type"
+    assert engine_error_text("Runtime exception: Parameter jane not found.") == "a parameter the query uses was not given"
+    # a position past what the caller wrote (LIMIT appended) is the end; one in a translation is not given
+    assert engine_error_text("Parser exception: Invalid input <x>: expected rule (line: 1, offset: 17)",
+                             query="RETURN 1 +", ran="RETURN 1 + LIMIT 51") == "syntax error at the end of the query"
+    assert engine_error_text("Parser exception: Invalid input <x>: expected rule (line: 1, offset: 94)",
+                             query="RETURN toString(1) + )", ran="RETURN regexp_replace(...) + )") == "syntax error"
+    assert engine_error_text("Parser exception: Invalid input <x>: expected rule (line: 2, offset: 3)",
+                             query="MATCH (n)\nRETRN n", ran="MATCH (n)\nRETRN n LIMIT 51") == "syntax error (line 2, column 4)"
     assert engine_error_text("Jane Doe", "Neo.ClientError.Statement.TypeError") == "a value of the wrong type"
     assert engine_error_text("something new: Jane Doe") == "the engine could not run the query"
 
@@ -173,8 +189,22 @@ def test_write_mode_adds_the_write_starts() -> None:
         with pytest.raises(QueryRefusedError):
             check_query(text, dialect="ladybug")
         check_query(text, dialect="ladybug", allow_write=True)
-    with pytest.raises(QueryRefusedError):
-        check_query("ANALYZE", dialect="ladybug", allow_write=True)
+    for text in ("ANALYZE", "DETACH DATABASE x", "SET x = 1", "REMOVE x", "DELETE x"):
+        with pytest.raises(QueryRefusedError):
+            check_query(text, dialect="ladybug", allow_write=True)
+    check_query("DROP TABLE Drug", dialect="ladybug", allow_write=True)
+
+
+@pytest.mark.parametrize("text", ["RETURN `date`.truncate('day', date('2020-05-17')) AS x",
+                                  "RETURN `apoc`.coll.sum([1]) AS x", "RETURN `apoc`.`coll`.sum([1]) AS x",
+                                  "MATCH (n) WHERE `apoc`.x(n) RETURN n"])
+def test_quoted_namespaces_are_namespaces(text: str) -> None:
+    with pytest.raises(QueryRefusedError, match="namespaced"):
+        check_query(text, dialect="neo4j")
+
+
+def test_quoted_variables_keep_their_properties() -> None:
+    check_query("MATCH (`my d`:Drug) RETURN `my d`.name, `my d`.id IN ['x'] AS hit", dialect="neo4j")
 
 
 # -- fuzz: nothing but QueryRefusedError, whatever the text ----------------------------------------
