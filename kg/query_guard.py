@@ -31,6 +31,7 @@ echo the query.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -235,6 +236,19 @@ class CheckedQuery:
     text: str
     tokens: tuple[Token, ...]
     """Significant tokens (no whitespace or comments)."""
+    source: str = ""
+    """What the caller wrote."""
+    pieces: tuple[tuple[int, int], ...] = ()
+    """``(offset in text, offset in source)`` where each piece of ``text`` starts (a comment is
+    one space in ``text``)."""
+
+    def source_offset(self, at: int) -> int:
+        """The offset in :attr:`source` of offset ``at`` of :attr:`text`."""
+        k = bisect.bisect_right(self.pieces, (at, len(self.source) + 1)) - 1
+        if k < 0:
+            return at
+        out, src = self.pieces[k]
+        return min(src + (at - out), len(self.source))
 
     def ends_with_return_without_limit(self) -> bool:
         """True for a single ``... RETURN ...`` query with no ``UNION`` and no final ``LIMIT``/
@@ -341,7 +355,8 @@ def check_query(
             name, j = _dotted_name(sig, i)
             if j < len(sig) and sig[j].text == "(" and "." in name:
                 raise QueryRefusedError("namespaced functions (name.name()) are not allowed; use built-in functions")
-    return CheckedQuery(text=_rebuild(tokens, sig), tokens=tuple(sig))
+    rebuilt, pieces = _rebuild(tokens, sig)
+    return CheckedQuery(text=rebuilt, tokens=tuple(sig), source=text, pieces=pieces)
 
 
 def _dotted_name(sig: list[Token], i: int) -> tuple[str, int]:
@@ -372,16 +387,22 @@ def _check_call(sig: list[Token], i: int, allowed: frozenset[str]) -> int:
     return j
 
 
-def _rebuild(tokens: list[Token], sig: list[Token]) -> str:
+def _rebuild(tokens: list[Token], sig: list[Token]) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The query as the engine will see it: every token from the first to the last significant
-    one, comments replaced by one space (whitespace kept, so line/column numbers stay close)."""
+    one, comments replaced by one space (whitespace kept, so line/column numbers stay close);
+    and where each piece came from (:attr:`CheckedQuery.pieces`)."""
     first, last = sig[0].start, sig[-1].start
-    out = []
+    out: list[str] = []
+    pieces: list[tuple[int, int]] = []
+    at = 0
     for tok in tokens:
         if tok.start < first or tok.start > last:
             continue
-        out.append(" " if tok.kind == "comment" else tok.text)
-    return "".join(out)
+        piece = " " if tok.kind == "comment" else tok.text
+        pieces.append((at, tok.start))
+        out.append(piece)
+        at += len(piece)
+    return "".join(out), tuple(pieces)
 
 
 UNKNOWN_PROPERTY = "a property the node or relationship type does not have"
@@ -392,7 +413,7 @@ _PARAMETER_MISSING = "a parameter the query uses was not given"
 _ENGINE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), text) for p, text in (
     # LadybugDB: "<Kind> exception: <detail>"
     (r"^Parser exception", "syntax error"),
-    (r"^\w+ exception: Parameter .* not found", _PARAMETER_MISSING),
+    (r"^(\w+ exception: )?Parameter .* not found", _PARAMETER_MISSING),
     (r"^Binder exception: Variable .* is not in scope", "a variable is used where it is not defined"),
     (r"^Binder exception: Cannot find property", UNKNOWN_PROPERTY),
     (r"^Binder exception: Table .* does not exist", "a label or relationship type the graph does not have"),
@@ -412,7 +433,7 @@ _ENGINE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, r
     (r"^In a WITH/RETURN with DISTINCT or an aggregation",
      "a variable used after the WITH/RETURN with DISTINCT or an aggregation that does not keep it"),
     (r"^Expected parameter", _PARAMETER_MISSING),
-    (r"^Invalid input", "syntax error"),
+    (r"^Invalid input(?! for function)", "syntax error"),
     (r"Statement\.SyntaxError$", "syntax error"),
     (r"Statement\.SemanticError$", "the query is not valid Cypher (an undefined variable, a misplaced aggregate...)"),
     (r"Statement\.TypeError$", "a value of the wrong type"),
@@ -421,38 +442,49 @@ _ENGINE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, r
     (r"Statement\.ParameterMissing$", _PARAMETER_MISSING),
     (r"Statement\.EntityNotFound$", "a node or relationship that no longer exists"),
 ))
-_LADYBUG_POSITION = re.compile(r"\(line: (\d+), offset: (\d+)\)")  # offset: 0-based, within the line
-_NEO4J_POSITION = re.compile(r"\(line (\d+), column (\d+)")  # column: 1-based
+_LADYBUG_POSITION = re.compile(r">: expected rule(?: \S+)? \(line: (\d+), offset: (\d+)\)")  # offset: 0-based, in the line
+_NEO4J_POSITION = re.compile(r"\(line (\d+), column (\d+) \(offset: (\d+)\)\)")  # offset: absolute, UTF-16 units
 
 
-def engine_error_text(message: str, code: str | None = None, *, query: str | None = None, ran: str | None = None) -> str:
+def engine_error_text(message: str, code: str | None = None, *, checked: CheckedQuery | None = None,
+                      ran: str | None = None) -> str:
     """What a caller is told about an engine's error: a fixed description of its kind, with the
     line and column it names, and nothing of the engine's own text. Engines quote the caller's
     names and values back ("Value <parameter> is not a valid boolean", "Could not convert ...",
     the whole query under a caret), and a parameter can hold a patient's details; messages about
     files would confirm a path exists. ``code`` is Neo4j's status code.
 
-    ``query`` (what the caller wrote, as checked) and ``ran`` (what the engine ran: the same text,
-    perhaps with ``LIMIT`` appended, or its translation for the embedded store) place the
-    position: one past the caller's text is "at the end of the query"; in a translation, which
-    the caller never wrote, none is given."""
-    first = message.strip().splitlines()[0] if message.strip() else ""
+    ``checked`` (the caller's query as checked) and ``ran`` (what the engine ran: its text,
+    perhaps with ``LIMIT`` appended, or a translation for the embedded store) place the position
+    in what the caller wrote (comments and leading blank lines counted); one past the query is
+    "at the end of the query"; in a translation, which the caller never wrote, none is given."""
+    text = message.strip()
+    first = text.splitlines()[0] if text else ""
     for subject in (first, code or ""):
-        for pattern, text in _ENGINE_ERRORS:
+        for pattern, description in _ENGINE_ERRORS:
             if subject and pattern.search(subject):
-                return text + _position(first, query, ran)
+                return description + _position(text, checked, ran)
     return "the engine could not run the query"
 
 
-def _position(first: str, query: str | None, ran: str | None) -> str:
-    m = _LADYBUG_POSITION.search(first)
-    n = None if m else _NEO4J_POSITION.search(first)
+def _position(message: str, checked: CheckedQuery | None, ran: str | None) -> str:
+    """The first engine-made position in ``message`` (the engines quote the query, which may
+    span lines, before it), as where it is in the caller's text."""
+    m = _LADYBUG_POSITION.search(message)
+    n = None if m else _NEO4J_POSITION.search(message)
     if m is None and n is None:
         return ""
     line, col = (int(m.group(1)), int(m.group(2))) if m else (int(n.group(1)), int(n.group(2)) - 1)  # type: ignore[union-attr]
-    if query is None or ran is None:
+    if checked is None or ran is None:
         return f" (line {line}, column {col + 1})"
-    if not ran.startswith(query):
+    if not ran.startswith(checked.text):
         return ""  # a position in the translation
-    at = sum(len(x) + 1 for x in ran.split("\n")[: max(line - 1, 0)]) + col
-    return " at the end of the query" if at >= len(query.rstrip()) else f" (line {line}, column {col + 1})"
+    if n is not None:  # Neo4j counts UTF-16 units (Java strings)
+        at = len(ran.encode("utf-16-le")[: 2 * int(n.group(3))].decode("utf-16-le", errors="ignore"))
+    else:
+        at = sum(len(x) + 1 for x in ran.split("\n")[: max(line - 1, 0)]) + col
+    if at >= len(checked.text.rstrip()):
+        return " at the end of the query"
+    src = checked.source_offset(at)
+    line_start = checked.source.rfind("\n", 0, src) + 1
+    return f" (line {checked.source.count(chr(10), 0, src) + 1}, column {src - line_start + 1})"

@@ -41,7 +41,7 @@ def engine_error(message: str, limits: QueryLimits, prepared: PreparedQuery | No
         return QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)")
     if "Buffer manager exception" in message or "Unable to allocate memory" in message:
         return QueryLimitError("query needs more memory than the engine may use")
-    where = {"query": prepared.checked.text, "ran": prepared.engine_text()} if prepared is not None else {}
+    where = {"checked": prepared.checked, "ran": prepared.engine_text()} if prepared is not None else {}
     return QueryError(f"embedded store rejected the query: {engine_error_text(message, **where)}")
 
 

@@ -156,7 +156,7 @@ class Neo4jStore(GraphStore):
                 raise QueryLimitError(f"query stopped at the time limit ({limits.timeout_s:g} s)") from None
             if "MemoryPoolOutOfMemory" in code or "OutOfMemory" in code:
                 raise QueryLimitError("query needs more memory than the server allows") from None
-            raise QueryError(f"Neo4j rejected the query: {engine_error_text(exc.message or '', code, query=prepared.checked.text, ran=query.text)}") from None
+            raise QueryError(f"Neo4j rejected the query: {engine_error_text(exc.message or '', code, checked=prepared.checked, ran=query.text)}") from None
         except ServiceUnavailable as exc:
             raise StoreUnavailableError(f"Neo4j at {self.uri} went away") from exc
 

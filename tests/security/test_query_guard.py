@@ -152,22 +152,41 @@ def test_engine_errors_become_fixed_descriptions() -> None:
                              "Neo.ClientError.Statement.SyntaxError") == "syntax error (line 2, column 8)"
     # Neo4j files most mistakes under SyntaxError: its message says which
     neo = "Neo.ClientError.Statement.SyntaxError"
-    assert engine_error_text("Variable `Jane` not defined (line 1, column 8 (offset: 7))", neo, query="RETURN Jane",
-                             ran="RETURN Jane") == "a variable is used where it is not defined (line 1, column 8)"
+    q = check_query("RETURN Jane", dialect="neo4j")
+    assert engine_error_text("Variable `Jane` not defined (line 1, column 8 (offset: 7))", neo, checked=q,
+                             ran=q.text) == "a variable is used where it is not defined (line 1, column 8)"
     assert engine_error_text("Type mismatch: expected Map, Node but was String", neo) == "a value of the wrong type"
     assert engine_error_text("Unknown function 'janeDoe' (line 1, column 8 (offset: 7))", neo).startswith(
         "a function the engine does not have")
     assert engine_error_text("Text cannot be parsed to a Date", neo) == "a value could not be converted to the requested type"
-    assert engine_error_text("Runtime exception: Parameter jane not found.") == "a parameter the query uses was not given"
+    assert engine_error_text("Invalid input for function 'toInteger()': Expected a String, Number or Boolean, got: List{Long(1)}",
+                             "Neo.ClientError.Statement.TypeError") == "a value of the wrong type"
+    assert engine_error_text("Parameter jane not found.") == "a parameter the query uses was not given"
     # a position past what the caller wrote (LIMIT appended) is the end; one in a translation is not given
-    assert engine_error_text("Parser exception: Invalid input <x>: expected rule (line: 1, offset: 17)",
-                             query="RETURN 1 +", ran="RETURN 1 + LIMIT 51") == "syntax error at the end of the query"
-    assert engine_error_text("Parser exception: Invalid input <x>: expected rule (line: 1, offset: 94)",
-                             query="RETURN toString(1) + )", ran="RETURN regexp_replace(...) + )") == "syntax error"
-    assert engine_error_text("Parser exception: Invalid input <x>: expected rule (line: 2, offset: 3)",
-                             query="MATCH (n)\nRETRN n", ran="MATCH (n)\nRETRN n LIMIT 51") == "syntax error (line 2, column 4)"
-    assert engine_error_text("Jane Doe", "Neo.ClientError.Statement.TypeError") == "a value of the wrong type"
-    assert engine_error_text("something new: Jane Doe") == "the engine could not run the query"
+    q = check_query("RETURN 1 +", dialect="ladybug")
+    assert engine_error_text("Parser exception: Invalid input <RETURN 1 + LIMIT>: expected rule oC_X (line: 1, offset: 17)",
+                             checked=q, ran=q.text + " LIMIT 51") == "syntax error at the end of the query"
+    q = check_query("RETURN toString(1) + )", dialect="ladybug")
+    assert engine_error_text("Parser exception: Invalid input <x>: expected rule oC_X (line: 1, offset: 94)",
+                             checked=q, ran="RETURN regexp_replace(...) + )") == "syntax error"
+    # the engine quotes the query (lines and all) before its position; the position is the caller's:
+    # comments and leading lines count
+    written = "// find drugs\n  MATCH (d:Drug) /* all\nof them */\nRETRN d"
+    q = check_query(written, dialect="ladybug")
+    ran = q.text + " LIMIT 51"
+    at = ran.index("RETRN")
+    line = ran.count("\n", 0, at) + 1
+    offset = at - (ran.rfind("\n", 0, at) + 1)
+    msg = f"Parser exception: Invalid input <MATCH (d:Drug)  \nRETRN>: expected rule oC_X (line: {line}, offset: {offset})"
+    assert engine_error_text(msg, checked=q, ran=ran) == "syntax error (line 4, column 1)"
+    msg = "Invalid input 'RETRN': expected ... (line 3, column 1 (offset: %d))\n\"...\"" % at
+    assert engine_error_text(msg, neo, checked=q, ran=q.text) == "syntax error (line 4, column 1)"
+    # Neo4j counts UTF-16 units: two per emoji
+    written = "RETURN '\U0001F600\U0001F600' AS x, ) AS y"
+    q = check_query(written, dialect="neo4j")
+    utf16 = len(written[: written.index(")")].encode("utf-16-le")) // 2
+    msg = f"Invalid input ')': expected an expression (line 1, column {utf16 + 1} (offset: {utf16}))"
+    assert engine_error_text(msg, neo, checked=q, ran=q.text) == f"syntax error (line 1, column {written.index(')') + 1})"
 
 
 @pytest.mark.parametrize("text", ["ANALYZE", "ANALYZE Drug", "EXPLAIN ANALYZE", "CYPHER 5 MATCH (n) RETURN n",
