@@ -29,6 +29,10 @@ class Service:
         self.diagnosis_workers = diagnosis_workers
         embedded = store.dialect.name == "ladybug"
         self._lock = threading.Lock() if embedded else None
+        # Neo4j user queries at once (the embedded store bounds them by its worker processes): Neo4j
+        # checks its timeout between rows, so one expression over a huge list holds a request
+        # thread past the limit; a bound keeps a few such queries from taking every thread
+        self._query_slots = None if embedded else threading.BoundedSemaphore(limits.workers)
         self.sandbox: Any = None
         if embedded:
             from kg.store.sandbox import QuerySandbox
@@ -97,7 +101,24 @@ class Service:
     def run_query(self, cypher_text: str, params: dict[str, Any], cancel: threading.Event) -> Any:
         if self.sandbox is not None:
             return self.sandbox.run(cypher_text, params, cancel=cancel)
-        return self.store.run_user_query(cypher_text, params, limits=self.limits, cancel=cancel)
+        with self.query_slot():
+            return self.store.run_user_query(cypher_text, params, limits=self.limits, cancel=cancel)
+
+    @contextmanager
+    def query_slot(self) -> Iterator[None]:
+        """Hold one of the ``limits.workers`` Neo4j query slots; :class:`QueryBusyError` when none
+        frees up within the queue's wait (nothing to hold on the embedded store)."""
+        from kg.errors import QueryBusyError
+
+        if self._query_slots is None:
+            yield
+            return
+        if not self._query_slots.acquire(timeout=self.limits.queue_timeout_s):
+            raise QueryBusyError(f"all {self.limits.workers} query slots are busy; try again shortly")
+        try:
+            yield
+        finally:
+            self._query_slots.release()
 
     def close(self) -> None:
         if self.sandbox is not None:

@@ -204,6 +204,20 @@ def test_interaction_check_over_http(answering_client: TestClient) -> None:
     assert r.status_code == 404 and "unknown patient" in r.text and "no-such-patient" not in r.text
 
 
+def test_neo4j_queries_are_bounded_in_number(store: GraphStore) -> None:
+    """Neo4j checks its timeout between rows, so a query can hold its request thread past the
+    limit: the API runs at most ``workers`` at once and turns the next away (503) after the wait."""
+    if store.dialect.name != "neo4j":
+        pytest.skip("the embedded store is bounded by its worker processes (tests/security)")
+    app = api_app(ApiSettings(api_keys=(KEY,), query=QueryLimits(workers=1, queue_timeout_s=0)), store)  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        with app.state.service.query_slot():  # the one slot is taken
+            r = c.post("/v1/query", headers=HEADERS, json={"cypher": "RETURN 1 AS x"})
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1" and "busy" in r.json()["detail"]
+        r = c.post("/v1/query", headers=HEADERS, json={"cypher": "RETURN 1 AS x"})
+        assert r.status_code == 200 and r.json()["rows"] == [{"x": 1}]  # the slot was given back
+
+
 def test_diagnosis_calls_are_bounded_in_time_and_in_number(store: GraphStore) -> None:
     from loaders.curated import hpo
 
