@@ -341,9 +341,8 @@ def train_onepass(
     on dev: see :class:`OnePassConfig`).
     """
     import torch
-    from transformers import get_linear_schedule_with_warmup
 
-    from extractors.relations.train import class_weights, finish_training, task_meta, training_setup
+    from extractors.relations.train import Optimisation, class_weights, finish_training, task_meta, training_setup
 
     say = log or (lambda _line: None)
     task_labels, rng, device, tokenizer, net, peft_model = training_setup("train_onepass", train_sets, config, build_onepass_net)
@@ -394,20 +393,17 @@ def train_onepass(
 
     steps_per_epoch = len(epoch_plan())
     total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
-    params = [p for p in peft_model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), max(total, 1))
-    say(f"one-pass: training {sum(p.numel() for p in params):,} parameters on {device.name} (bf16={device.bf16}); "
+    opt = Optimisation(peft_model, config, total)
+    say(f"one-pass: training {sum(p.numel() for p in opt.params):,} parameters on {device.name} (bf16={device.bf16}); "
         f"{steps_per_epoch} steps/epoch x {config.epochs}; units " + json.dumps({c: len(u[0]) for c, u in corpus_units.items()}))
     pad = tokenizer.pad_token_id or 0
     task_of = {s.corpus: s.task for s in train_sets}
-    step = 0
     peft_model.train()
     dev = device.torch_device
     for epoch in range(config.epochs):
-        running, pairs_seen, t_epoch = 0.0, 0, time.perf_counter()
+        opt.start_epoch()
         for corpus, index in epoch_plan():
-            if config.max_steps is not None and step >= config.max_steps:
+            if config.max_steps is not None and opt.step_count >= config.max_steps:
                 break
             units, encoded, targets = corpus_units[corpus]
             task = task_of[corpus]
@@ -424,18 +420,8 @@ def train_onepass(
                 logits = net.heads[task](pooled)
             target = torch.tensor([targets[f[4]] for f in flat], device=dev)
             loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weight_t[task])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            running += float(loss.detach()) * len(flat)
-            pairs_seen += len(flat)
-            if step % 100 == 0:
-                say(f"epoch {epoch + 1} step {step}/{total} loss {running / max(pairs_seen, 1):.4f} "
-                    f"({pairs_seen / (time.perf_counter() - t_epoch):.0f} pairs/s)")
-        say(f"epoch {epoch + 1} done: loss {running / max(pairs_seen, 1):.4f}, {time.perf_counter() - t_epoch:.0f} s")
+            opt.step(loss, len(flat), epoch=epoch, unit="pairs", say=say)
+        opt.end_epoch(epoch, say)
     train_seconds = time.perf_counter() - t0
     peft_model.eval()
     meta: dict[str, Any] = {
@@ -451,7 +437,7 @@ def train_onepass(
                            "at most max_units texts per corpus per epoch",
         "data": {s.corpus: {"task": s.task, "source": s.source, "split": s.split, "candidates": s.counts(),
                             "units": len(corpus_units[s.corpus][0]), "notes": dict(s.notes)} for s in train_sets},
-        "training": {"seconds": round(train_seconds, 1), "steps": step, "device": device.name, "bf16": device.bf16},
+        "training": {"seconds": round(train_seconds, 1), "steps": opt.step_count, "device": device.name, "bf16": device.bf16},
         "logit_adjustment": adjust,
         "uncorrected_tasks": sorted(t for t in config.uncorrected if t in task_labels),
     }

@@ -133,6 +133,51 @@ class EvalResult:
         }
 
 
+
+class Optimisation:
+    """AdamW over the trainable parameters with a linear warm-up/decay schedule, stepped with
+    gradients clipped to norm 1, and the running loss the progress lines report (shared by the
+    per-pair and the one-pass trainers)."""
+
+    def __init__(self, model: Any, config: Any, total: int) -> None:
+        import torch
+        from transformers import get_linear_schedule_with_warmup
+
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=config.lr, weight_decay=config.weight_decay)
+        self.schedule = get_linear_schedule_with_warmup(self.optimizer, int(config.warmup * total), max(total, 1))
+        self.total = total
+        self.step_count = 0
+        self.running = 0.0
+        self.seen = 0
+        self.t_epoch = time.perf_counter()
+
+    def start_epoch(self) -> None:
+        self.running, self.seen, self.t_epoch = 0.0, 0, time.perf_counter()
+
+    def step(self, loss: Any, n: int, *, epoch: int, unit: str, say: Any) -> None:
+        """Back-propagate ``loss`` (the mean over ``n`` items) and step; a progress line every 100 steps."""
+        import torch
+
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step_count += 1
+        self.running += float(loss.detach()) * n
+        self.seen += n
+        if self.step_count % 100 == 0:
+            say(f"epoch {epoch + 1} step {self.step_count}/{self.total} loss {self.loss:.4f} "
+                f"({self.seen / (time.perf_counter() - self.t_epoch):.0f} {unit}/s)")
+
+    @property
+    def loss(self) -> float:
+        return self.running / max(self.seen, 1)
+
+    def end_epoch(self, epoch: int, say: Any) -> None:
+        say(f"epoch {epoch + 1} done: loss {self.loss:.4f}, {time.perf_counter() - self.t_epoch:.0f} s")
+
 def _epoch_sample(rset: RelationSet, config: TrainConfig, rng: random.Random) -> list[int]:
     """Indices of this epoch's examples: capped positives + sampled negatives."""
     pos = [i for i, ex in enumerate(rset.examples) if ex.label != "none"]
@@ -297,7 +342,6 @@ def train_re(
     ``log`` is a callable taking one line (e.g. ``print``), or ``None`` for silence.
     """
     import torch
-    from transformers import get_linear_schedule_with_warmup
 
     say = log or (lambda _line: None)
     task_labels, rng, device, tokenizer, net, peft_model = training_setup("train_re", train_sets, config, build_net)
@@ -319,14 +363,11 @@ def train_re(
     label_index = {t: {lab: i for i, lab in enumerate(labels)} for t, labels in task_labels.items()}
     steps_per_epoch = sum((len(v) + config.batch_size - 1) // config.batch_size for v in samples.values())
     total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
-    params = [p for p in peft_model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), max(total, 1))
-    say(f"training {sum(p.numel() for p in params):,} parameters on {device.name} (bf16={device.bf16}); "
+    opt = Optimisation(peft_model, config, total)
+    say(f"training {sum(p.numel() for p in opt.params):,} parameters on {device.name} (bf16={device.bf16}); "
         f"{steps_per_epoch} steps/epoch x {config.epochs}; class weights "
         + json.dumps({t: [round(float(w), 2) for w in v] for t, v in weights.items()}))
 
-    step = 0
     pad = tokenizer.pad_token_id or 0
     peft_model.train()
     by_corpus = {s.corpus: s for s in train_sets}
@@ -335,9 +376,9 @@ def train_re(
             samples = {s.corpus: _epoch_sample(s, config, rng) for s in train_sets}
         plan = [(c, b) for c, idx in samples.items() for b in _batches(list(idx), encoded[c], config.batch_size, rng)]
         rng.shuffle(plan)
-        running, seen, t_epoch = 0.0, 0, time.perf_counter()
+        opt.start_epoch()
         for corpus, batch_idx in plan:
-            if config.max_steps is not None and step >= config.max_steps:
+            if config.max_steps is not None and opt.step_count >= config.max_steps:
                 break
             rset = by_corpus[corpus]
             task = rset.task
@@ -346,18 +387,8 @@ def train_re(
             with device.autocast():
                 logits = net(**batch, task=task)
             loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weights[task])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            running += float(loss.detach()) * len(batch_idx)
-            seen += len(batch_idx)
-            if step % 100 == 0:
-                say(f"epoch {epoch + 1} step {step}/{total} loss {running / max(seen, 1):.4f} "
-                    f"({seen / (time.perf_counter() - t_epoch):.0f} candidates/s)")
-        say(f"epoch {epoch + 1} done: loss {running / max(seen, 1):.4f}, {time.perf_counter() - t_epoch:.0f} s")
+            opt.step(loss, len(batch_idx), epoch=epoch, unit="candidates", say=say)
+        opt.end_epoch(epoch, say)
     train_seconds = time.perf_counter() - t0
 
     peft_model.eval()
@@ -372,7 +403,7 @@ def train_re(
                            "epoch) + class-weighted cross-entropy (inverse frequency ** class_weight_power)",
         "data": {s.corpus: {"task": s.task, "source": s.source, "split": s.split, "candidates": s.counts(),
                             "notes": dict(s.notes)} for s in train_sets},
-        "training": {"seconds": round(train_seconds, 1), "steps": step, "device": device.name, "bf16": device.bf16},
+        "training": {"seconds": round(train_seconds, 1), "steps": opt.step_count, "device": device.name, "bf16": device.bf16},
         "logit_adjustment": prior_adjustment(
             task_labels, {s.corpus: (s.task, s.counts()) for s in train_sets}, config
         ),
