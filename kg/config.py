@@ -80,7 +80,8 @@ class QueryLimits(Record):
     max_response_bytes: int = Field(default=5 * 1024 * 1024, ge=0)
     memory_mb: int = Field(default=1024, ge=0)
     workers: int = Field(default=2, ge=1, le=64)
-    """Embedded store: isolated worker processes, i.e. user queries that can run at once."""
+    """User queries that can run at once: on the embedded store its isolated worker processes, on
+    Neo4j the API's query slots (:meth:`kg.api.service.Service.query_slot`)."""
     queue_timeout_s: float = Field(default=5.0, ge=0)
     """How long a query waits for a free worker before the API answers 503."""
 
