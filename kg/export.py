@@ -36,9 +36,14 @@ def iri(curie: str) -> URIRef:
     """Expand a CURIE with the well-known prefix IRIs; anything else goes under the medkg id space."""
     prefix, _, local = curie.partition(":")
     base = _PREFIX_IRIS.get(prefix.upper())
-    if base and local:
+    if base and local and not _iri_unsafe(local):
         return URIRef(base + local)
-    return ID_NS[hashlib.sha1(curie.encode()).hexdigest()[:20] if any(c in curie for c in " <>\"{}|\\^`") else curie]
+    return ID_NS[hashlib.sha1(curie.encode()).hexdigest()[:20] if _iri_unsafe(curie) else curie]
+
+
+def _iri_unsafe(text: str) -> bool:
+    """Characters an IRI may not hold (Turtle's IRIREF): controls and space, and <>"{}|\\^`."""
+    return any(c <= " " or c == "\x7f" or c in '<>"{}|\\^`' for c in text)
 
 
 def to_networkx(store: GraphStore) -> nx.MultiDiGraph:

@@ -64,6 +64,8 @@ def _identifier(value: Any, field: str) -> str:
     result = str(value).strip()
     if not result:
         raise RecordProblem(f'"{field}" must be a non-empty string or integer, got ""')
+    if any(ch < " " or ch == "\x7f" for ch in result):  # NUL or a line break in an id breaks exports (GraphML, Turtle)
+        raise RecordProblem(f'"{field}" holds a control character (NUL, a line break, a tab...)')
     return result
 
 

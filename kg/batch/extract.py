@@ -112,6 +112,10 @@ def _open_job(out_dir: Path, inputs: Sequence[InputFile], options: ExtractOption
     """The manifest to continue from: a fresh one, or the existing one if it matches this run."""
     out_dir.mkdir(parents=True, exist_ok=True)
     old = read_manifest(out_dir)
+    if restart and old is None and any(out_dir.iterdir()):
+        # nothing says this is an extraction: its files are the user's, whatever their names
+        raise ExtractionDirError(f"{out_dir} is not empty and has no {MANIFEST}; --restart only clears an extraction "
+                                 "directory; give an empty or new --out directory")
     if restart:
         for p in out_dir.iterdir():
             if p.is_file() and is_job_file(p.name):

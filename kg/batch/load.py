@@ -94,14 +94,30 @@ def _resume_point(out_dir: Path, manifest: Manifest, store: GraphStore, key: dic
         state = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return 0, True
-    done = int(state.get("shards_done", 0))
-    if state.get("key") != key or not 0 < done <= len(manifest.shards):
+    done = state.get("shards_done") if isinstance(state, dict) else None
+    # anything but the state this module writes (a list, a string, a damaged count) is not trusted
+    if type(done) is not int or state.get("key") != key or not 0 < done <= len(manifest.shards):
         return 0, True
     last = build_batch(read_shard(out_dir, manifest.shards[done - 1]), options=options, schema=store.schema)
     want = {d.id: d.content_hash for d in last.documents}
     with store.transaction(write=False) as tx:
         have = {r["id"]: r["hash"] for r in tx.run(cypher.FETCH_DOCUMENT_HASHES, {"ids": sorted(want)})}
     return (done, False) if have == want else (0, True)
+
+
+def loadable_manifest(out_dir: str | Path, *, allow_partial: bool = False) -> Manifest:
+    """The manifest of an extraction directory that can be loaded, or the error saying why not
+    (checked before a store is opened, so a wrong directory creates no store)."""
+    out = Path(out_dir)
+    manifest = read_manifest(out) if out.is_dir() else None
+    if manifest is None:
+        raise FileNotFoundError(f"{out} has no manifest.json: not an extraction directory (make one with `medkg extract`)")
+    if not manifest.complete and not allow_partial:
+        raise ExtractionDirError(
+            f"extraction in {out} is unfinished ({len(manifest.shards)} shards so far); "
+            "re-run the same `medkg extract` command to finish it, or load what is there with --partial"
+        )
+    return manifest
 
 
 def run_load(
@@ -122,14 +138,7 @@ def run_load(
         raise ValueError(f"batch_docs must be positive, got {batch_docs}")
     out = Path(out_dir)
     t0 = time.perf_counter()
-    manifest = read_manifest(out)
-    if manifest is None:
-        raise FileNotFoundError(f"{out} has no manifest.json: not an extraction directory (make one with `medkg extract`)")
-    if not manifest.complete and not allow_partial:
-        raise ExtractionDirError(
-            f"extraction in {out} is unfinished ({len(manifest.shards)} shards so far); "
-            "re-run the same `medkg extract` command to finish it, or load what is there with --partial"
-        )
+    manifest = loadable_manifest(out, allow_partial=allow_partial)
     options, canonical = canonical_setup(options)
     identity = store_identity(store)
     key = _state_key(manifest, identity, options)

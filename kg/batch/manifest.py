@@ -21,12 +21,14 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 import time
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from kg.errors import MedkgError
 from schema.records import Record, Document
@@ -164,12 +166,18 @@ def atomic_write(path: Path, data: bytes) -> None:
     The temporary file and then the directory are fsynced: without the directory fsync a power
     loss can forget the rename even though the data blocks reached the disk.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    # a fresh file of our own (O_EXCL): a fixed ".tmp" name could be a symlink planted in the
+    # directory, and writing through it would write wherever it points
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -213,7 +221,23 @@ def read_shard(out_dir: Path, entry: ShardEntry, *, verify: bool = True) -> list
     data = (out_dir / entry.file).read_bytes()
     if verify and hashlib.sha256(data).hexdigest() != entry.sha256:
         raise CorruptShardError(f"{out_dir / entry.file}: sha256 differs from the manifest; re-run `medkg extract` with --restart")
-    return [Document.model_validate_json(line) for line in gzip.decompress(data).splitlines() if line]
+    try:
+        lines = gzip.decompress(data).splitlines()
+    except (EOFError, OSError, zlib.error) as exc:
+        raise CorruptShardError(f"{out_dir / entry.file}: not a readable gzip shard ({type(exc).__name__}); "
+                                "re-run `medkg extract` with --restart") from None
+    docs = []
+    for n, line in enumerate(lines, start=1):
+        if not line:
+            continue
+        try:
+            docs.append(Document.model_validate_json(line))
+        except ValidationError as exc:  # the fields, never the values (a note's text)
+            fields = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'} ({e['type']})"
+                               for e in exc.errors(include_url=False, include_input=False, include_context=False)[:3])
+            raise CorruptShardError(f"{out_dir / entry.file}: line {n}: not a document ({fields}); "
+                                    "re-run `medkg extract` with --restart") from None
+    return docs
 
 
 def read_errors(out_dir: Path, entry: ShardEntry) -> Iterator[RecordError]:

@@ -84,7 +84,10 @@ def load_cmd(
 ) -> None:
     """Write an extraction directory into the store; killing and re-running finishes with the same graph."""
     from kg.batch import format_load_summary, run_load
+    from kg.batch.load import loadable_manifest
 
+    with reported():
+        loadable_manifest(directory, allow_partial=partial)  # before the store: a wrong directory creates none
     _, st = open_cli_store(store, db, neo4j_uri, create=True)
     with st, reported():
         report = run_load(directory, st, options=BuildOptions(evidence_text=evidence_text), batch_docs=batch_docs,

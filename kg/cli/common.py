@@ -75,21 +75,27 @@ class SchemaTarget(str, Enum):
     markdown = "markdown"
 
 
-USER_ERRORS = (LoaderError, ValueError, FileNotFoundError)
-"""Errors in what the user gave us (exit 2); anything else from the store is exit 1."""
+USER_ERRORS = (LoaderError, ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+               PermissionError)
+"""Errors in what the user gave us (exit 2); anything else from the store or the file system is exit 1."""
 
 
 def fail(exc: BaseException) -> NoReturn:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        message = f"{exc.filename}: {exc.strerror}"  # "out.json: Is a directory"
+    else:
+        message = str(exc)
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code=2 if isinstance(exc, USER_ERRORS) else 1)
 
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn the package's errors into one clear line on stderr and an exit code."""
+    """Turn the package's errors, and the file system's (a path that is a directory, a file, a
+    dangling link; a full disk), into one clear line on stderr and an exit code."""
     try:
         yield
-    except (MedkgError, *USER_ERRORS) as exc:
+    except (MedkgError, *USER_ERRORS, OSError) as exc:
         fail(exc)
 
 

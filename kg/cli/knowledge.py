@@ -34,6 +34,11 @@ def load_curated_cmd(
     with reported():
         paths = parse_paths(path or [])
         check_sources([*names, *paths], accept_noncommercial=accept_noncommercial)
+        for given in paths.values():  # before the store: a wrong path creates none
+            if not given.exists():
+                raise FileNotFoundError(f"{given}: no such file or directory")
+        if report_file is not None and report_file.is_dir():
+            raise IsADirectoryError(21, "is a directory; give a file name for --report", str(report_file))
     cfg, st = open_cli_store(store, db, neo4j_uri, create=True)
     with st, reported():
         run = load_curated(st, names, paths=paths, accept_noncommercial=accept_noncommercial,

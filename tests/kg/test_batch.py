@@ -263,3 +263,65 @@ def test_a_default_kb_change_is_recorded_and_named_when_a_resume_is_refused(monk
     old = Manifest.model_construct(inputs=[], options=ExtractOptions(shard_docs=10, models=before), shards=[])
     problems = old.mismatches([], ExtractOptions(shard_docs=10, models=after))
     assert len(problems) == 1 and problems[0].startswith("option models.kb:"), problems
+
+
+def test_hostile_job_directories_and_files(tmp_path: Path) -> None:
+    """A planted ``.tmp`` symlink is not written through; ``--restart`` deletes nothing in a
+    directory that is not an extraction; a damaged shard line or load state is one line naming
+    the file (never note text); a wrong directory or path creates no store."""
+    import hashlib
+
+    out = tmp_path / "x"
+    run_extract([EXCERPT], out, extract="none", shard_docs=2)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    with LadybugStore(tmp_path / "g.lbug") as st:
+        planted = state_path(out, store_identity(st)).with_name(state_path(out, store_identity(st)).name + ".tmp")
+        planted.symlink_to(victim)
+        run_load(out, st)
+    assert victim.read_text() == "precious"
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    for name in ("mine.txt", "shard-notes.jsonl", "load-settings.json", "errors-2023.jsonl", "draft.tmp"):
+        (foreign / name).write_text("mine")
+    with pytest.raises(ExtractionDirError, match="not empty"):
+        run_extract([EXCERPT], foreign, extract="none", restart=True)
+    assert len(list(foreign.iterdir())) == 5
+
+    # a shard whose line is not a document, its checksum fixed to match: fields named, no text
+    damaged = tmp_path / "damaged"
+    shutil.copytree(out, damaged)
+    shard = damaged / "shard-00001.jsonl.gz"
+    lines = gzip.decompress(shard.read_bytes()).splitlines()
+    doc = json.loads(lines[0])
+    doc["kind"] = 7
+    data = gzip.compress(b"\n".join([json.dumps(doc).encode(), *lines[1:]]) + b"\n")
+    shard.write_bytes(data)
+    manifest = read_manifest(damaged)
+    assert manifest is not None
+    shards = [s.model_copy(update={"sha256": hashlib.sha256(data).hexdigest()}) if s.index == 1 else s for s in manifest.shards]
+    (damaged / "manifest.json").write_text(manifest.model_copy(update={"shards": tuple(shards)}).model_dump_json())
+    with LadybugStore(tmp_path / "g2.lbug") as st:
+        with pytest.raises(CorruptShardError, match=r"shard-00001.jsonl.gz: line 1: not a document \(kind") as exc:
+            run_load(damaged, st)
+        assert doc["text"][:20] not in str(exc.value) and "\n" not in str(exc.value)
+        # a load state that is not this module's is not trusted: loaded from the start
+        state_path(out, store_identity(st)).write_text("[]")
+        report = run_load(out, st)
+        assert report.state_stale and report.shards_loaded == 2
+
+    runner = CliRunner()
+    missing_db = tmp_path / "never" / "g.lbug"
+    r = runner.invoke(app, ["load", str(tmp_path / "nonexistent"), "--db", str(missing_db), "-q"])
+    assert r.exit_code == 2 and "no manifest.json" in r.output and not missing_db.parent.exists()
+    r = runner.invoke(app, ["load-curated", "critical", "--path", f"critical={tmp_path / 'nope.tsv'}", "--db", str(missing_db)])
+    assert r.exit_code == 2 and "nope.tsv" in r.output and not missing_db.parent.exists()
+    # the file system's refusals are one line naming the path
+    (tmp_path / "afile").write_text("x")
+    r = runner.invoke(app, ["extract", str(EXCERPT), "--out", str(tmp_path / "afile"), "--extract", "none", "-q"])
+    assert r.exit_code == 2 and "afile" in r.output and isinstance(r.exception, SystemExit), r.output
+    with LadybugStore(tmp_path / "g3.lbug") as st:
+        run_load(out, st)
+    r = runner.invoke(app, ["export", "--db", str(tmp_path / "g3.lbug"), "--format", "json", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "Is a directory" in r.output and isinstance(r.exception, SystemExit), r.output

@@ -110,3 +110,14 @@ def test_neo4j_store_needs_uri(db: list[str], monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("MEDKG_NEO4J_URI", raising=False)
     code, out = medkg("stats", "--store", "neo4j")
     assert code == 2 and "MEDKG_NEO4J_URI" in out
+
+
+def test_export_iris_never_hold_what_turtle_forbids() -> None:
+    """An id with a control character, a space or <>"{}|\\^` becomes a hashed IRI, whatever its
+    prefix (a NUL in a pseudonym made the Turtle export invalid)."""
+    from kg.export import iri
+
+    assert str(iri("DOID:123")) == "http://purl.obolibrary.org/obo/DOID_123"
+    for curie in ("pseudo:p\x00x", "HP:00\n1", "note:a b", "MESH:D00<1", "x:\x7f"):
+        text = str(iri(curie))
+        assert text.startswith("https://w3id.org/medkg/id/") and not any(c <= " " or c in '<>"{}|\\^`\x7f' for c in text), curie

@@ -47,6 +47,8 @@ BAD_LINES: list[tuple[str, str, str | None]] = [
     ('{"id": 7, "text": "t", "kind": "tweet"}', '"kind" must be one of', "7"),
     ('{"id": 8, "text": "t", "patient_id": [1]}', '"patient_id" must be', "8"),
     ('{"id": 9, "text": "t", "title": 3}', '"title" must be a string', "9"),
+    ('{"id": 10, "text": "t", "patient_id": "p\\u0000x"}', '"patient_id" holds a control character', "10"),
+    ('{"id": "a\\nb", "text": "t"}', '"id" holds a control character', "a\nb"),
 ]
 
 
