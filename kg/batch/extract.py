@@ -112,13 +112,13 @@ def _open_job(out_dir: Path, inputs: Sequence[InputFile], options: ExtractOption
     """The manifest to continue from: a fresh one, or the existing one if it matches this run."""
     out_dir.mkdir(parents=True, exist_ok=True)
     old = read_manifest(out_dir)
-    if restart and old is None and any(out_dir.iterdir()):
-        # nothing says this is an extraction: its files are the user's, whatever their names
+    if restart and old is None and any(not (p.is_file() and is_job_file(p.name)) for p in out_dir.iterdir()):
+        # nothing says this is an extraction and something in it is not a job file: the user's
         raise ExtractionDirError(f"{out_dir} is not empty and has no {MANIFEST}; --restart only clears an extraction "
                                  "directory; give an empty or new --out directory")
     if restart:
-        for p in out_dir.iterdir():
-            if p.is_file() and is_job_file(p.name):
+        for p in sorted(out_dir.iterdir(), key=lambda p: p.name == MANIFEST):  # the manifest last: a restart
+            if p.is_file() and is_job_file(p.name):                          # cut short can be run again
                 p.unlink()
         old = None
     elif old is not None:
@@ -131,7 +131,8 @@ def _open_job(out_dir: Path, inputs: Sequence[InputFile], options: ExtractOption
     elif any(out_dir.iterdir()):
         raise ExtractionDirError(f"{out_dir} is not empty and has no {MANIFEST}; give an empty or new --out directory")
     for p in out_dir.glob("*.tmp"):
-        p.unlink()  # a write cut short by a kill; the finished file (if any) is still there
+        if is_job_file(p.name):
+            p.unlink()  # a write cut short by a kill; the finished file (if any) is still there
     manifest = old or Manifest(inputs=tuple(inputs), options=options)
     if old is None:
         write_json(out_dir / MANIFEST, manifest)

@@ -21,7 +21,8 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import re
+import secrets
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -140,11 +141,18 @@ def errors_name(index: int) -> str:
     return f"errors-{index:05d}.jsonl"
 
 
+_JOB_FILE = re.compile(r"(?:manifest\.json|shard-\d{5,}\.jsonl\.gz|errors-\d{5,}\.jsonl|load-[0-9a-f]{12}\.json)")
+_TEMP_FILE = re.compile(r"\.?(?P<name>.+?)(?:\.[A-Za-z0-9_]{6,})?\.tmp")
+
+
 def is_job_file(name: str) -> bool:
-    """Files this module writes (the only ones ``--restart`` deletes)."""
-    return name == MANIFEST or name.endswith(".tmp") or (
-        name.startswith(("shard-", "errors-", "load-")) and name.endswith((".jsonl.gz", ".jsonl", ".json"))
-    )
+    """Files this module writes, by their exact name patterns (the only ones ``--restart``
+    deletes): the manifest, shards, error lists, load states and the temporary files of
+    :func:`atomic_write` (``.manifest.json.k3j9x2.tmp``) or of older versions (``manifest.json.tmp``)."""
+    if _JOB_FILE.fullmatch(name):
+        return True
+    temp = _TEMP_FILE.fullmatch(name)
+    return temp is not None and _JOB_FILE.fullmatch(temp.group("name")) is not None
 
 
 def sha256_file(path: Path) -> str:
@@ -168,7 +176,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     """
     # a fresh file of our own (O_EXCL): a fixed ".tmp" name could be a symlink planted in the
     # directory, and writing through it would write wherever it points
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # mode 0o666 less the umask, as open() gives (mkstemp's 0600 would change who may read a job)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

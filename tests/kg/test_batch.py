@@ -288,6 +288,13 @@ def test_hostile_job_directories_and_files(tmp_path: Path) -> None:
     with pytest.raises(ExtractionDirError, match="not empty"):
         run_extract([EXCERPT], foreign, extract="none", restart=True)
     assert len(list(foreign.iterdir())) == 5
+    # a restart cut short (the manifest already gone, job files left) can be run again
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    (cut / "manifest.json").unlink()
+    (cut / ".shard-00001.jsonl.gz.0a1b2c3d.tmp").write_text("half")
+    assert run_extract([EXCERPT], cut, extract="none", shard_docs=2, restart=True).documents == 3
+    assert sorted(p.name for p in cut.iterdir()) == sorted(p.name for p in out.iterdir() if not p.name.startswith("load-"))
 
     # a shard whose line is not a document, its checksum fixed to match: fields named, no text
     damaged = tmp_path / "damaged"
