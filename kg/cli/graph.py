@@ -95,7 +95,7 @@ def parse_param(raw: str) -> tuple[str, Any]:
     """``name=value`` with the value parsed as JSON when it parses, else kept as a string."""
     key, sep, value = raw.partition("=")
     if not sep or not key.isidentifier():
-        raise ValueError(f"--param must look like name=value, got {raw!r}")
+        raise ValueError("--param must look like name=value with a name of letters, digits and _ (e.g. --param drug=aspirin)")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:

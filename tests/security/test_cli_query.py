@@ -99,3 +99,12 @@ def test_timeout_and_row_cap_options(ladybug_store: GraphStore) -> None:
     assert result.exit_code != 0 and "time limit" in result.output, result.output
     result = runner.invoke(app, ["query", "UNWIND range(1, 100) AS x RETURN x", "--max-rows", "3", "--json", *args])
     assert result.exit_code == 0 and result.stdout.count("\n") == 3, result.output
+
+
+def test_cli_errors_say_no_parameter_back(ladybug_store: GraphStore) -> None:
+    write_sample(ladybug_store)
+    args = _store_args(ladybug_store)
+    marker = "JaneDoeHivPositive"
+    for extra in (["--param", marker], ["--param", f"p={marker}"], ["--param", f"{marker} x=1"]):
+        result = runner.invoke(app, ["query", "RETURN CAST($p AS BOOL) AS x", *extra, *args])
+        assert result.exit_code != 0 and marker not in result.output, result.output
