@@ -51,12 +51,9 @@ class Service:
         the query queue's wait."""
         from kg.diagnosis import DiagnosisBusyError
 
-        if not self._diagnosis_slots.acquire(timeout=self.limits.queue_timeout_s):
-            raise DiagnosisBusyError(f"all {self.diagnosis_workers} diagnosis slots are busy; try again shortly")
-        try:
+        with _slot(self._diagnosis_slots, self.limits.queue_timeout_s,
+                   DiagnosisBusyError(f"all {self.diagnosis_workers} diagnosis slots are busy; try again shortly")):
             yield
-        finally:
-            self._diagnosis_slots.release()
 
     def locked(self) -> Any:
         from contextlib import nullcontext
@@ -113,12 +110,9 @@ class Service:
         if self._query_slots is None:
             yield
             return
-        if not self._query_slots.acquire(timeout=self.limits.queue_timeout_s):
-            raise QueryBusyError(f"all {self.limits.workers} query slots are busy; try again shortly")
-        try:
+        with _slot(self._query_slots, self.limits.queue_timeout_s,
+                   QueryBusyError(f"all {self.limits.workers} query slots are busy; try again shortly")):
             yield
-        finally:
-            self._query_slots.release()
 
     def close(self) -> None:
         if self.sandbox is not None:
@@ -155,3 +149,14 @@ class Service:
         thread = threading.Thread(target=build, name="medkg-api-warm", daemon=True)
         thread.start()
         return thread
+
+
+@contextmanager
+def _slot(slots: threading.BoundedSemaphore, wait_s: float, busy: Exception) -> Iterator[None]:
+    """Hold one of ``slots``, waiting at most ``wait_s``; raise ``busy`` when none frees up."""
+    if not slots.acquire(timeout=wait_s):
+        raise busy
+    try:
+        yield
+    finally:
+        slots.release()

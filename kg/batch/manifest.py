@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from kg.errors import MedkgError
 from schema.records import Record, Document
+from loaders._common import validation_problem
 from loaders.errors import RecordError
 
 MANIFEST = "manifest.json"
@@ -243,9 +244,7 @@ def read_shard(out_dir: Path, entry: ShardEntry, *, verify: bool = True) -> list
         try:
             docs.append(Document.model_validate_json(line))
         except ValidationError as exc:  # the fields, never the values (a note's text)
-            fields = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'} ({e['type']})"
-                               for e in exc.errors(include_url=False, include_input=False, include_context=False)[:3])
-            raise CorruptShardError(f"{out_dir / entry.file}: line {n}: not a document ({fields}); "
+            raise CorruptShardError(f"{out_dir / entry.file}: line {n}: {validation_problem(exc)}; "
                                     "re-run `medkg extract` with --restart") from None
     return docs
 

@@ -310,7 +310,7 @@ def test_hostile_job_directories_and_files(tmp_path: Path) -> None:
     shards = [s.model_copy(update={"sha256": hashlib.sha256(data).hexdigest()}) if s.index == 1 else s for s in manifest.shards]
     (damaged / "manifest.json").write_text(manifest.model_copy(update={"shards": tuple(shards)}).model_dump_json())
     with LadybugStore(tmp_path / "g2.lbug") as st:
-        with pytest.raises(CorruptShardError, match=r"shard-00001.jsonl.gz: line 1: not a document \(kind") as exc:
+        with pytest.raises(CorruptShardError, match=r"shard-00001.jsonl.gz: line 1: record does not fit the document model: kind") as exc:
             run_load(damaged, st)
         assert doc["text"][:20] not in str(exc.value) and "\n" not in str(exc.value)
         # a load state that is not this module's is not trusted: loaded from the start
