@@ -82,6 +82,10 @@ ADDED: tuple[dict[str, Any], ...] = (
           {"LOWER": {"NOT_IN": ["for"]}, "OP": "?"}], max_scope=5),
     _pat(": no (clause end)", NEGATED, "BACKWARD", [{"ORTH": ":"}, {"LOWER": {"IN": ["no", *_NEGATIVE]}}, {"IS_PUNCT": True}]),
     _pat(": no (line end)", NEGATED, "BACKWARD", r"(?m):[ \t]*(?:no|none|negative|neg|absent|denie[sd])[ \t]*$"),
+    # a test or serology reported negative after its name, at the end of its clause ("hepatitis C
+    # negative", "celiac serology negative."); not "HIV negative patient with fever" mid-clause
+    _pat("X negative (clause end)", NEGATED, "BACKWARD", r"\b(?:negative|neg)\b(?=[ \t]*(?:[.,;)]|$))",
+         max_scope=4),
     _pat("unlikely to be", NEGATED, "FORWARD", [{"LOWER": "unlikely"}, {"LOWER": "to"}, {"LOWER": {"IN": ["be", "have"]}}]),
     # ---- pseudo-negations: a longer phrase that contains a trigger but negates nothing
     *(_lit(p, NEGATED, "PSEUDO") for p in (
@@ -143,6 +147,16 @@ ADDED: tuple[dict[str, Any], ...] = (
                               r"(day|week|month|year)s?$"}},
           {"LOWER": {"IN": ["history", "hx"]}}]),
     _lit("history of present illness", HISTORICAL, "PSEUDO"),
+    # a duration starts today's illness after a past-history list ("h/o constipation and 3 days of
+    # LLQ pain"): the history's scope ends there
+    _pat("3 days of", HISTORICAL, "TERMINATE",
+         [{"LIKE_NUM": True}, {"ORTH": "-", "OP": "?"},
+          {"LOWER": {"IN": ["hour", "hours", "day", "days", "week", "weeks", "month", "months"]}},
+          {"LOWER": {"IN": ["of", "history"]}}]),
+    _pat("two-day history of", HISTORICAL, "TERMINATE",
+         [{"LOWER": {"REGEX": r"^(\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|few)-"
+                              r"(hour|day|week|month)s?$"}},
+          {"LOWER": {"IN": ["of", "history"]}}]),
     # ---- family
     *(_lit(p, FAMILY, "FORWARD") for p in ("fh", "fhx", "family hx", "fam hx")),
     _pat("in his brother", FAMILY, "BACKWARD",

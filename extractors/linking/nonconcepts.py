@@ -59,7 +59,7 @@ def _maneuvers() -> frozenset[str]:
 def non_concept_reason(text: str, *, maneuvers: bool = False) -> str | None:
     """Why a Disease/Symptom mention names no condition at all, or ``None`` when it may. With
     ``maneuvers`` (diagnosis on clinical notes; the extraction linker leaves them as they are), an
-    examination manoeuvre (:data:`EXAM_MANEUVERS`) is one too."""
+    examination manoeuvre (:data:`EXAM_MANEUVERS`) and a lone common word are ones too."""
     key = normalize(text)
     words = key.split()
     if words and all(w in QUALIFIERS for w in words):
@@ -68,6 +68,18 @@ def non_concept_reason(text: str, *, maneuvers: bool = False) -> str | None:
         return "a body system or measurement, not a finding"
     if maneuvers and key in _maneuvers():
         return "an examination manoeuvre, not a finding"
+    if maneuvers and len(words) == 1 and words[0] in _common_words():
+        return "a common word, not a finding"
     return None
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    """spaCy's English stop words ("down" of "put it down to", "no", "back"): tagged alone in a
+    clinical note, such a word is the tagger's slip, not a finding or a disease named (the
+    linker reads "down" as *Down syndrome*)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(normalize(w) for w in STOP_WORDS)
 
 

@@ -92,6 +92,12 @@ def statuses(nlp: Language, text: str, *targets: str | tuple[str, int]) -> list[
         ("Family history of type 2 diabetes.", "type 2 diabetes", F),
         ("Her father had colon cancer.", "colon cancer", F),
         ("His sister had a pulmonary embolism.", "pulmonary embolism", F),
+        ("Anti-Ro positive; hepatitis C negative.", "hepatitis C", N),
+        ("Celiac serology negative.", "Celiac", N),
+        ("HIV negative patient with fever.", "fever", P),
+        ("Man with h/o chronic constipation and 3 days of LLQ pain.", "chronic constipation", X),
+        ("Man with h/o chronic constipation and 3 days of LLQ pain.", "LLQ pain", P),
+        ("Known asthma and a two-day history of wheeze.", "wheeze", P),
     ],
 )
 def test_component_labels_real_sentences(nlp: Language, text: str, target: str, expected: Assertion) -> None:

@@ -555,7 +555,16 @@ def test_a_low_value_is_found_under_the_qualifier_its_vocabulary_uses() -> None:
                                             ("reflux", "HP:0002020"), ("vision changes", "HP:0000504"),
                                             ("warm, tender, poorly demarcated red area on the leg", "HP:0010783"),
                                             ("ulcer on his right foot", "HP:0200042"),
-                                            ("allergies", "HP:0012393")])
+                                            ("allergies", "HP:0012393"),
+                                            ("drooping left eyelid", "HP:0000508"),
+                                            ("red watering left eye", "HP:0009926"),
+                                            ("blocked left nostril", "HP:0001742"),
+                                            ("pins and needles in both feet", "HP:0003401"),
+                                            ("trouble climbing stairs", "HP:0003551"),
+                                            ("blood in her stools", "HP:0002573"),
+                                            ("2 mm horizontal ST depression", "HP:0012250"),
+                                            ("PR depression", "HP:0031594"), ("odd taste", "HP:0031249"),
+                                            ("left iliac fossa pain", "HP:0002027")])
 def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: str, term: str) -> None:
     """A finding said in another word form ("wheezes" for *Wheezing*) or in clinical wording HPO
     has no synonym for ("thyromegaly" for *Goiter*) is found by an exact lookup, not left unresolved."""
@@ -573,10 +582,15 @@ def test_other_word_forms_and_clinical_wording_find_the_vocabulary_name(said: st
              "HP:0031448": "Herpetiform vesicles", "HP:0002027": "Abdominal pain", "HP:0030839": "Knee pain",
              "HP:0012514": "Lower limb pain", "HP:0012531": "Pain", "HP:0002020": "Gastroesophageal reflux",
              "HP:0000504": "Abnormality of vision", "HP:0200042": "Skin ulcer", "HP:0012393": "Allergy",
-             "HP:0410323": "Drug allergy"}
+             "HP:0410323": "Drug allergy", "HP:0000508": "Ptosis", "HP:0009926": "Epiphora",
+             "HP:0001742": "Nasal congestion", "HP:0003401": "Paresthesia", "HP:0003551": "Difficulty climbing stairs",
+             "HP:0002573": "Hematochezia", "HP:0012250": "ST segment depression", "HP:0031594": "PR segment depression",
+             "HP:0000716": "Depression", "HP:0031249": "Parageusia", "HP:0010865": "Oppositional defiant disorder",
+             "HP:0000541": "Retinal detachment", "HP:0012378": "Fatigue"}
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
                                           symptom_names=terms, disease_names={"D:1": "one"},
                                           symptom_synonyms={"HP:0002094": ["Shortness of breath"],
+                                                            "HP:0031249": ["Dysgeusia"],
                                                             "HP:0003074": ["Elevated blood sugar"],
                                                             "HP:0000975": ["Diaphoresis"]})
     resolved = Resolver(idx).resolve(said, FindingRole.PRESENT)
@@ -741,3 +755,29 @@ def test_what_is_absent_today_does_not_count_against_a_diagnosis_the_text_states
     c0, c1 = _by_id(plain, copd), _by_id(denied, copd)
     assert [(m.finding, m.counted) for m in c1.contradicting] == [(wheezing, True)]
     assert c1.log_likelihood < c0.log_likelihood - 0.5
+
+
+def test_words_around_a_mention_and_common_words_name_no_disease() -> None:
+    """In free text, "PR depression" is the ECG sign (PR segment depression), not the mood
+    disorder named; "put it down to indigestion" names no Down syndrome; a lone common word the
+    tagger took ("down") is listed as not used; "hepatitis C negative" excludes, not names."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0031594": "PR segment depression", "HP:0100749": "Chest pain", "HP:0000716": "Depression",
+             "HP:0002019": "Constipation"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:0000001", symptom="HP:0031594", frequency=0.5),
+         Annotation(disease="DOID:0000001", symptom="HP:0100749", frequency=0.9),
+         Annotation(disease="DOID:1596", symptom="HP:0000716", frequency=0.9),
+         Annotation(disease="DOID:14250", symptom="HP:0002019", frequency=0.3),
+         Annotation(disease="DOID:1883", symptom="HP:0002019", frequency=0.1)],
+        symptom_names=terms,
+        disease_names={"DOID:0000001": "pericarditis", "DOID:1596": "depression", "DOID:14250": "Down syndrome",
+                       "DOID:1883": "hepatitis C"},
+    )
+    report = rank_diagnoses(idx, text="Sharp chest pain; the ECG shows diffuse PR depression. She put it down "
+                                      "to indigestion. Hepatitis C negative.", age=40, sex="female")
+    assert "HP:0031594" in {f.concept_id for f in report.findings}
+    assert "HP:0000716" not in {f.concept_id for f in report.findings}
+    assert not any(c.named_in_text for c in report.candidates)
+    assert report.candidates[0].disease_id == "DOID:0000001"
