@@ -54,7 +54,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "bp": re.compile(rf"\b(?:BP|B/P|blood\s+pressures?)\b{_GAP}(\d{{2,3}})\s*/\s*(\d{{2,3}})\b(?![.,]\d)", re.IGNORECASE),
     "hr": re.compile(rf"{_NOT_AFTER_NUMBER}(?<!fetal\s)\b(?:HR|heart\s+rate|pulse(?:\s+rate)?)\b{_NOT_A_RATE}{_GAP}"
                      rf"(\d{{2,3}}){_INTEGER_END}", re.IGNORECASE),
-    "temp": re.compile(rf"\b(?:temp(?:erature)?|Tmax)\b{_GAP}(\d{{2,3}}(?:\.\d{{1,2}})?)(?:\s?°)?\s?([CF])?\b",
+    "temp": re.compile(rf"\b(?:temp(?:erature)?|Tmax)\b{_GAP}(\d{{2,3}}(?:\.\d{{1,2}})?)(?:\s?°)?\s?([CF])?\b"
+                       r"|(?<![\w/.])(?-i:T)\s*[:=]?\s*(\d{2,3}(?:\.\d{1,2})?)\s?°?\s?(?-i:([CF]))\b",
                        re.IGNORECASE),
     "rr": re.compile(rf"\b(?:RR|resp(?:iratory)?\s+rate|respirations?|resp)\b{_GAP}(\d{{1,2}}){_INTEGER_END}", re.IGNORECASE),
     "spo2": re.compile(rf"\b(?:SpO2|SaO2|O2\s*sat(?:uration)?s?|oxygen\s+saturations?|saturations?|pulse\s+ox(?:imetry)?)\b"
@@ -63,7 +64,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "bmi": re.compile(rf"\b(?:BMI|body\s+mass\s+index)\b{_GAP}(\d{{2}}(?:\.\d+)?)\b", re.IGNORECASE),
 }
 """One pattern per reading. The one-letter labels of vitals lines ("P 88", "T 38.2") are not
-read: "P" and "T" are too many other things in clinical text."""
+read: "P" and "T" are too many other things in clinical text; a capital "T" is read only with
+the temperature's unit after the number ("T 38.2 C", "T 101.3 F", "T 38.6°C")."""
 
 _NOT_A_READING = re.compile(
     r"\b(?:goal|target|if|keep|titrate|hold|call|maintain|less|greater|below|above|under|over|than|"
@@ -142,7 +144,7 @@ def _reading(kind: str, m: re.Match[str]) -> Reading | None:
         return Reading("bp", (sys_, dia), m.start(), m.end())
     value = float(next(g for g in m.groups() if g is not None))
     if kind == "temp":
-        unit = (m.group(2) or "").upper()
+        unit = (m.group(2) or m.group(4) or "").upper()
         if unit == "F" or (not unit and 90 <= value <= 110):
             value = (value - 32) * 5 / 9
         if not 30 <= value <= 45:

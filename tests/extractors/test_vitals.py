@@ -59,6 +59,7 @@ def test_reference_ranges(text: str, expected: set[str]) -> None:
         "BMI < 30 or BMI less than 35 required; BP goal below 140/90; target BP 140/90",
         "Her mother's BP 180/100.",
         "temp 37" + " " * 20_000,  # no unit after a long run of blanks: read at once, not backtracked over
+        "T 38.2 without its unit; t 38 c in lower case; T3 38 C; CT 38 C",  # a bare "T" needs its unit
     ],
 )
 def test_implausible_or_unlabelled_numbers_give_nothing(text: str) -> None:
@@ -69,3 +70,8 @@ def test_children_keep_only_fever() -> None:
     text = "HR 130, RR 32, temperature 38.9 C, BP 110/70"
     assert set(_found(text)) == {"HP:0001649", "HP:0002789", "HP:0001945"}
     assert set(_found(text, age=3)) == {"HP:0001945"}  # a 3-year-old's heart and breathing rates are their own
+
+
+@pytest.mark.parametrize("text", ["T 38.2 C, WBC 14.2", "T: 39.1C", "T 101.3 F", "afebrile yesterday, T 38.6°C today"])
+def test_a_capital_t_with_the_temperature_unit_is_a_temperature(text: str) -> None:
+    assert set(_found(text)) == {"HP:0001945"}
