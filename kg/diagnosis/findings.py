@@ -570,6 +570,13 @@ CLINICAL_PHRASES: dict[str, str] = {
     "watering eyes": "epiphora",
     "red eyes": "conjunctival hyperemia",
     "drooping eyelids": "ptosis",
+    "thenar wasting": "skeletal muscle atrophy",
+    "room spinning": "vertigo",
+    "spinning sensation": "vertigo",
+    "aching bones": "bone pain",
+    "bones ache": "bone pain",
+    "burrows": "serpiginous burrow",
+    "burrow": "serpiginous burrow",
     "red skin": "erythema",
     "reflux": "gastroesophageal reflux",
     "vision changes": "abnormality of vision",
@@ -644,7 +651,7 @@ def _site_first(words: Sequence[str]) -> list[str] | None:
     foot" -> "foot ulcer"), else ``None``."""
     from extractors.linking.nonconcepts import MODIFIERS
 
-    if len(words) < 3 or words[1] not in ("in", "at", "over", "on", "around"):
+    if len(words) < 3 or words[1] not in ("in", "at", "over", "on", "around", "behind"):
         return None
     if words[0] in _POSTMODIFIER or words[0] in _DETERMINERS:
         return None
