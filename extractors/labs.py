@@ -195,12 +195,14 @@ _ANALYTES: dict[str, _Analyte] = {
 }
 _ANALYTES["corrected calcium"] = replace(_ANALYTES["calcium"], name="corrected calcium")
 
-_UNIT_WORDS = frozenset(
-    "mg g gm gram grams ug ng pg kg meq mmol umol nmol pmol mol ml l dl cc u iu units unit miu uiu mu tab tabs "
-    "tablet tablets cap caps capsule capsules amp amps vial vials x times fold mmhg kpa mm cm h hr hrs hour hours "
-    "min mins d day days wk wks week weeks mo months y yr yrs year years percent pct uln iv po sc im sq daily bd "
-    "bid tid qid od qd qds tds prn stat mcg".split()
-)
+_UNIT_WORDS = frozenset({
+    "mg", "g", "gm", "gram", "grams", "ug", "ng", "pg", "kg", "meq", "mmol", "umol", "nmol", "pmol", "mol",
+    "ml", "l", "dl", "cc", "u", "iu", "units", "unit", "miu", "uiu", "mu", "tab", "tabs", "tablet", "tablets",
+    "cap", "caps", "capsule", "capsules", "amp", "amps", "vial", "vials", "x", "times", "fold", "mmhg", "kpa",
+    "mm", "cm", "h", "hr", "hrs", "hour", "hours", "min", "mins", "d", "day", "days", "wk", "wks", "week",
+    "weeks", "mo", "months", "y", "yr", "yrs", "year", "years", "percent", "pct", "uln", "iv", "po", "sc",
+    "im", "sq", "daily", "bd", "bid", "tid", "qid", "od", "qd", "qds", "tds", "prn", "stat", "mcg",
+})
 """A word after the number that is a unit, but not one of the analyte's, makes it no reading
 ("potassium 20 mEq", "ALT 3 x ULN", "calcium 500 mg"); any other word is no unit ("K 2.8 today")."""
 _FLAGS = frozenset({"H", "L", "HH", "LL"})
@@ -234,7 +236,7 @@ _LABELS: dict[str, str] = {
     "bicarbonate": r"(?<!(?i:sodium)\s)(?<!(?i:potassium)\s)(?i:bicarbonate|bicarb)|HCO3-?|TCO2|tCO2|(?i:total\s+)CO2"
                    r"|(?P<co2>CO2)",
     "troponin": r"(?i:(?:hs-?|high[-\s]sensitivity\s+)?(?:cardiac\s+)?troponin)(?:[ \t]?-?[ \t]?(?P<ti>I)|[ \t]?-?[ \t]?"
-                r"(?P<tt>T))?\b|(?:hs-?)?c?Tn(?:(?P<ti2>I)|(?P<tt2>T))|hsTn(?:(?P<ti3>I)|(?P<tt3>T))",
+                r"(?P<tt>T))?\b|(?:hs-?)?c?Tn(?:(?P<ti2>I)|(?P<tt2>T))",
     "bilirubin": r"(?i:(?:total\s+)?bilirubin|t\.?\s?bili|bili)",
     "alt": r"ALT|SGPT|(?i:alanine\s+(?:amino)?transaminase|alanine\s+aminotransferase)",
 }
@@ -324,22 +326,23 @@ class LabReading:
 
     @property
     def describe(self) -> str:
-        """"haemoglobin 8.7 g/dL (below 12)"; with no unit written, the limit in the unit(s) the
-        number was read in: "haemoglobin 87 (below 120 g/L)", "CRP 12 (above 10 mg/L or 1 mg/dL)"."""
+        """"haemoglobin 8.7 g/dL (below 12)"; a limit in another unit than the one written is named
+        ("haemoglobin 98 g/L (below 12 g/dL)"), and so is the unit a unitless number was read in
+        ("WBC 14,200 (above 11 x 10^9/L, read as /uL)", "CRP 12 (above 10 mg/L, read as mg/L or mg/dL)")."""
         a = _ANALYTES[self.kind]
-        value = f"{int(self.value):,}" if self.value.is_integer() and self.value >= 10_000 else f"{self.value:g}"
-        text = f"{a.name} {value}" + (f" {self.unit}" if self.unit else "")
+        value = f"{int(self.value):,}" if self.value.is_integer() and self.value >= 1000 else f"{self.value:g}"
+        unit = "" if self.unit is None else self.unit if self.unit.startswith("/") else f" {self.unit}"
+        text = f"{a.name} {value}{unit}"
         if self.limit is None:
             return text
         direction, limit = self.limit
-        if self.unit:
-            return f"{text} ({direction} {_fmt(limit / a.units[_unit_key(self.unit)])})"
-        bounds = [f"{_fmt(limit / a.units[u])} {_PRETTY[u]}" for u, _ in _readings_as(self)]
-        return f"{text} ({direction} {' or '.join(bounds)})"
-
-
-def _fmt(limit: float) -> str:
-    return f"{round(limit):,}" if limit >= 1000 else f"{limit:.3g}"
+        bound = f"{direction} {limit:g}"
+        if self.unit is not None:
+            return f"{text} ({bound})" if a.units[_unit_key(self.unit)] == 1 else f"{text} ({bound} {_PRETTY[a.unit]})"
+        read_as = [u for u, _ in _readings_as(self)]
+        if read_as == [a.unit]:
+            return f"{text} ({bound} {_PRETTY[a.unit]})"
+        return f"{text} ({bound} {_PRETTY[a.unit]}, read as {' or '.join(_PRETTY[u] for u in read_as)})"
 
 
 def _readings_as(r: LabReading) -> list[tuple[str, float]]:
@@ -370,10 +373,9 @@ def read_labs(text: str) -> list[LabReading]:
     for start, end, reading in found:
         if start < taken_until:  # "WBC 14.2 K 3.0": that K is the WBC's unit
             continue
-        if reading.kind == "potassium" and _AFTER_A_NUMBER.search(text, max(0, start - 8), start):
-            # a K right after a number is a thousand ("2 K") unless that number was a reading's value
-            if taken_until < 0 or text[taken_until:start].strip(" \t\xa0"):
-                continue
+        if (reading.kind == "potassium" and _AFTER_A_NUMBER.search(text, max(0, start - 8), start)
+                and (taken_until < 0 or text[taken_until:start].strip(" \t\xa0"))):
+            continue  # a K right after a number is a thousand ("2 K"), unless that number was a reading's
         out.append(reading)
         taken_until = end
     return out
@@ -388,9 +390,9 @@ def _reading(kind: str, m: re.Match[str], text: str) -> tuple[int, LabReading] |
         return None  # a bare "CO2 45" may be a pCO2: only "CO2 32 mmol/L" is read
     if kind == "calcium" and m["corr"]:
         kind = "corrected calcium"
-    elif kind == "troponin" and (m["ti"] or m["ti2"] or m["ti3"]):
+    elif kind == "troponin" and (m["ti"] or m["ti2"]):
         kind = "troponin I"
-    elif kind == "troponin" and (m["tt"] or m["tt2"] or m["tt3"]):
+    elif kind == "troponin" and (m["tt"] or m["tt2"]):
         kind = "troponin T"
     analyte = _ANALYTES[kind]
     values: list[float] = []

@@ -10,7 +10,9 @@
   lentis', is looked up as a symptom), negated ones become exclusions; possible, hypothetical,
   historical and family mentions are left out and said so in the report's notes. Vital signs
   written as numbers ("BP: 169/74", "SpO2 89%") outside the adult reference ranges become
-  findings too (:mod:`extractors.vitals`: Hypertension, Fever, Tachycardia...).
+  findings too (:mod:`extractors.vitals`: Hypertension, Fever, Tachycardia...), and so do
+  laboratory values outside their reference limits (:mod:`extractors.labs`: "Hb 8.7 g/dL" ->
+  Anemia, "K 2.8 mmol/L" -> Hypokalemia).
 
 Nothing is dropped silently: whatever cannot be resolved is returned as :class:`Unresolved`.
 The text itself is never logged.
@@ -402,7 +404,8 @@ class Resolver:
             equivalents=tuple(t for t in eq if t != cid and self.index.knows(t)),
         )
 
-    def resolve_text(self, text: str, extractor: Extractor, out: Resolution, *, age: int | None = None) -> None:
+    def resolve_text(self, text: str, extractor: Extractor, out: Resolution, *, age: int | None = None,
+                     sex: str | None = None) -> None:
         self.deadline.check()  # the model pass is not interrupted: not started when the time is spent
         doc = Document(id="diagnosis-query", source_format="text", kind="clinical_note", text=text)
         (processed,) = extractor([doc])
@@ -453,6 +456,21 @@ class Resolver:
         if ignored:
             out.notes.append("not used as findings: " + ", ".join(ignored))
         self.resolve_vitals(text, out, age=age)
+        self.resolve_labs(text, out, age=age, sex=sex)
+
+    def resolve_labs(self, text: str, out: Resolution, *, age: int | None = None, sex: str | None = None) -> None:
+        """Laboratory values of the text outside their reference limits ("Hb 8.7 g/dL", "K 2.8
+        mmol/L") as present findings (:mod:`extractors.labs`), ``via`` ``labs``; the input shown is
+        the value, not the text. ``sex`` other than female/male reads with the limits for either."""
+        from extractors.labs import abnormal_lab_findings
+
+        for reading, concept_id, _name in abnormal_lab_findings(
+                text, age=age, sex=sex if sex in ("female", "male") else None):  # type: ignore[arg-type]
+            found = self.resolve(concept_id, FindingRole.PRESENT)
+            if isinstance(found, ResolvedFinding):
+                _add(out, found.model_copy(update={"input": reading.describe, "via": "labs"}))
+            else:
+                _add(out, found.model_copy(update={"input": reading.describe}))
 
     def resolve_vitals(self, text: str, out: Resolution, *, age: int | None = None) -> None:
         """Abnormal vital-sign readings of the text ("BP: 169/74") as present findings
@@ -775,6 +793,7 @@ def resolve_all(
     excluded: Sequence[str],
     extractor: Extractor | None,
     age: int | None = None,
+    sex: str | None = None,
     deadline: Deadline | None = None,
 ) -> Resolution:
     """Resolve everything, then drop duplicates and findings given both present and excluded.
@@ -786,7 +805,7 @@ def resolve_all(
         for value in values:
             _add(out, resolver.resolve(value, role))
     if text:
-        resolver.resolve_text(text, extractor or default_extractor(), out, age=age)
+        resolver.resolve_text(text, extractor or default_extractor(), out, age=age, sex=sex)
     present = {f.concept_id for f in out.findings}
     absent = {f.concept_id for f in out.excluded}
     conflict = present & absent

@@ -234,7 +234,7 @@ def rank_diagnoses(
             default_linker()
     deadline = Deadline(timeout_s)
     res = resolve_all(index, text=text, findings=present_in, excluded=excluded_in, extractor=extractor, age=age,
-                      deadline=deadline)
+                      sex=sex, deadline=deadline)
     notes = list(res.notes)
     vectors = index.prior_vectors()
     if index.profiles_missing:

@@ -107,7 +107,7 @@ class ResolvedFinding(Record):
     role: FindingRole
     concept_id: str
     name: str
-    via: str = Field(description="curie | name | linker | text | vitals (an abnormal reading such as 'BP: 169/74'); with -broader when only part of the name matched: its head, without the words before it or what follows it (\"ankle edema\" -> Edema, \"pitting edema of both ankles\" -> Edema)")
+    via: str = Field(description="curie | name | linker | text | vitals (an abnormal reading such as 'BP: 169/74') | labs (a laboratory value outside its reference limit such as 'K 2.8 mmol/L'); with -broader when only part of the name matched: its head, without the words before it or what follows it (\"ankle edema\" -> Edema, \"pitting edema of both ankles\" -> Edema)")
     equivalents: tuple[str, ...] = Field(default=(), description="same-named terms of other vocabularies also matched")
 
 

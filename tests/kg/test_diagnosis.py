@@ -781,3 +781,26 @@ def test_words_around_a_mention_and_common_words_name_no_disease() -> None:
     assert "HP:0000716" not in {f.concept_id for f in report.findings}
     assert not any(c.named_in_text for c in report.candidates)
     assert report.candidates[0].disease_id == "DOID:0000001"
+
+
+def test_laboratory_values_outside_their_limits_are_findings() -> None:
+    """"Hb 8.7 g/dL, MCV 116 fL" says a macrocytic anemia and "K 2.8 mmol/L" a hypokalemia, though
+    no word names them; a normal sodium says nothing, and the value, not the text, is shown."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0001903": "Anemia", "HP:0001972": "Macrocytic anemia", "HP:0002900": "Hypokalemia",
+             "HP:0002902": "Hyponatremia", "HP:0012378": "Fatigue"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="D:1", symptom="HP:0001972", frequency=0.9),
+         Annotation(disease="D:1", symptom="HP:0001903", frequency=1.0),
+         Annotation(disease="D:1", symptom="HP:0012378", frequency=0.9),
+         Annotation(disease="D:2", symptom="HP:0002900", frequency=0.9),
+         Annotation(disease="D:3", symptom="HP:0002902", frequency=0.9)],
+        symptom_names=terms, disease_names={"D:1": "pernicious anemia", "D:2": "hypokalemia", "D:3": "SIADH"},
+    )
+    report = rank_diagnoses(idx, text="Tired for months. Hb 8.7 g/dL, MCV 116 fL, K 2.8 mmol/L, Na 139 mmol/L.",
+                            age=64, sex="female")
+    labs = {f.concept_id: f for f in report.findings if f.via == "labs"}
+    assert set(labs) == {"HP:0001903", "HP:0001972", "HP:0002900"}
+    assert labs["HP:0001903"].input.startswith("haemoglobin 8.7")
+    assert report.candidates[0].disease_id == "D:1"
