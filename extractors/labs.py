@@ -69,8 +69,9 @@ ALT          Elevated circulating alanine aminotransferase    > 56 U/L, the high
                                                               and 25 women, are lower)
 ===========  ===============================================  =============================================
 
-Patients known to be under 18 keep only sodium, potassium, glucose and CRP (the other limits are
-age-specific in children); under 1 year nothing is read.
+Patients known to be under 18 keep only sodium, potassium, glucose, CRP and CK (the other limits
+are age-specific in children; children's CK upper limits, about 250-400 U/L after infancy, are below
+the 500 used here for men and unknown sex); under 1 year nothing is read.
 
 Care against false readings (a false finding is worse than a missed one): between a label and its
 number only a few filler words ("of", "was", "level", "on admission", "rose from") may stand, so
@@ -474,7 +475,7 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
     "bilirubin": (_Rule("above", 1.2, "HP:0002904"),),
     "alt": (_Rule("above", 56, "HP:0031964"),),
 }
-_CHILDREN = frozenset({"sodium", "potassium", "glucose", "crp"})
+_CHILDREN = frozenset({"sodium", "potassium", "glucose", "crp", "ck"})
 """Analytes whose adult limits hold from 1 to 17 years."""
 _ANEMIA_BY_MCV = {"HP:0005518": "HP:0001972", "HP:0025066": "HP:0001935"}
 """With an anemia in the text, an MCV out of range names its kind: Macrocytic / Microcytic anemia."""

@@ -208,11 +208,7 @@ class Resolver:
         first = self._resolve_name(value, role, via_text=via_text, context=context)
         if not isinstance(first, Unresolved):
             return first
-        # the side and the determiners say nothing about which finding it is ("drooping left
-        # eyelid", "blood in her stools"); "difficulty" is said in other words ("trouble climbing stairs")
-        core = [w for w in core if w not in _SIDES and w not in _DETERMINERS] or core
-        if core[0] in _DIFFICULTY and len(core) > 1:
-            core = ["difficulty", *core[1:]]
+        core = _plain(core)
         whole = " ".join(core)
         tries = [whole] if core != words else []
         tries += [" ".join(reordered)] if reordered else []
@@ -358,9 +354,34 @@ class Resolver:
 
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
         """``value`` as a finding the index knows, by an exact (normalised) name only: the graph's
-        own names, then an exact match of the linker; ``None`` otherwise."""
+        own names, then an exact match of the linker, then the same for its :func:`_plain` words;
+        ``None`` otherwise."""
+        from extractors.linking.normalize import normalize
+
         found = self._resolve_name(value, role, via_text=True, min_score=1.0)
+        if not isinstance(found, ResolvedFinding):
+            words = normalize(value).split()
+            plain = _plain(words)
+            if plain != words:
+                found = self._resolve_name(" ".join(plain), role, via_text=True, min_score=1.0)
+                found = found.model_copy(update={"input": value}) if isinstance(found, ResolvedFinding) else None
         return found if isinstance(found, ResolvedFinding) else None
+
+    def _acronym_link(self, text: str, concept_id: str) -> bool:
+        """Whether the extraction linked ``text`` to ``concept_id`` by an acronym of the concept
+        that the text writes in lower case, as an ordinary word ("odd taste" -> ODD), and by no
+        other of its names."""
+        from extractors.linking.normalize import normalize
+
+        entry = self.linker.kb.get(concept_id)
+        if entry is None:
+            return False
+        said = normalize(text)
+        if any(normalize(n) == said for n in entry.names if not _ACRONYM.fullmatch(n)):
+            return False
+        written = set(re.findall(r"[\w-]+", text))
+        words = set(said.split())
+        return any(normalize(n) in words and n not in written for n in entry.names if _ACRONYM.fullmatch(n))
 
     def _disease_named(self, text: str, concept_id: str | None, *, historical: bool = False) -> tuple[int, ...]:
         """The index positions of the disease a mention names: its linked concept or one of the
@@ -431,7 +452,8 @@ class Resolver:
                 ignored.append(f"{m.text!r} ({m.assertion.value})")
                 continue
             result: ResolvedFinding | Unresolved | None = completed
-            if result is None and m.concept_id is not None and m.label is EntityType.SYMPTOM and self.index.knows(m.concept_id):
+            if (result is None and m.concept_id is not None and m.label is EntityType.SYMPTOM
+                    and self.index.knows(m.concept_id) and not self._acronym_link(m.text, m.concept_id)):
                 result = self._found(m.text, role, m.concept_id, "text")
             if result is None and m.concept_id is None:
                 # "slowness of movement and small handwriting": two findings, not one; only conjuncts
@@ -701,6 +723,16 @@ where, not which finding; a lookup of the name goes on without it (a pain's site
 _DIFFICULTY = frozenset({"trouble", "problem", "problems"})
 """Said for "difficulty" at the head of a finding ("trouble climbing stairs" is HPO's *Difficulty
 climbing stairs*)."""
+
+
+def _plain(words: Sequence[str]) -> list[str]:
+    """A finding's name without its sides and determiners, which say nothing about which finding
+    it is ("drooping left eyelid", "blood in her stools"), and with "difficulty" for the other
+    words of it ("trouble climbing stairs")."""
+    core = [w for w in words if w not in _SIDES and w not in _DETERMINERS] or list(words)
+    if core[0] in _DIFFICULTY and len(core) > 1:
+        core = ["difficulty", *core[1:]]
+    return core
 
 
 def _phrase_ending(words: Sequence[str]) -> str | None:

@@ -298,6 +298,7 @@ def test_children_keep_only_the_analytes_whose_limits_hold() -> None:
     assert set(_found(text)) == {ANEMIA, HYPONATREMIA, LEUKOCYTOSIS}
     assert set(_found(text, age=10)) == {HYPONATREMIA}
     assert _found(text, age=0) == {}
+    assert set(_found("waddling gait; CK 18,000 U/L", age=5)) == {HIGH_CK}  # high at any age after infancy
 
 
 @pytest.mark.parametrize(

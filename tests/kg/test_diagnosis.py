@@ -764,21 +764,28 @@ def test_words_around_a_mention_and_common_words_name_no_disease() -> None:
     from kg.diagnosis.index import Annotation
 
     terms = {"HP:0031594": "PR segment depression", "HP:0100749": "Chest pain", "HP:0000716": "Depression",
-             "HP:0002019": "Constipation"}
+             "HP:0002019": "Constipation", "HP:0010865": "Oppositional defiant disorder", "HP:0031249": "Parageusia",
+             "HP:0003551": "Difficulty climbing stairs", "HP:0002359": "Frequent falls"}
     idx = DiagnosisIndex.from_annotations(
         [Annotation(disease="DOID:0000001", symptom="HP:0031594", frequency=0.5),
          Annotation(disease="DOID:0000001", symptom="HP:0100749", frequency=0.9),
          Annotation(disease="DOID:1596", symptom="HP:0000716", frequency=0.9),
          Annotation(disease="DOID:14250", symptom="HP:0002019", frequency=0.3),
-         Annotation(disease="DOID:1883", symptom="HP:0002019", frequency=0.1)],
-        symptom_names=terms,
+         Annotation(disease="DOID:1883", symptom="HP:0002019", frequency=0.1),
+         Annotation(disease="DOID:0060193", symptom="HP:0010865", frequency=0.9),
+         Annotation(disease="DOID:0000001", symptom="HP:0031249", frequency=0.1),
+         Annotation(disease="DOID:0000001", symptom="HP:0003551", frequency=0.1),
+         Annotation(disease="DOID:0000001", symptom="HP:0002359", frequency=0.1)],
+        symptom_names=terms, symptom_synonyms={"HP:0031249": ["Dysgeusia"]},
         disease_names={"DOID:0000001": "pericarditis", "DOID:1596": "depression", "DOID:14250": "Down syndrome",
-                       "DOID:1883": "hepatitis C"},
+                       "DOID:1883": "hepatitis C", "DOID:0060193": "oppositional defiant disorder"},
     )
     report = rank_diagnoses(idx, text="Sharp chest pain; the ECG shows diffuse PR depression. She put it down "
-                                      "to indigestion. Hepatitis C negative.", age=40, sex="female")
-    assert "HP:0031594" in {f.concept_id for f in report.findings}
-    assert "HP:0000716" not in {f.concept_id for f in report.findings}
+                                      "to indigestion and notices an odd taste. Frequent falls and trouble "
+                                      "climbing stairs. Hepatitis C negative.", age=40, sex="female")
+    found = {f.concept_id for f in report.findings}
+    assert {"HP:0031594", "HP:0031249", "HP:0003551"} <= found
+    assert not found & {"HP:0000716", "HP:0010865"}
     assert not any(c.named_in_text for c in report.candidates)
     assert report.candidates[0].disease_id == "DOID:0000001"
 
