@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 """Bump when :class:`DiagnosisIndex` or the way it is built changes: old files then never match."""
 
 KEEP = 3

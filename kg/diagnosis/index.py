@@ -109,6 +109,9 @@ class DiagnosisIndex:
     _disease_keys: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _defined_by: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _group_weights: dict[tuple[str, ...], float] = field(default_factory=dict, repr=False)
+    disease_parents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Disease id -> its parents along the Disease IS_A edges the index was built with (the Disease
+    Ontology's), for :meth:`disease_ancestors`."""
     profiles_missing: bool = False
     """The store predates disease profiles (an embedded store of an earlier schema opened
     read-only): ranked without priors, grouping or can't-miss; such an index is not cached."""
@@ -181,9 +184,23 @@ class DiagnosisIndex:
         index.name_keys = _name_keys(names, symptom_synonyms or {})
         _add_defining_findings(index)
         index.group, index.profiles = _groups(diseases, position, xrefs or {}, profiles or {}, index.disease_names)
+        disease_is_a = list(disease_is_a)
+        index.disease_parents = _parents_of(disease_is_a)
         _add_subtype_findings(index, disease_is_a)
         index._build_postings()
         return index
+
+    def disease_ancestors(self, disease: str) -> frozenset[str]:
+        """``disease`` and every disease above it along the Disease IS_A edges ("purulent acute
+        otitis media" -> "acute otitis media" -> "otitis media" ...); cycles tolerated."""
+        out: set[str] = {disease}
+        stack = [disease]
+        while stack:
+            for p in self.disease_parents.get(stack.pop(), ()):
+                if p not in out:
+                    out.add(p)
+                    stack.append(p)
+        return frozenset(out)
 
     @classmethod
     def from_store(cls, store: GraphStore, *, min_extracted_score: float = MIN_EXTRACTED_SCORE) -> DiagnosisIndex:
@@ -487,6 +504,14 @@ SUBTYPE_SOURCE = "subtypes"
 MIN_OWN_FINDINGS = 5
 """A disease with fewer findings of its own than this takes its subtypes' findings (the issue's
 coverage bar for a common disease is five findings)."""
+
+
+def _parents_of(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for child, parent in pairs:
+        if child != parent:
+            out[child].add(parent)
+    return {c: tuple(sorted(p)) for c, p in out.items()}
 
 
 def _add_subtype_findings(index: DiagnosisIndex, disease_is_a: Iterable[tuple[str, str]]) -> None:

@@ -811,3 +811,18 @@ def test_laboratory_values_outside_their_limits_are_findings() -> None:
     assert set(labs) == {"HP:0001903", "HP:0001972", "HP:0002900"}
     assert labs["HP:0001903"].input.startswith("haemoglobin 8.7")
     assert report.candidates[0].disease_id == "D:1"
+
+
+def test_disease_ancestors_follow_the_disease_hierarchy() -> None:
+    """The index keeps the Disease IS_A edges it was built with: a subtype's ancestors hold its
+    parent and grandparent (a benchmark counts a more specific form of the diagnosis as right)."""
+    from kg.diagnosis.index import Annotation
+
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="D:child", symptom="HP:0001945", frequency=0.9)],
+        symptom_names={"HP:0001945": "Fever"},
+        disease_names={"D:child": "purulent acute otitis media", "D:parent": "acute otitis media", "D:top": "otitis media"},
+        disease_is_a=[("D:child", "D:parent"), ("D:parent", "D:top"), ("D:top", "D:child")],  # a cycle is tolerated
+    )
+    assert idx.disease_ancestors("D:child") == {"D:child", "D:parent", "D:top"}
+    assert idx.disease_ancestors("D:other") == {"D:other"}
