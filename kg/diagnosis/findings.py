@@ -442,9 +442,11 @@ class Resolver:
             completed = self._completed(text, m.start, m.end, role) if why is None and role is not None else None
             # "PR depression": the words around the mention make it a sign that names no disease
             sign = completed is not None and not self.index.defined_by(completed.concept_id)
+            named = False
             if why is None and not sign and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
                 for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
+                    named = True
             if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
                 ignored.append(f"{m.text!r} ({why})")
                 continue
@@ -473,6 +475,12 @@ class Resolver:
                 # "no prior kidney stones" says the patient never had the disease before, not that
                 # this episode is not one: the finding that names a disease is not excluded
                 ignored.append(f"{m.text!r} (negated history of a finding that names a disease)")
+                continue
+            if (named and m.label is EntityType.DISEASE and isinstance(result, ResolvedFinding)
+                    and result.via.endswith("-broader")):
+                # "lung cancer" counts as the disease named; only a word of it is a finding
+                # (*Neoplasm*), which every tumour syndrome has
+                ignored.append(f"{m.text!r} (a disease named; only part of its name is a finding)")
                 continue
             _add(out, result)
         if ignored:

@@ -826,3 +826,21 @@ def test_disease_ancestors_follow_the_disease_hierarchy() -> None:
     )
     assert idx.disease_ancestors("D:child") == {"D:child", "D:parent", "D:top"}
     assert idx.disease_ancestors("D:other") == {"D:other"}
+
+
+def test_a_disease_named_is_not_also_the_broader_finding_a_word_of_it_names() -> None:
+    """"a history of lung cancer, now nauseated" names lung cancer; the *Neoplasm* that "cancer"
+    alone would be is not a finding (every tumour syndrome has it)."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0002664": "Neoplasm", "HP:0002018": "Nausea", "HP:0100526": "Neoplasm of the lung"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="DOID:1324", symptom="HP:0100526", frequency=1.0),
+         Annotation(disease="D:tumour", symptom="HP:0002664", frequency=1.0),
+         Annotation(disease="D:tumour", symptom="HP:0002018", frequency=0.5)],
+        is_a=[("HP:0100526", "HP:0002664")],
+        symptom_names=terms, disease_names={"DOID:1324": "lung cancer", "D:tumour": "some tumour syndrome"},
+    )
+    report = rank_diagnoses(idx, text="He has lung cancer and is nauseated.", age=60, sex="male")
+    assert "HP:0002664" not in {f.concept_id for f in report.findings}
+    assert any("only part of its name" in n for n in report.notes)
