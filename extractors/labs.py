@@ -197,6 +197,7 @@ _ANALYTES: dict[str, _Analyte] = {
 _ANALYTES["corrected calcium"] = replace(_ANALYTES["calcium"], name="corrected calcium")
 
 _UNIT_WORDS = frozenset({
+    "lakh", "lakhs", "lac", "lacs", "thousand", "million", "crore",  # "platelets 2.5 lakh" is 250 x 10^9/L
     "mg", "g", "gm", "gram", "grams", "ug", "ng", "pg", "kg", "meq", "mmol", "umol", "nmol", "pmol", "mol",
     "ml", "l", "dl", "cc", "u", "iu", "units", "unit", "miu", "uiu", "mu", "tab", "tabs", "tablet", "tablets",
     "cap", "caps", "capsule", "capsules", "amp", "amps", "vial", "vials", "x", "times", "fold", "mmhg", "kpa",
@@ -298,13 +299,20 @@ _NOT_A_LEVEL = re.compile(
     r"free|glycated|glycosylated|vitamin|coronary|given|give|gave|giving|start|started|starting|administer|"
     r"administered|received|receiving|replace|replaced|replacing|replacement|replete|repleted|repleting|repletion|"
     r"supplement|supplements|supplemented|supplementation|infusion|infused|drip|bolus|IV|PO|oral|orally|dose|dosed|"
-    r"dosing|prescribed|less|greater|below|above|under|over|than)\b|[<>≤≥]",
+    r"dosing|prescribed|less|greater|below|above|under|over|than|previous|previously|prior|baseline)\b|[<>≤≥]",
     re.IGNORECASE,
 )
 """Words in a label's clause, before it, that make the number a goal, a threshold, a dose given or
 someone else's result ("keep K > 4", "given IV potassium 40", "mother's Hb", "ionized calcium")."""
-_CLAUSE_START = re.compile(r".*(?:[\n,;(]|[.!?](?=\s))", re.DOTALL)
-_SENTENCE_START = re.compile(r".*(?:\n|[.!?](?=\s))", re.DOTALL)
+_CLAUSE_END = re.compile(r"[\n,;(]|[.!?](?=\s)")
+_SENTENCE_END = re.compile(r"\n|[.!?](?=\s)")
+_PAST_OR_ELSEWHERE = re.compile(
+    r"[^,;.\n]{0,30}?\b(?:ago|last\s+(?:year|month|week|visit|time)|previously|at\s+baseline|"
+    r"in\s+(?:the\s+)?(?:CSF|urine|pleural|ascitic|ascites|synovial|peritoneal|stool|fluid)|\(?\s*ioni[sz]ed)\b",
+    re.IGNORECASE,
+)
+"""Words right after a value, in its clause, that make it a past value, a value in another fluid or
+an ionised calcium ("Hb 8 two weeks ago", "K 2.9 last year", "WBC 15 in CSF", "Ca 1.1 (ionised)")."""
 _BEFORE = 120
 """Characters before a label searched for a specimen (in its sentence) and a :data:`_NOT_A_LEVEL`
 word (in its clause, at most 40 characters back)."""
@@ -387,8 +395,10 @@ def _reading(kind: str, m: re.Match[str], text: str) -> tuple[int, LabReading] |
     unit), or None when the match is no reading of ``kind``."""
     if _AFTER_NUMBER.match(text, m.end("num")) or not _context_ok(text, m.start()):
         return None
-    if kind == "bicarbonate" and m["co2"] and not m["unit"]:
-        return None  # a bare "CO2 45" may be a pCO2: only "CO2 32 mmol/L" is read
+    if kind == "bicarbonate" and m["co2"] and not (m["unit"] and _unit_key(m["unit"]) in _ANALYTES[kind].units):
+        return None  # a bare "CO2 45" (or "CO2 48 HCO3 24") may be a pCO2: only "CO2 32 mmol/L" is read
+    if _PAST_OR_ELSEWHERE.match(text, m.end("num")):
+        return None  # "Hb 8 two weeks ago", "K 2.9 previously", "WBC 15 in CSF", "Ca 1.1 ionized"
     if kind == "calcium" and m["corr"]:
         kind = "corrected calcium"
     elif kind == "troponin" and (m["ti"] or m["ti2"]):
@@ -421,13 +431,21 @@ def _reading(kind: str, m: re.Match[str], text: str) -> tuple[int, LabReading] |
     return end, worst if _deviation(worst) > 0 else readings[-1]
 
 
+def _after_last(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` after the last match of ``pattern`` (all of it when none): one pass, no backtracking."""
+    end = 0
+    for m in pattern.finditer(text):
+        end = m.end()
+    return text[end:]
+
+
 def _context_ok(text: str, start: int) -> bool:
     before = text[max(0, start - _BEFORE):start]
-    sentence = _SENTENCE_START.sub("", before, count=1)
+    sentence = _after_last(_SENTENCE_END, before)
     specimens = list(_SPECIMEN.finditer(sentence))
     if specimens and specimens[-1]["other"]:
         return False
-    clause = _CLAUSE_START.sub("", sentence, count=1)[-40:]
+    clause = _after_last(_CLAUSE_END, sentence)[-40:]
     return not _NOT_A_LEVEL.search(clause)
 
 

@@ -55,7 +55,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "hr": re.compile(rf"{_NOT_AFTER_NUMBER}(?<!fetal\s)\b(?:HR|heart\s+rate|pulse(?:\s+rate)?)\b{_NOT_A_RATE}{_GAP}"
                      rf"(\d{{2,3}}){_INTEGER_END}", re.IGNORECASE),
     "temp": re.compile(rf"\b(?:temp(?:erature)?|Tmax)\b{_GAP}(\d{{2,3}}(?:\.\d{{1,2}})?)(?:\s?°)?\s?([CF])?\b"
-                       r"|(?<![\w/.])(?-i:T)\s*[:=]?\s*(\d{2,3}(?:\.\d{1,2})?)\s?°?\s?(?-i:([CF]))\b",
+                       r"|(?<![\w/.])(?<!troponin )(?-i:T)[ \t]{0,3}[:=]?[ \t]{0,3}(\d{2,3}(?:\.\d{1,2})?)[ \t]?°?[ \t]?"
+                       r"(?-i:([CF]))\b",
                        re.IGNORECASE),
     "rr": re.compile(rf"\b(?:RR|resp(?:iratory)?\s+rate|respirations?|resp)\b{_GAP}(\d{{1,2}}){_INTEGER_END}", re.IGNORECASE),
     "spo2": re.compile(rf"\b(?:SpO2|SaO2|O2\s*sat(?:uration)?s?|oxygen\s+saturations?|saturations?|pulse\s+ox(?:imetry)?)\b"

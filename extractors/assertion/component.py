@@ -209,7 +209,7 @@ class AssertionEngine:
             return []
         for span in targets:
             if span.doc is not doc:
-                raise InvalidSpanError(f"span {span.text!r} belongs to another Doc")
+                raise InvalidSpanError(f"a span of {len(span)} tokens belongs to another Doc")  # never the text
         flags = list(sent_starts) if sent_starts is not None else self.sentence_starts(doc)
         if len(flags) != len(doc):
             raise InvalidSpanError(f"{len(flags)} sentence flags for a doc of {len(doc)} tokens")
@@ -218,6 +218,8 @@ class AssertionEngine:
         for rule, start, end in self._rule_matches(doc):
             sent_start, sent_end = bounds[start]
             lo, hi = _scope(rule, start, end, sent_start, sent_end)
+            if rule.literal in assertion_rules.CLAUSE_BOUNDED:  # back to the start of its clause only
+                lo = next((i + 1 for i in range(start - 1, lo - 1, -1) if doc[i].lower_ in assertion_rules.CLAUSE_START), lo)
             modifiers.append(ConTextModifier(rule, start, end, None, scope_start=lo, scope_end=hi))
         graph = ConTextGraph(targets=targets, modifiers=modifiers, prune_on_modifier_overlap=False)
         graph.update_scopes()
@@ -279,11 +281,11 @@ def assertion_for_span(text: str, start: int, end: int) -> Assertion:
     not fit ``text`` or cover only whitespace.
     """
     if not 0 <= start < end <= len(text):
-        raise InvalidSpanError(f"span {start}..{end} does not fit a text of length {len(text)}: {text[:60]!r}")
+        raise InvalidSpanError(f"span {start}..{end} does not fit a text of length {len(text)}")
     doc = default_pipeline().make_doc(text)
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or not span.text.strip():
-        raise InvalidSpanError(f"span {start}..{end} ({text[start:end]!r}) covers no token of {text[:60]!r}")
+        raise InvalidSpanError(f"span {start}..{end} covers no token of the text")
     return default_engine().analyse(doc, [span])[0].assertion
 
 

@@ -28,6 +28,14 @@ POSSIBLE = "POSSIBLE_EXISTENCE"
 HYPOTHETICAL = "HYPOTHETICAL"
 HISTORICAL = "HISTORICAL"
 FAMILY = "FAMILY"
+HISTORY_END = "HISTORY_END"
+"""Not an assertion: a cue that ends a past-history modifier's scope (a duration that starts
+today's illness). Every HISTORICAL rule is ``terminated_by`` it (:func:`context_rules`)."""
+X_NEGATIVE = "X negative (clause end)"
+CLAUSE_BOUNDED = frozenset({X_NEGATIVE})
+"""Rules whose scope stops at the start of their clause (a comma, semicolon, colon, parenthesis,
+"and", "or", "with" before them): :class:`~extractors.assertion.component.AssertionEngine`."""
+CLAUSE_START = frozenset({",", ";", ":", "(", "and", "or", "with"})
 
 _FAMILY_WORDS = [
     "aunt", "aunts", "brother", "brothers", "child", "children", "cousin", "cousins", "dad", "daughter",
@@ -83,9 +91,10 @@ ADDED: tuple[dict[str, Any], ...] = (
     _pat(": no (clause end)", NEGATED, "BACKWARD", [{"ORTH": ":"}, {"LOWER": {"IN": ["no", *_NEGATIVE]}}, {"IS_PUNCT": True}]),
     _pat(": no (line end)", NEGATED, "BACKWARD", r"(?m):[ \t]*(?:no|none|negative|neg|absent|denie[sd])[ \t]*$"),
     # a test or serology reported negative after its name, at the end of its clause ("hepatitis C
-    # negative", "celiac serology negative."); not "HIV negative patient with fever" mid-clause
-    _pat("X negative (clause end)", NEGATED, "BACKWARD", r"\b(?:negative|neg)\b(?=[ \t]*(?:[.,;)]|$))",
-         max_scope=4),
+    # negative", "celiac serology negative."); not "HIV negative patient with fever" mid-clause, and
+    # never back past the clause's start ("Chest pain, troponin negative": the chest pain stands;
+    # :data:`CLAUSE_BOUNDED`)
+    _pat(X_NEGATIVE, NEGATED, "BACKWARD", r"\b(?:negative|neg)\b(?=[ \t]*(?:[.,;)]|$))", max_scope=4),
     _pat("unlikely to be", NEGATED, "FORWARD", [{"LOWER": "unlikely"}, {"LOWER": "to"}, {"LOWER": {"IN": ["be", "have"]}}]),
     # ---- pseudo-negations: a longer phrase that contains a trigger but negates nothing
     *(_lit(p, NEGATED, "PSEUDO") for p in (
@@ -148,12 +157,13 @@ ADDED: tuple[dict[str, Any], ...] = (
           {"LOWER": {"IN": ["history", "hx"]}}]),
     _lit("history of present illness", HISTORICAL, "PSEUDO"),
     # a duration starts today's illness after a past-history list ("h/o constipation and 3 days of
-    # LLQ pain"): the history's scope ends there
-    _pat("3 days of", HISTORICAL, "TERMINATE",
+    # LLQ pain"): the history's scope ends there, and only the history's (HISTORY_END terminates
+    # HISTORICAL modifiers alone: "denies 2 days of chest pain" is still a denial)
+    _pat("3 days of", HISTORY_END, "PSEUDO",
          [{"LIKE_NUM": True}, {"ORTH": "-", "OP": "?"},
           {"LOWER": {"IN": ["hour", "hours", "day", "days", "week", "weeks", "month", "months"]}},
           {"LOWER": {"IN": ["of", "history"]}}]),
-    _pat("two-day history of", HISTORICAL, "TERMINATE",
+    _pat("two-day history of", HISTORY_END, "PSEUDO",
          [{"LOWER": {"REGEX": r"^(\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|few)-"
                               r"(hour|day|week|month)s?$"}},
           {"LOWER": {"IN": ["of", "history"]}}]),
@@ -215,8 +225,15 @@ def rule_dicts() -> list[dict[str, Any]]:
 
 
 def context_rules() -> list[ConTextRule]:
-    """Fresh :class:`ConTextRule` objects (a matcher mutates the rules it is given, so never share)."""
-    return [ConTextRule.from_dict(r) for r in rule_dicts()]
+    """Fresh :class:`ConTextRule` objects (a matcher mutates the rules it is given, so never share);
+    every HISTORICAL rule is terminated by :data:`HISTORY_END` cues."""
+    out = []
+    for r in rule_dicts():
+        rule = ConTextRule.from_dict(r)
+        if rule.category == HISTORICAL and rule.direction.upper() != "PSEUDO":
+            rule.terminated_by = {*rule.terminated_by, HISTORY_END}
+        out.append(rule)
+    return out
 
 
 def write_json(path: str | Path) -> None:

@@ -68,18 +68,19 @@ def non_concept_reason(text: str, *, maneuvers: bool = False) -> str | None:
         return "a body system or measurement, not a finding"
     if maneuvers and key in _maneuvers():
         return "an examination manoeuvre, not a finding"
-    if maneuvers and len(words) == 1 and words[0] in _common_words():
+    if maneuvers and text.strip().islower() and text.strip() in _common_words():
         return "a common word, not a finding"
     return None
 
 
 @cache
 def _common_words() -> frozenset[str]:
-    """spaCy's English stop words ("down" of "put it down to", "no", "back"): tagged alone in a
-    clinical note, such a word is the tagger's slip, not a finding or a disease named (the
-    linker reads "down" as *Down syndrome*)."""
+    """spaCy's English stop words ("down" of "put it down to", "no", "back"), as written: tagged
+    alone and in lower case in a clinical note, such a word is the tagger's slip, not a finding or
+    a disease named (the linker reads "down" as *Down syndrome*); "Down's" or "ALL" (acute
+    lymphoblastic leukaemia) are names."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    return frozenset(normalize(w) for w in STOP_WORDS)
+    return frozenset(STOP_WORDS)
 
 

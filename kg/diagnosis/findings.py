@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kg.diagnosis.errors import DiagnosisTimeoutError
 from kg.diagnosis.index import DiagnosisIndex
@@ -182,6 +182,8 @@ class Resolver:
         from extractors.linking.normalize import normalize
 
         words = normalize(value).split()
+        if not words:  # "?": nothing to look up
+            return self._resolve_name(value, role, via_text=via_text, context=context)
         core = list(words)
         while len(core) > 1 and core[0] in MODIFIERS:
             core.pop(0)
@@ -201,6 +203,9 @@ class Resolver:
             if isinstance(found, ResolvedFinding):
                 return found.model_copy(update={"input": value, "via": found.via + "-broader"})
         ending = _phrase_ending(core)  # "2 mm horizontal ST depression" is ST segment depression, not Depression
+        if ending is not None and isinstance(
+                exact := self._resolve_name(value, role, via_text=via_text, min_score=1.0, context=context), ResolvedFinding):
+            return exact  # a name of its own first ("penetrating foot ulcers")
         if ending is not None:
             found = self._resolve_name(ending, role, via_text=via_text, min_score=1.0, context=context)
             if isinstance(found, ResolvedFinding):
@@ -283,7 +288,7 @@ class Resolver:
                 break
             if adds_words(value, cand, context=context):  # "tenderness" is not Scalp tenderness
                 continue
-            if self._acronym_unsaid(value, cand):  # "odd taste" is not ODD (Oppositional defiant disorder)
+            if self._word_acronym(value, cand.concept_id, normalize(cand.matched)):  # "odd taste" is not ODD
                 continue
             for cid in (cand.concept_id, *cand.xrefs):
                 if self.index.knows(cid):
@@ -295,20 +300,6 @@ class Resolver:
             if linked_elsewhere else "no symptom concept matches this name"
         )
         return Unresolved(input=value, role=role, reason=reason)
-
-    def _acronym_unsaid(self, value: str, cand: Any) -> bool:
-        """Whether the candidate matched only by an acronym of its concept ("ODD", "CVA") that the
-        text does not write as one: the lower-case word is an ordinary word ("odd taste")."""
-        from extractors.linking.normalize import normalize
-
-        entry = self.linker.kb.get(cand.concept_id)
-        if entry is None:
-            return False
-        key = normalize(cand.matched)
-        forms = [n for n in entry.names if normalize(n) == key]
-        if not forms or not all(_ACRONYM.fullmatch(n) for n in forms):
-            return False
-        return not any(w in forms for w in re.findall(r"[\w-]+", value))
 
     def _completed(self, text: str, start: int | None, end: int | None, role: FindingRole) -> ResolvedFinding | None:
         """The longest exact finding name made of the mention and up to :data:`_NEIGHBOURS` words
@@ -361,16 +352,17 @@ class Resolver:
         found = self._resolve_name(value, role, via_text=True, min_score=1.0)
         if not isinstance(found, ResolvedFinding):
             words = normalize(value).split()
-            plain = _plain(words)
+            plain = _plain(words, sides=False)  # an exact name keeps its side ("right bundle branch block")
             if plain != words:
                 found = self._resolve_name(" ".join(plain), role, via_text=True, min_score=1.0)
                 found = found.model_copy(update={"input": value}) if isinstance(found, ResolvedFinding) else None
         return found if isinstance(found, ResolvedFinding) else None
 
-    def _acronym_link(self, text: str, concept_id: str) -> bool:
-        """Whether the extraction linked ``text`` to ``concept_id`` by an acronym of the concept
-        that the text writes in lower case, as an ordinary word ("odd taste" -> ODD), and by no
-        other of its names."""
+    def _word_acronym(self, text: str, concept_id: str, key: str | None = None) -> bool:
+        """Whether ``concept_id`` was reached from ``text`` only by an acronym of it that the text
+        writes in lower case as an ordinary English word (:data:`_WORD_ACRONYMS`: "odd taste" ->
+        ODD, "put it all down" -> ALL), and by no other of its names; ``key``: only the acronyms
+        that normalise to it (the name a linker candidate matched). "copd" keeps its link."""
         from extractors.linking.normalize import normalize
 
         entry = self.linker.kb.get(concept_id)
@@ -378,10 +370,12 @@ class Resolver:
             return False
         said = normalize(text)
         if any(normalize(n) == said for n in entry.names if not _ACRONYM.fullmatch(n)):
-            return False
+            return False  # the text is one of its full names
+        if key is not None and any(normalize(n) == key and not _ACRONYM.fullmatch(n) for n in entry.names):
+            return False  # the candidate matched a full name too
         written = set(re.findall(r"[\w-]+", text))
-        words = set(said.split())
-        return any(normalize(n) in words and n not in written for n in entry.names if _ACRONYM.fullmatch(n))
+        return any(_ACRONYM.fullmatch(n) and (key is None or normalize(n) == key) and n.lower() in _WORD_ACRONYMS
+                   and n.lower() in written and n not in written for n in entry.names)
 
     def _disease_named(self, text: str, concept_id: str | None, *, historical: bool = False) -> tuple[int, ...]:
         """The index positions of the disease a mention names: its linked concept or one of the
@@ -394,7 +388,7 @@ class Resolver:
 
         ids: tuple[str, ...] = ()
         if concept_id is not None:
-            entry = self._linker.kb.get(concept_id) if self._linker is not None else None
+            entry = self.linker.kb.get(concept_id)
             ids = (concept_id, *(entry.xrefs if entry is not None else ()))
             for cid in ids:
                 pos = self.index.position(cid)
@@ -442,8 +436,9 @@ class Resolver:
             completed = self._completed(text, m.start, m.end, role) if why is None and role is not None else None
             # "PR depression": the words around the mention make it a sign that names no disease
             sign = completed is not None and not self.index.defined_by(completed.concept_id)
+            acronym = m.concept_id is not None and self._word_acronym(m.text, m.concept_id)  # "odd" -> ODD
             named = False
-            if why is None and not sign and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
+            if why is None and not sign and not acronym and m.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
                 for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
                     named = True
@@ -455,7 +450,7 @@ class Resolver:
                 continue
             result: ResolvedFinding | Unresolved | None = completed
             if (result is None and m.concept_id is not None and m.label is EntityType.SYMPTOM
-                    and self.index.knows(m.concept_id) and not self._acronym_link(m.text, m.concept_id)):
+                    and self.index.knows(m.concept_id) and not acronym):
                 result = self._found(m.text, role, m.concept_id, "text")
             if result is None and m.concept_id is None:
                 # "slowness of movement and small handwriting": two findings, not one; only conjuncts
@@ -496,11 +491,7 @@ class Resolver:
 
         for reading, concept_id, _name in abnormal_lab_findings(
                 text, age=age, sex=sex if sex in ("female", "male") else None):  # type: ignore[arg-type]
-            found = self.resolve(concept_id, FindingRole.PRESENT)
-            if isinstance(found, ResolvedFinding):
-                _add(out, found.model_copy(update={"input": reading.describe, "via": "labs"}))
-            else:
-                _add(out, found.model_copy(update={"input": reading.describe}))
+            self._add_reading(out, concept_id, reading.describe, "labs")
 
     def resolve_vitals(self, text: str, out: Resolution, *, age: int | None = None) -> None:
         """Abnormal vital-sign readings of the text ("BP: 169/74") as present findings
@@ -508,15 +499,22 @@ class Resolver:
         from extractors.vitals import abnormal_findings
 
         for v in abnormal_findings(text, age=age):
-            found = self.resolve(v.concept_id, FindingRole.PRESENT)
-            if isinstance(found, ResolvedFinding):
-                _add(out, found.model_copy(update={"input": v.describe, "via": "vitals"}))
-            else:
-                _add(out, found.model_copy(update={"input": v.describe}))
+            self._add_reading(out, v.concept_id, v.describe, "vitals")
+
+    def _add_reading(self, out: Resolution, concept_id: str, describe: str, via: str) -> None:
+        found = self.resolve(concept_id, FindingRole.PRESENT)
+        update = {"input": describe, "via": via} if isinstance(found, ResolvedFinding) else {"input": describe}
+        _add(out, found.model_copy(update=update))
 
 
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9-]{1,5}")
 """A vocabulary's acronym name (capitals and digits, up to six characters: "ODD", "CVA", "GERD")."""
+_WORD_ACRONYMS = frozenset("""aids all as at be can fan gem hem hit lam lid map med meth no odd pan pygmy rad tam
+tet was""".split())
+"""Acronym names of the linking KB's concepts that are also ordinary English words (read off its
+348 letter-only acronyms on 2026-12-08): written in lower case they are the word ("an odd taste",
+"all over"), not ODD or ALL. Lower-case clinical acronyms that are no English word ("copd",
+"gerd", "chf") keep their link."""
 
 _NEIGHBOURS = 2
 """Words on each side of a mention that may complete a span the tagger cut short."""
@@ -599,7 +597,6 @@ CLINICAL_PHRASES: dict[str, str] = {
     "unable to sleep": "insomnia",
     "difficulty sleeping": "insomnia",
     "wheal": "urticaria",
-    "wheals": "urticaria",
     "st depression": "st segment depression",
     "st elevation": "st segment elevation",
     "pr depression": "pr segment depression",
@@ -617,13 +614,11 @@ CLINICAL_PHRASES: dict[str, str] = {
     "gritty eyes": "keratoconjunctivitis sicca",
     "watering eyes": "epiphora",
     "red eyes": "conjunctival hyperemia",
-    "drooping eyelids": "ptosis",
     "thenar wasting": "skeletal muscle atrophy",
     "room spinning": "vertigo",
     "spinning sensation": "vertigo",
     "aching bones": "bone pain",
     "bones ache": "bone pain",
-    "burrows": "serpiginous burrow",
     "burrow": "serpiginous burrow",
     "red skin": "erythema",
     "reflux": "gastroesophageal reflux",
@@ -733,12 +728,21 @@ _DIFFICULTY = frozenset({"trouble", "problem", "problems"})
 climbing stairs*)."""
 
 
-def _plain(words: Sequence[str]) -> list[str]:
-    """A finding's name without its sides and determiners, which say nothing about which finding
-    it is ("drooping left eyelid", "blood in her stools"), and with "difficulty" for the other
-    words of it ("trouble climbing stairs")."""
-    core = [w for w in words if w not in _SIDES and w not in _DETERMINERS] or list(words)
-    if core[0] in _DIFFICULTY and len(core) > 1:
+def _plain(words: Sequence[str], *, sides: bool = True) -> list[str]:
+    """A finding's name without its determiners and (with ``sides``) the sides said inside it,
+    which say nothing about which finding it is ("drooping left eyelid", "blood in her stools"),
+    and with "difficulty" for the other words of it ("trouble climbing stairs"). A side that opens
+    the name or stands next to another side is kept: it may be the name's own ("right bundle
+    branch block", "left-right confusion")."""
+    def kept(k: int, w: str) -> bool:
+        if w in _DETERMINERS:
+            return False
+        if w not in _SIDES or not sides or k == 0:
+            return True
+        return any(words[j] in _SIDES for j in (k - 1, k + 1) if 0 <= j < len(words))
+
+    core = [w for k, w in enumerate(words) if kept(k, w)] or list(words)
+    if core and core[0] in _DIFFICULTY and len(core) > 1:
         core = ["difficulty", *core[1:]]
     return core
 

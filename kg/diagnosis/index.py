@@ -109,7 +109,7 @@ class DiagnosisIndex:
     _disease_keys: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _defined_by: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _group_weights: dict[tuple[str, ...], float] = field(default_factory=dict, repr=False)
-    disease_parents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    disease_parents: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     """Disease id -> its parents along the Disease IS_A edges the index was built with (the Disease
     Ontology's), for :meth:`disease_ancestors`."""
     profiles_missing: bool = False
@@ -193,14 +193,9 @@ class DiagnosisIndex:
     def disease_ancestors(self, disease: str) -> frozenset[str]:
         """``disease`` and every disease above it along the Disease IS_A edges ("purulent acute
         otitis media" -> "acute otitis media" -> "otitis media" ...); cycles tolerated."""
-        out: set[str] = {disease}
-        stack = [disease]
-        while stack:
-            for p in self.disease_parents.get(stack.pop(), ()):
-                if p not in out:
-                    out.add(p)
-                    stack.append(p)
-        return frozenset(out)
+        from loaders.obo import below
+
+        return frozenset(below(self.disease_parents, disease) | {disease})
 
     @classmethod
     def from_store(cls, store: GraphStore, *, min_extracted_score: float = MIN_EXTRACTED_SCORE) -> DiagnosisIndex:

@@ -98,6 +98,13 @@ def statuses(nlp: Language, text: str, *targets: str | tuple[str, int]) -> list[
         ("Man with h/o chronic constipation and 3 days of LLQ pain.", "chronic constipation", X),
         ("Man with h/o chronic constipation and 3 days of LLQ pain.", "LLQ pain", P),
         ("Known asthma and a two-day history of wheeze.", "wheeze", P),
+        ("Chest pain, troponin negative.", "Chest pain", P),
+        ("Hemolytic anemia, Coombs negative.", "anemia", P),
+        ("Fever (blood cultures negative)", "Fever", P),
+        ("Denies 2 days of chest pain.", "chest pain", N),
+        ("Denies chest pain or 2 weeks of weight loss.", "weight loss", N),
+        ("Mother had 3 months of chemotherapy for breast cancer.", "breast cancer", F),
+        ("Risk of 3 days of fever.", "fever", H),
     ],
 )
 def test_component_labels_real_sentences(nlp: Language, text: str, target: str, expected: Assertion) -> None:

@@ -264,6 +264,12 @@ def test_impossible_values_are_ignored(text: str) -> None:
         "ran 2 K 3.1",
         "Ki-67 3",
         "Hb" + " " * 20_000 + "8.7",  # read at once, not backtracked over
+        "ABG pH 7.31 CO2 48 HCO3 24", "CO2 45 on ABG",  # a pCO2, and HCO3 is no unit of it
+        "platelet count 2.5 lakh", "platelets 1.5 lakhs",  # 250 and 150 x 10^9/L
+        "Ca 1.15 mmol/L (ionised)", "Ca 1.1 ionized",  # ionised, said after the value
+        "Hb was 8 last year, now 13.5 g/dL", "previous K 2.9, today K 4.1", "Hb 8 two weeks ago",
+        "WBC 15 in CSF",
+        "1 K 3 " * 3333, "K 1 " * 5000,  # hostile repetition: linear, not quadratic
     ],
 )
 def test_numbers_that_are_not_a_patients_serum_level_give_nothing(text: str) -> None:

@@ -60,6 +60,8 @@ def test_reference_ranges(text: str, expected: set[str]) -> None:
         "Her mother's BP 180/100.",
         "temp 37" + " " * 20_000,  # no unit after a long run of blanks: read at once, not backtracked over
         "T 38.2 without its unit; t 38 c in lower case; T3 38 C; CT 38 C",  # a bare "T" needs its unit
+        "Troponin T 40 C-terminal; T\n38 C",  # troponin T is no temperature; the unit is on the same line
+        "T" + " " * 20_000,  # read at once, not backtracked over
     ],
 )
 def test_implausible_or_unlabelled_numbers_give_nothing(text: str) -> None:
@@ -72,6 +74,7 @@ def test_children_keep_only_fever() -> None:
     assert set(_found(text, age=3)) == {"HP:0001945"}  # a 3-year-old's heart and breathing rates are their own
 
 
-@pytest.mark.parametrize("text", ["T 38.2 C, WBC 14.2", "T: 39.1C", "T 101.3 F", "afebrile yesterday, T 38.6°C today"])
+@pytest.mark.parametrize("text", ["T 38.2 C, WBC 14.2", "T: 39.1C", "T 101.3 F", "afebrile yesterday, T 38.6°C today",
+                                  "Vitals T 38.2 C HR 90"])
 def test_a_capital_t_with_the_temperature_unit_is_a_temperature(text: str) -> None:
     assert set(_found(text)) == {"HP:0001945"}

@@ -844,3 +844,31 @@ def test_a_disease_named_is_not_also_the_broader_finding_a_word_of_it_names() ->
     report = rank_diagnoses(idx, text="He has lung cancer and is nauseated.", age=60, sex="male")
     assert "HP:0002664" not in {f.concept_id for f in report.findings}
     assert any("only part of its name" in n for n in report.notes)
+
+
+def test_lower_case_acronyms_keep_their_link_unless_they_are_english_words() -> None:
+    """"copd" is COPD, written in lower case; "odd" is the English word, not ODD (no finding, no
+    disease named); "Down's" is a name, not a common word; a name of no letters is unresolved."""
+    from kg.diagnosis.index import Annotation
+
+    terms = {"HP:0006510": "Chronic pulmonary obstruction", "HP:0012735": "Cough", "HP:0002315": "Headache",
+             "HP:0010865": "Oppositional defiant disorder"}
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="D:1", symptom="HP:0006510", frequency=0.9),
+         Annotation(disease="D:1", symptom="HP:0012735", frequency=0.9),
+         Annotation(disease="D:1", symptom="HP:0002315", frequency=0.2),
+         Annotation(disease="DOID:0060193", symptom="HP:0010865", frequency=1.0)],
+        symptom_names=terms, disease_names={"D:1": "lung disease", "DOID:0060193": "oppositional defiant disorder"},
+        symptom_synonyms={"HP:0006510": ["COPD"]},
+    )
+    report = rank_diagnoses(idx, text="Patient with copd exacerbation and cough. He feels odd and has a headache.",
+                            age=60, sex="male")
+    found = {f.concept_id for f in report.findings}
+    assert {"HP:0006510", "HP:0012735", "HP:0002315"} <= found and "HP:0010865" not in found
+    assert not any(c.named_in_text for c in report.candidates)
+    listed = rank_diagnoses(idx, findings=["cough"], excluded=["?"])
+    assert [u.input for u in listed.unresolved] == ["?"]
+    from extractors.linking.nonconcepts import non_concept_reason
+
+    assert non_concept_reason("Down's", maneuvers=True) is None and non_concept_reason("ALL", maneuvers=True) is None
+    assert non_concept_reason("down", maneuvers=True) == "a common word, not a finding"
