@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
+from kg.diagnosis import wording
 from kg.diagnosis.errors import DiagnosisTimeoutError
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.report import FindingRole, ResolvedFinding, Unresolved
@@ -167,7 +168,7 @@ class Resolver:
                      context: str = "") -> ResolvedFinding | Unresolved:
         """A name as a symptom of the index: the name itself, then without leading modifiers
         ("bilateral", "severe", "sudden"...: :data:`~extractors.linking.nonconcepts.MODIFIERS`), then
-        without what follows its head, cut at each word of :data:`_POSTMODIFIER` from the last to
+        without what follows its head, cut at each word of :data:`wording.POSTMODIFIER` from the last to
         the first ("shortness of breath on exertion" -> "shortness of breath", "pitting edema of the
         bilateral lower extremities" -> "pitting edema", "effusion noted around the right knee" ->
         "effusion"), then the trailing words of the shortest such head, then each stretch between
@@ -189,10 +190,10 @@ class Resolver:
             core.pop(0)
         # "pain in the right lower quadrant" -> "right lower quadrant pain"; never for a denial ("no RLQ
         # pain" is no sign) nor an excluded finding (denying pain at one site denies no region)
-        reordered = _site_first(core) if _POLARITY.isdisjoint(words) else None  # "ulcer on his foot" -> "foot ulcer"
-        present = role is FindingRole.PRESENT and _POLARITY.isdisjoint(words)
-        sited = reordered if present and core[0] in _SITED else None
-        regional = (_regional(core, whole=True) or (_regional(sited, whole=True) if sited else None)) if present else None
+        reordered = wording.site_first(core) if wording.POLARITY.isdisjoint(words) else None  # "ulcer on his foot" -> "foot ulcer"
+        present = role is FindingRole.PRESENT and wording.POLARITY.isdisjoint(words)
+        sited = reordered if present and core[0] in wording.SITED else None
+        regional = (wording.regional(core, whole=True) or (wording.regional(sited, whole=True) if sited else None)) if present else None
         if regional is not None or sited:  # "RLQ pain": the site's own name exactly, else its region's finding
             for name in (value, " ".join(sited or ())):
                 exact = self._resolve_name(name, role, via_text=via_text, min_score=1.0, context=context) if name else None
@@ -202,7 +203,7 @@ class Resolver:
                      if regional else None)
             if isinstance(found, ResolvedFinding):
                 return found.model_copy(update={"input": value, "via": found.via + "-broader"})
-        ending = _phrase_ending(core)  # "2 mm horizontal ST depression" is ST segment depression, not Depression
+        ending = wording.phrase_ending(core)  # "2 mm horizontal ST depression" is ST segment depression, not Depression
         if ending is not None and isinstance(
                 exact := self._resolve_name(value, role, via_text=via_text, min_score=1.0, context=context), ResolvedFinding):
             return exact  # a name of its own first ("penetrating foot ulcers")
@@ -213,17 +214,17 @@ class Resolver:
         first = self._resolve_name(value, role, via_text=via_text, context=context)
         if not isinstance(first, Unresolved):
             return first
-        core = _plain(core)
+        core = wording.plain(core)
         whole = " ".join(core)
         tries = [whole] if core != words else []
         tries += [" ".join(reordered)] if reordered else []
-        cuts = [k for k, w in enumerate(core) if k and w in _POSTMODIFIER]
+        cuts = [k for k, w in enumerate(core) if k and w in wording.POSTMODIFIER]
         heads = [core[:k] for k in reversed(cuts)]
         tries += [" ".join(h) for h in heads]  # the head without what is said about it
         tries += [" ".join(heads[-1][k:]) for k in range(1, len(heads[-1]))] if heads else []  # its closest words
         for a, b in zip(cuts, [*cuts[1:], len(core)]):  # "band of [grouped vesicles] on a red base"
             part = core[a + 1:b]
-            while part and (part[0] in _DETERMINERS or part[0] in MODIFIERS):
+            while part and (part[0] in wording.DETERMINERS or part[0] in MODIFIERS):
                 part = part[1:]
             tries += [" ".join(part)] if part else []
         tries += [" ".join(core[k:]) for k in range(1, len(core))]  # then trailing words anywhere
@@ -256,18 +257,18 @@ class Resolver:
             yield key, False
             if short is not None:
                 yield short, False
-            phrase = _phrases().get(key) or _phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
+            phrase = wording.phrases().get(key) or wording.phrases().get(short or "")  # "thyromegaly" is HPO's Goiter
             if phrase is not None:
                 yield normalize(phrase), False
             said = value.split()
-            if said and said[-1].lower().endswith(_SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"
+            if said and said[-1].lower().endswith(wording.SIBILANT_PLURALS):  # "rashes": normalize keeps "rashe"
                 yield normalize(" ".join([*said[:-1], said[-1][:-2]])), False  # the singular is the same finding
             if said and len(said[-1]) > 5 and said[-1].lower().endswith("ies"):  # "allergies": normalize keeps "allergie"
                 yield normalize(" ".join([*said[:-1], said[-1][:-3] + "y"])), False
             # "wheezes" is named "wheezing"; HPO terms only: a form-made match on a generic term of
             # another vocabulary ("tender" -> SYMP's 'tenderness') matches no disease's more specific
             # HPO annotation and only lowered the vignettes' ranks (cellulitis 18 -> 40)
-            yield from ((normalize(form), True) for form in word_forms(value))
+            yield from ((normalize(form), True) for form in wording.word_forms(value))
             yield from ((variant, False) for variant in variants)
 
         for name_key, hp_only in keys():
@@ -302,18 +303,18 @@ class Resolver:
         return Unresolved(input=value, role=role, reason=reason)
 
     def _completed(self, text: str, start: int | None, end: int | None, role: FindingRole) -> ResolvedFinding | None:
-        """The longest exact finding name made of the mention and up to :data:`_NEIGHBOURS` words
-        next to it (:func:`_neighbours`), tried whole, then without leading modifiers and
-        "positive", with clinical shorthand spelled out (:data:`CLINICAL_PHRASES`): the tagger cut
+        """The longest exact finding name made of the mention and up to :data:`wording.NEIGHBOURS` words
+        next to it (:func:`wording.neighbours`), tried whole, then without leading modifiers and
+        "positive", with clinical shorthand spelled out (:data:`wording.CLINICAL_PHRASES`): the tagger cut
         "CVA tenderness" to "tenderness" or "Positive CVA". Never through a word of absence or
-        normality (:data:`_POLARITY`: "Negative CVA tenderness" is no sign). ``None`` when no such
+        normality (:data:`wording.POLARITY`: "Negative CVA tenderness" is no sign). ``None`` when no such
         longer name exists (the mention is resolved as is)."""
         from extractors.linking.nonconcepts import MODIFIERS
         from extractors.linking.normalize import normalize
 
         if start is None or end is None:
             return None
-        before, after = _neighbours(text, start, end)
+        before, after = wording.neighbours(text, start, end)
         mention = text[start:end]
         size = len(normalize(mention).split())
         tries = sorted(((i, j) for i in range(len(before) + 1) for j in range(len(after) + 1) if i or j),
@@ -321,22 +322,22 @@ class Resolver:
         regional: str | None = None
         for i, j in tries:
             words = normalize(" ".join([*before[len(before) - i:], mention, *after[:j]])).split()
-            if _POLARITY.intersection(words):
+            if wording.POLARITY.intersection(words):
                 continue  # "Negative CVA tenderness", "normal JVD": not a present sign
             core = list(words)
-            while len(core) > 1 and (core[0] in _LEADING or core[0] in MODIFIERS):
+            while len(core) > 1 and (core[0] in wording.LEADING or core[0] in MODIFIERS):
                 core.pop(0)
             # a modifier never pulls a finding to another concept ("progressive weakness" is
             # weakness), so a phrase is tried whole only when it does not start with one
             # ("decreased breath sounds"), else without them ("Positive CVA tenderness")
             phrase = " ".join(core)
-            phrase = _phrases().get(phrase, phrase)
-            if phrase in CLINICAL_PHRASES.values() or len(core) > size:
+            phrase = wording.phrases().get(phrase, phrase)
+            if phrase in wording.CLINICAL_PHRASES.values() or len(core) > size:
                 found = self._exact(phrase, role)
                 if found is not None:
                     return found.model_copy(update={"input": mention})
                 if size == 1 and not j and role is FindingRole.PRESENT:  # a bare "pain" and the words before it
-                    regional = regional or _regional(words)  # core is a suffix of words: no other site
+                    regional = regional or wording.regional(words)  # core is a suffix of words: no other site
         # "periumbilical pain" cut to "pain": the region's finding (Abdominal pain), once no exact
         # name was found ("has epigastric pain" is Epigastric pain, a name of its own); not for an
         # exclusion ("no RLQ pain" denies no region)
@@ -345,14 +346,14 @@ class Resolver:
 
     def _exact(self, value: str, role: FindingRole) -> ResolvedFinding | None:
         """``value`` as a finding the index knows, by an exact (normalised) name only: the graph's
-        own names, then an exact match of the linker, then the same for its :func:`_plain` words;
+        own names, then an exact match of the linker, then the same for its :func:`wording.plain` words;
         ``None`` otherwise."""
         from extractors.linking.normalize import normalize
 
         found = self._resolve_name(value, role, via_text=True, min_score=1.0)
         if not isinstance(found, ResolvedFinding):
             words = normalize(value).split()
-            plain = _plain(words, sides=False)  # an exact name keeps its side ("right bundle branch block")
+            plain = wording.plain(words, sides=False)  # an exact name keeps its side ("right bundle branch block")
             if plain != words:
                 found = self._resolve_name(" ".join(plain), role, via_text=True, min_score=1.0)
                 found = found.model_copy(update={"input": value}) if isinstance(found, ResolvedFinding) else None
@@ -360,7 +361,7 @@ class Resolver:
 
     def _word_acronym(self, text: str, concept_id: str, key: str | None = None) -> bool:
         """Whether ``concept_id`` was reached from ``text`` only by an acronym of it that the text
-        writes in lower case as an ordinary English word (:data:`_WORD_ACRONYMS`: "odd taste" ->
+        writes in lower case as an ordinary English word (:data:`wording.WORD_ACRONYMS`: "odd taste" ->
         ODD, "put it all down" -> ALL), and by no other of its names; ``key``: only the acronyms
         that normalise to it (the name a linker candidate matched). "copd" keeps its link."""
         from extractors.linking.normalize import normalize
@@ -369,12 +370,12 @@ class Resolver:
         if entry is None:
             return False
         said = normalize(text)
-        if any(normalize(n) == said for n in entry.names if not _ACRONYM.fullmatch(n)):
+        if any(normalize(n) == said for n in entry.names if not wording.ACRONYM.fullmatch(n)):
             return False  # the text is one of its full names
-        if key is not None and any(normalize(n) == key and not _ACRONYM.fullmatch(n) for n in entry.names):
+        if key is not None and any(normalize(n) == key and not wording.ACRONYM.fullmatch(n) for n in entry.names):
             return False  # the candidate matched a full name too
         written = set(re.findall(r"[\w-]+", text))
-        return any(_ACRONYM.fullmatch(n) and (key is None or normalize(n) == key) and n.lower() in _WORD_ACRONYMS
+        return any(wording.ACRONYM.fullmatch(n) and (key is None or normalize(n) == key) and n.lower() in wording.WORD_ACRONYMS
                    and n.lower() in written and n not in written for n in entry.names)
 
     def _disease_named(self, text: str, concept_id: str | None, *, historical: bool = False) -> tuple[int, ...]:
@@ -407,7 +408,7 @@ class Resolver:
         graph knows ("nausea and vomiting" is one finding)."""
         from extractors.linking.normalize import normalize
 
-        parts = coordinated_parts(text)
+        parts = wording.coordinated_parts(text)
         if not parts or any(self.index.knows(t) for t in self.index.name_keys.get(normalize(text), ())):
             return []
         return parts
@@ -464,9 +465,9 @@ class Resolver:
                             input=part, role=role, reason="a conjunct of a coordinated mention that names no finding exactly"))
                     continue
             if result is None:
-                result = self.resolve_name(m.text, role, via_text=True, context=_around(text, m.start, m.end))
+                result = self.resolve_name(m.text, role, via_text=True, context=wording.around(text, m.start, m.end))
             if (role is FindingRole.EXCLUDED and isinstance(result, ResolvedFinding)
-                    and self.index.defined_by(result.concept_id) and _history_negated(text, m.start, m.end)):
+                    and self.index.defined_by(result.concept_id) and wording.history_negated(text, m.start, m.end)):
                 # "no prior kidney stones" says the patient never had the disease before, not that
                 # this episode is not one: the finding that names a disease is not excluded
                 ignored.append(f"{m.text!r} (negated history of a finding that names a disease)")
@@ -505,314 +506,6 @@ class Resolver:
         found = self.resolve(concept_id, FindingRole.PRESENT)
         update = {"input": describe, "via": via} if isinstance(found, ResolvedFinding) else {"input": describe}
         _add(out, found.model_copy(update=update))
-
-
-_ACRONYM = re.compile(r"[A-Z][A-Z0-9-]{1,5}")
-"""A vocabulary's acronym name (capitals and digits, up to six characters: "ODD", "CVA", "GERD")."""
-_WORD_ACRONYMS = frozenset("""aids all as at be can fan gem hem hit lam lid map med meth no odd pan pygmy rad tam
-tet was""".split())
-"""Acronym names of the linking KB's concepts that are also ordinary English words (read off its
-348 letter-only acronyms on 2026-12-08): written in lower case they are the word ("an odd taste",
-"all over"), not ODD or ALL. Lower-case clinical acronyms that are no English word ("copd",
-"gerd", "chf") keep their link."""
-
-_NEIGHBOURS = 2
-"""Words on each side of a mention that may complete a span the tagger cut short."""
-
-
-_CLAUSE = re.compile(r"[\n.;:,()?!]|\b(?:and|or|but|with|without)\b", re.IGNORECASE)
-
-
-def _neighbours(text: str, start: int | None, end: int | None) -> tuple[list[str], list[str]]:
-    """Up to :data:`_NEIGHBOURS` words before and after ``text[start:end]``, within its line and
-    phrase (no line break, clause punctuation or conjunction crossed: the "scalp" of "tenderness
-    and scalp laceration" is another finding's)."""
-    if start is None or end is None:
-        return [], []
-    before = _CLAUSE.split(text[max(0, start - 60):start])[-1].split()[-_NEIGHBOURS:]
-    after = _CLAUSE.split(text[end:end + 60])[0].split()[:_NEIGHBOURS]
-    return before, after
-
-
-def _around(text: str, start: int | None, end: int | None) -> str:
-    """:func:`_neighbours` as one string (the words that count as said next to a mention)."""
-    before, after = _neighbours(text, start, end)
-    return " ".join(before + after)
-
-
-CLINICAL_PHRASES: dict[str, str] = {
-    "cva tenderness": "costovertebral angle tenderness",
-    "jvd": "elevated jugular venous pressure",
-    "jugular venous distention": "elevated jugular venous pressure",
-    "jugular venous distension": "elevated jugular venous pressure",
-    "jugular vein distention": "elevated jugular venous pressure",
-    "jugular vein distension": "elevated jugular venous pressure",
-    "murmur": "heart murmur",
-    "redness": "erythema",
-    "swollen lymph nodes": "lymphadenopathy",
-    "doe": "dyspnea on exertion",
-    "pnd": "paroxysmal nocturnal dyspnea",
-    "sob": "shortness of breath",
-    "thyromegaly": "goiter",
-    "tarry stools": "melena",
-    "dark tarry stools": "melena",
-    "black tarry stools": "melena",
-    "blood in stool": "hematochezia",
-    "blood in the stool": "hematochezia",
-    "enlarged lymph nodes": "lymphadenopathy",
-    "high cholesterol": "hypercholesterolemia",
-    "elevated cholesterol": "hypercholesterolemia",
-    "decreased range of motion": "limitation of joint mobility",
-    "limited range of motion": "limitation of joint mobility",
-    "reduced range of motion": "limitation of joint mobility",
-    "decreased sensation": "hypoesthesia",
-    "diminished sensation": "hypoesthesia",
-    "reduced sensation": "hypoesthesia",
-    "difficulty urinating": "urinary hesitancy",
-    "trouble urinating": "urinary hesitancy",
-    "burning with urination": "dysuria",
-    "burning on urination": "dysuria",
-    "burning when urinating": "dysuria",
-    "painful urination": "dysuria",
-    "acid regurgitation": "gastroesophageal reflux",
-    "morning stiffness": "generalized morning stiffness",
-    "knee effusion": "knee joint effusion",
-    "ankle effusion": "ankle joint effusion",
-    "grouped vesicles": "herpetiform vesicles",
-    "foot ulcer": "skin ulcer",
-    "leg ulcer": "skin ulcer",
-    "red area": "erythema",
-    "red patch": "erythema",
-    "drooping eyelid": "ptosis",
-    "droopy eyelid": "ptosis",
-    "eyelid drooping": "ptosis",
-    "watering eye": "epiphora",
-    "watery eye": "epiphora",
-    "red eye": "conjunctival hyperemia",
-    "painful eye": "ocular pain",
-    "blocked nose": "nasal congestion",
-    "blocked nostril": "nasal congestion",
-    "stuffy nose": "nasal congestion",
-    "pins and needles": "paresthesia",
-    "unable to sleep": "insomnia",
-    "difficulty sleeping": "insomnia",
-    "wheal": "urticaria",
-    "st depression": "st segment depression",
-    "st elevation": "st segment elevation",
-    "pr depression": "pr segment depression",
-    "odd taste": "dysgeusia",
-    "strange taste": "dysgeusia",
-    "altered taste": "dysgeusia",
-    "metallic taste": "dysgeusia",
-    "enlarged calves": "calf muscle pseudohypertrophy",
-    "enlarged calf": "calf muscle pseudohypertrophy",
-    "calf enlargement": "calf muscle pseudohypertrophy",
-    "calf hypertrophy": "calf muscle pseudohypertrophy",
-    "pulling at ear": "ear pain",
-    "tugging at ear": "ear pain",
-    "gritty eye": "keratoconjunctivitis sicca",
-    "gritty eyes": "keratoconjunctivitis sicca",
-    "watering eyes": "epiphora",
-    "red eyes": "conjunctival hyperemia",
-    "thenar wasting": "skeletal muscle atrophy",
-    "room spinning": "vertigo",
-    "spinning sensation": "vertigo",
-    "aching bones": "bone pain",
-    "bones ache": "bone pain",
-    "burrow": "serpiginous burrow",
-    "red skin": "erythema",
-    "reflux": "gastroesophageal reflux",
-    "vision changes": "abnormality of vision",
-    "visual changes": "abnormality of vision",
-    "changes in vision": "abnormality of vision",
-    "vision problems": "abnormality of vision",
-}
-"""Clinical wording -> the name a vocabulary (HPO) uses, for a whole finding phrase only: "CVA"
-alone is a cerebrovascular accident, "CVA tenderness" the costovertebral angle's. Standard
-examination and history shorthand and synonyms HPO lacks (hand-curated for medkg, CC0; the rows
-after the first were added after reading the unresolved findings of the ACI-Bench development
-notes and the vignettes' slips, e.g. "decreased sensation in the right thumb", "morning stiffness",
-"grouped vesicles on a red base"; the rows from "drooping eyelid" on after the first reading of the
-held-back vignettes, where "PR depression" was read as *Depression* and "odd taste" as *Oppositional
-defiant disorder*: such a set is a development set from then on)."""
-
-
-@cache
-def _phrases() -> dict[str, str]:
-    from extractors.linking.normalize import normalize
-
-    return {normalize(k): v for k, v in CLINICAL_PHRASES.items()}
-
-
-_STEM_ENDINGS = ("ated", "ness", "ing", "ous", "ed", "es", "s", "y", "e", "a")
-_FORM_ENDINGS = ("", "e", "s", "ing", "ness", "iness", "a", "ia", "y", "ion", "ety")
-_ADJECTIVE_ENDINGS = {"etic": ("esis",), "otic": ("osis",), "itic": ("itus",), "ic": ("ia", "a"), "al": ("e",),
-                      "ish": ("",), "tous": ("",)}
-"""Clinical adjective endings and the noun endings each stands for ("dyspneic" -> "dyspnea",
-"tachycardic" -> "tachycardia", "diaphoretic" -> "diaphoresis", "cyanotic" -> "cyanosis",
-"pruritic" -> "pruritus", "syncopal" -> "syncope", "feverish" -> "fever", "edematous" ->
-"edema"): only these pairs, so "fibrous" is not *Fibrosis*, "acidic" not *Acidosis* and "clonic"
-not *Clonus*."""
-_SIBILANT_PLURALS = ("shes", "xes", "sses", "zzes")
-"""Plural endings after which the singular drops "es", not "s" (rashes, boxes, abscesses); and
-"-ies" becomes "-y" ("allergies" is *Allergy*, which the literature-trained linker would read as
-*Drug allergy*). Tried after the name as written, so "rabies" or "caries" stay themselves.
-:func:`extractors.linking.normalize.normalize` keeps the "e" ("rashe"): changing it there
-changes the linking KB's alias set and with it the shipped NER model's gazetteer terms (the
-model was trained with them), for no change on BC5CDR / NCBI-disease dev (measured
-2026-12-07), so the diagnosis lookup tries the singular itself."""
-_POSTMODIFIER = frozenset("""of in on at around over under behind near along across from with without during since
-after before noted seen that which when while down into through""".split())
-"""Words that end a finding's name and start what is said about it (its site, its timing, how it
-was found: "pitting edema of the bilateral lower extremities", "dizziness when running up the
-stairs"): :meth:`Resolver.resolve_name` tries the words before the first of them."""
-_SITE_REGIONS: dict[str, str] = {
-    "periumbilical": "abdominal", "umbilical": "abdominal", "suprapubic": "abdominal",
-    "epigastric": "abdominal", "hypogastric": "abdominal",
-    "right lower quadrant": "abdominal", "left lower quadrant": "abdominal",
-    "right upper quadrant": "abdominal", "left upper quadrant": "abdominal",
-    "lower quadrant": "abdominal", "upper quadrant": "abdominal",
-    "rlq": "abdominal", "llq": "abdominal", "ruq": "abdominal", "luq": "abdominal",
-    "iliac fossa": "abdominal", "left iliac fossa": "abdominal", "right iliac fossa": "abdominal",
-    "loin": "flank",
-    "calf": "lower limb", "thigh": "lower limb", "shin": "lower limb",
-    "chest wall": "chest",
-}
-"""Sites a pain is said at -> the region whose finding the vocabulary names, when
-the site's own name is not a finding ("periumbilical pain", "right lower quadrant pain",
-"suprapubic pain" -> Abdominal pain; "calf pain" -> Lower limb pain): the region's finding is what the site says, where the bare "pain" of the
-broader fallback says nothing about where. Anatomy, hand-curated for medkg (CC0)."""
-_SITED = ("pain",)
-"""Only pain: the vocabularies name no regional tenderness in HPO (SYMP's "abdominal tenderness",
-of a shallow hierarchy, matched no disease's HPO annotation and cost the vignettes: peptic ulcer
-13 -> 62)."""
-
-
-def _site_first(words: Sequence[str]) -> list[str] | None:
-    """A one-word finding said at a site of at most three words, nothing else said after it, site
-    first ("pain in the right lower quadrant" -> "right lower quadrant pain", "ulcer on his right
-    foot" -> "foot ulcer"), else ``None``."""
-    from extractors.linking.nonconcepts import MODIFIERS
-
-    if len(words) < 3 or words[1] not in ("in", "at", "over", "on", "around", "behind"):
-        return None
-    if words[0] in _POSTMODIFIER or words[0] in _DETERMINERS:
-        return None
-    site = [w for w in words[2:] if w not in _DETERMINERS and w not in MODIFIERS]  # "her left calf"
-    if not 1 <= len(site) <= 3 or any(w in _POSTMODIFIER or w in ("and", "or") for w in site):
-        return None  # "pain in the knee with RLQ pain": more than a site
-    return [*site, words[0]]
-
-
-def _regional(words: Sequence[str], *, whole: bool = False) -> str | None:
-    """The region's finding for words ending in "<site> pain" (:data:`_SITE_REGIONS`); with
-    ``whole``, only when those are all the words ("nausea and RLQ pain" is not Abdominal pain);
-    else ``None``."""
-    if len(words) < 2 or words[-1] not in _SITED:
-        return None
-    for size in (3, 2, 1):
-        site = " ".join(words[-1 - size:-1])
-        if len(words) > size and site in _SITE_REGIONS and (not whole or len(words) == size + 1):
-            return f"{_SITE_REGIONS[site]} {words[-1]}"
-    return None
-
-
-_DETERMINERS = frozenset("a an the his her their its both".split())
-"""Words that open a noun phrase without saying anything about the finding."""
-_SIDES = frozenset("left right bilateral unilateral lt rt".split())
-"""Which side: inside a finding's name ("drooping left eyelid", "red watering right eye") it says
-where, not which finding; a lookup of the name goes on without it (a pain's site keeps it:
-:data:`_SITE_REGIONS` reads "right lower quadrant" before)."""
-_DIFFICULTY = frozenset({"trouble", "problem", "problems"})
-"""Said for "difficulty" at the head of a finding ("trouble climbing stairs" is HPO's *Difficulty
-climbing stairs*)."""
-
-
-def _plain(words: Sequence[str], *, sides: bool = True) -> list[str]:
-    """A finding's name without its determiners and (with ``sides``) the sides said inside it,
-    which say nothing about which finding it is ("drooping left eyelid", "blood in her stools"),
-    and with "difficulty" for the other words of it ("trouble climbing stairs"). A side that opens
-    the name or stands next to another side is kept: it may be the name's own ("right bundle
-    branch block", "left-right confusion")."""
-    def kept(k: int, w: str) -> bool:
-        if w in _DETERMINERS:
-            return False
-        if w not in _SIDES or not sides or k == 0:
-            return True
-        return any(words[j] in _SIDES for j in (k - 1, k + 1) if 0 <= j < len(words))
-
-    core = [w for k, w in enumerate(words) if kept(k, w)] or list(words)
-    if core and core[0] in _DIFFICULTY and len(core) > 1:
-        core = ["difficulty", *core[1:]]
-    return core
-
-
-def _phrase_ending(words: Sequence[str]) -> str | None:
-    """The longest ending of two or more words, shorter than the whole, that is a clinical phrase
-    (:data:`CLINICAL_PHRASES`: "2 mm horizontal ST depression" ends in "ST depression"), spelled
-    out; ``None`` when none. Tried before the linker reads the whole phrase: the phrase says which
-    finding it is, where a loose match of the whole lands on a word of it (*Depression*)."""
-    for k in range(1, len(words) - 1):
-        phrase = _phrases().get(" ".join(words[k:]))
-        if phrase is not None:
-            return phrase
-    return None
-_FORM_WORDS = 4
-"""Only phrases this short get other word forms (finding names are short; a long input would
-make the lookups grow with the square of its length)."""
-
-
-def word_forms(value: str) -> list[str]:
-    """Other forms of the phrase, one word changed at a time ("wheezes" -> "wheezing",
-    "nauseous"/"nauseated" -> "nausea", "short of breath" -> "shortness of breath", "dizzy" ->
-    "dizziness"): looked up exactly, they find the name a vocabulary uses for the same finding
-    where character-level similarity falls short. Words under four letters are left alone, and
-    phrases over :data:`_FORM_WORDS` words get none."""
-    from extractors.linking.normalize import normalize
-
-    words = normalize(value).split()
-    out: dict[str, None] = {}
-    if len(words) > _FORM_WORDS:
-        return []
-    for i, w in enumerate(words):
-        if len(w) < 4 or not w.isalpha():
-            continue
-        stems = {w} | {w[:-len(e)] for e in _STEM_ENDINGS if w.endswith(e) and len(w) - len(e) >= 3}
-        forms = [stem + e for stem in stems for e in _FORM_ENDINGS]
-        forms += [w[:-len(a)] + n for a, nouns in _ADJECTIVE_ENDINGS.items() if w.endswith(a) and len(w) - len(a) >= 3
-                  for n in nouns]
-        for form in forms:
-            if form != w:
-                out[" ".join([*words[:i], form, *words[i + 1:]])] = None
-    return list(out)
-
-_HISTORY_CUE = re.compile(r"\b(?:history|hx|before|prior|previous(?:ly)?|ever|never|in the past)\b", re.IGNORECASE)
-_POLARITY = frozenset({"no", "not", "non", "negative", "normal", "absent", "denies", "denied", "without", "never"})
-"""Words that make a phrase say a finding is absent or normal: a completed name never takes them in."""
-_LEADING = frozenset({"positive", "present"})
-"""Leading words a completed name may drop besides the modifiers ("Positive CVA tenderness")."""
-
-
-def _history_negated(text: str, start: int | None, end: int | None) -> bool:
-    """Whether a negated mention's own clause says the negation is about the past: a history cue
-    before it ("denies any history of kidney stones", "has never had kidney stones") or among the
-    four words after it ("... kidney stones before", "... prior to this occurrence")."""
-    if start is None or end is None:
-        return False
-    left = _CLAUSE.split(text[max(0, start - 120):start])[-1]
-    right = " ".join(_CLAUSE.split(text[end:end + 80])[0].split()[:4])
-    return bool(_HISTORY_CUE.search(left) or _HISTORY_CUE.search(right))
-
-
-_COORDINATION = re.compile(r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]{3}")
-
-
-def coordinated_parts(text: str) -> list[str]:
-    """The conjuncts of a coordinated mention ("fever, chills and night sweats" -> three), or
-    ``[]`` when it is not one (every part needs a word of three letters or more)."""
-    parts = [p.strip() for p in _COORDINATION.split(text) if p and p.strip()]
-    return parts if len(parts) > 1 and all(_WORD.search(p) for p in parts) else []
 
 
 def _prefer(ids: Sequence[str]) -> str:
@@ -870,4 +563,3 @@ def _dedupe(items: list[ResolvedFinding]) -> list[ResolvedFinding]:
             seen.add(f.concept_id)
             kept.append(f)
     return kept
-

@@ -352,7 +352,8 @@ def test_a_coordinated_mention_gives_each_of_its_findings() -> None:
     """The tagger takes "slowness of movement and small handwriting" as one span; as one name it
     matched nothing well and its last words pulled it to another finding. Each conjunct is looked
     up on its own; a name the graph holds whole ("nausea and vomiting") stays one finding."""
-    from kg.diagnosis.findings import Resolver, coordinated_parts
+    from kg.diagnosis.findings import Resolver
+    from kg.diagnosis.wording import coordinated_parts
     from kg.diagnosis.index import Annotation
 
     assert coordinated_parts("fever, chills and night sweats") == ["fever", "chills", "night sweats"]
@@ -639,7 +640,7 @@ def test_an_adjective_is_not_read_as_an_unrelated_noun(said: str) -> None:
     """Adjective endings are swapped only in their pairs: "clonic" (seizure) is not *Clonus*,
     "fibrous" not *Fibrosis*, "acidic" not *Acidosis*."""
     from extractors.linking.normalize import normalize
-    from kg.diagnosis.findings import word_forms
+    from kg.diagnosis.wording import word_forms
 
     forms = {normalize(f) for f in word_forms(said)}
     assert not forms & {"clonus", "fibrosis", "acidosis"}
