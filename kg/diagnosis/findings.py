@@ -204,10 +204,10 @@ class Resolver:
             if isinstance(found, ResolvedFinding):
                 return found.model_copy(update={"input": value, "via": found.via + "-broader"})
         ending = wording.phrase_ending(core)  # "2 mm horizontal ST depression" is ST segment depression, not Depression
-        if ending is not None and isinstance(
-                exact := self._resolve_name(value, role, via_text=via_text, min_score=1.0, context=context), ResolvedFinding):
-            return exact  # a name of its own first ("penetrating foot ulcers")
         if ending is not None:
+            exact = self._resolve_name(value, role, via_text=via_text, min_score=1.0, context=context)
+            if isinstance(exact, ResolvedFinding):
+                return exact  # a name of its own first ("penetrating foot ulcers")
             found = self._resolve_name(ending, role, via_text=via_text, min_score=1.0, context=context)
             if isinstance(found, ResolvedFinding):
                 return found.model_copy(update={"input": value, "via": found.via + "-broader"})
@@ -380,7 +380,7 @@ class Resolver:
 
     def _disease_named(self, text: str, concept_id: str | None, *, historical: bool = False) -> tuple[int, ...]:
         """The index positions of the disease a mention names: its linked concept or one of the
-        concept's xrefs (when the extraction's linker is at hand) where the index ranks that id,
+        concept's xrefs in the linker's KB (loaded if need be) where the index ranks that id,
         else, for a ``historical`` mention, the diseases that bear the name of the finding it is
         linked to (:meth:`DiagnosisIndex.defined_by`) with those whose name is the mention's text,
         else the latter alone (normalised); ``()`` when none. A present mention of a finding is

@@ -167,10 +167,6 @@ class DiagnosisIndex:
              for r in absent.get(d, ())}
             for d in diseases
         ]
-        parents: dict[str, set[str]] = defaultdict(set)
-        for child, parent in is_a:
-            if child != parent:
-                parents[child].add(parent)
         names = dict(symptom_names or {})
         index = cls(
             diseases=diseases,
@@ -178,7 +174,7 @@ class DiagnosisIndex:
             symptom_names=names,
             annotations=ann_maps,
             lacks=lack_maps,
-            parents={c: tuple(sorted(p)) for c, p in parents.items()},
+            parents=_parents_of(is_a),
             _position=position,
         )
         index.name_keys = _name_keys(names, symptom_synonyms or {})
@@ -502,6 +498,8 @@ coverage bar for a common disease is five findings)."""
 
 
 def _parents_of(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """``(child, parent)`` IS_A pairs as child -> its parents (sorted; self-loops dropped), for
+    symptoms and diseases alike."""
     out: dict[str, set[str]] = defaultdict(set)
     for child, parent in pairs:
         if child != parent:
