@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
-from kg.diagnosis import wording
+from kg.diagnosis import scan, wording
 from kg.diagnosis.errors import DiagnosisTimeoutError
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.report import FindingRole, ResolvedFinding, Unresolved
@@ -435,6 +435,10 @@ class Resolver:
             why = non_concept_reason(m.text, maneuvers=True)
             role = {Assertion.PRESENT: FindingRole.PRESENT, Assertion.NEGATED: FindingRole.EXCLUDED}.get(m.assertion)
             completed = self._completed(text, m.start, m.end, role) if why is None and role is not None else None
+            if (completed is None and why is None and role is not None and m.end is not None
+                    and m.text.strip().lower() in wording.SITED):  # "[pain] in her right hip"
+                completed = self._site_after(text, m.end, role)
+                completed = completed.model_copy(update={"input": m.text}) if completed is not None else None
             # "PR depression": the words around the mention make it a sign that names no disease
             sign = completed is not None and not self.index.defined_by(completed.concept_id)
             acronym = m.concept_id is not None and self._word_acronym(m.text, m.concept_id)  # "odd" -> ODD
@@ -481,8 +485,110 @@ class Resolver:
             _add(out, result)
         if ignored:
             out.notes.append("not used as findings: " + ", ".join(ignored))
+        self.resolve_untagged(text, [(m.start, m.end) for m in processed.mentions if m.start is not None and m.end is not None], out)
         self.resolve_vitals(text, out, age=age)
         self.resolve_labs(text, out, age=age, sex=sex)
+
+    def resolve_untagged(self, text: str, tagged: Sequence[tuple[int, int]], out: Resolution) -> None:
+        """Findings in the words no mention covers (``tagged``: the mentions' offsets), by an exact
+        name only (:mod:`kg.diagnosis.scan`), ``via`` ``scan`` (``scan-broader`` for a pain's
+        region), with their assertion from the ConText rules; those neither present nor negated
+        are listed in the notes."""
+        from extractors.assertion.component import default_engine, default_pipeline
+
+        found: list[tuple[scan.Stretch, object]] = []
+        for run in scan.runs(text, tagged):
+            for stretch in scan.stretches(run, edge_words=_edge_words()):
+                self.deadline.check()
+                if any(s.start <= stretch.start < s.end or stretch.start <= s.start < stretch.end for s, _ in found):
+                    continue  # inside a longer match already made (each start's longest comes first)
+                result = self._scanned(stretch)
+                if result is not None:
+                    found.append((stretch, result))
+        if not found:
+            return
+        doc = default_pipeline().make_doc(text)
+        spans = [doc.char_span(s.start, s.end, alignment_mode="expand") for s, _ in found]
+        kept = [(f, span) for f, span in zip(found, spans, strict=True) if span is not None]
+        results = default_engine().analyse(doc, [span for _, span in kept]) if kept else []
+        ignored: list[str] = []
+        for ((stretch, result), _), res in zip(kept, results, strict=True):
+            assert isinstance(result, ResolvedFinding)
+            said = " ".join(stretch.words)
+            role = {Assertion.PRESENT: FindingRole.PRESENT, Assertion.NEGATED: FindingRole.EXCLUDED}.get(res.assertion)
+            if role is None:
+                ignored.append(f"{said!r} ({res.assertion.value})")
+            elif role is FindingRole.EXCLUDED and result.via.endswith("-broader"):
+                ignored.append(f"{said!r} (negated at one site: no region is denied)")
+            else:
+                _add(out, result.model_copy(update={"role": role}))
+        if ignored:
+            out.notes.append("found by the scan of untagged words, not used: " + ", ".join(ignored))
+
+    def _scanned(self, stretch: scan.Stretch) -> ResolvedFinding | None:
+        """A stretch of untagged words as a finding the index knows by an exact name, or ``None``."""
+        from extractors.linking.nonconcepts import non_concept_reason
+
+        said = " ".join(stretch.words)
+        if non_concept_reason(said, maneuvers=True) is not None:
+            return None
+        words = list(stretch.words)
+        if stretch.verb() or "normal" in (stretch.before, *stretch.words):
+            return None  # "nystagmus that fatigues"; "Normal CVA tenderness" is no sign (no ConText cue)
+        if words[0] in wording.SITED and len(words) >= 3:  # "pain in her right hip" -> Hip pain
+            found = self._sited(words, FindingRole.PRESENT) if stretch.after not in ("and", "or") else None
+        elif len(words) == 1:  # its own name; other word forms of a plural only ("mouth" is not *Hyperorality*)
+            found = None if words[0] in scan.GENERIC else self._single(words[0])
+        else:
+            found = self._exact(said, FindingRole.PRESENT)
+        if found is None or self._word_acronym(said, found.concept_id):
+            return None
+        return found.model_copy(update={"input": said, "via": found.via.replace("text", "scan", 1)})
+
+    def _single(self, word: str) -> ResolvedFinding | None:
+        from extractors.linking.normalize import normalize
+
+        forms = [word]
+        if word.endswith(wording.SIBILANT_PLURALS):
+            forms.append(word[:-2])
+        elif len(word) > 5 and word.endswith("ies"):
+            forms.append(word[:-3] + "y")
+        keys = [(normalize(wording.phrases().get(normalize(form), form)), False) for form in forms]
+        if word.endswith("s") and not word.endswith("ss"):  # a plural's other forms: "wheezes" -> "wheezing"
+            keys += [(normalize(form), True) for form in wording.word_forms(word)]
+        for key, hp_only in keys:
+            hits = [t for t in self.index.name_keys.get(key, ())
+                    if (not hp_only or t.startswith("HP:")) and self.index.knows(t)]
+            if hits:
+                return self._found(word, FindingRole.PRESENT, _prefer(hits), "text")
+        return None
+
+    def _sited(self, words: Sequence[str], role: FindingRole) -> ResolvedFinding | None:
+        """"pain in her right hip" as the site's own finding said site first (*Hip pain*), else,
+        for a present one, the region's (``-broader``); ``None`` when the words are no such phrase."""
+        site = wording.site_first([w for w in words if w not in wording.SIDES])
+        if site is None:
+            return None
+        found = self._exact(" ".join(site), role)
+        if found is None and role is FindingRole.PRESENT:
+            regional = wording.regional(site, whole=True)
+            found = self._exact(regional, role) if regional else None
+            found = found.model_copy(update={"via": found.via + "-broader"}) if found is not None else None
+        return found
+
+    def _site_after(self, text: str, end: int, role: FindingRole) -> ResolvedFinding | None:
+        """A bare "pain" the tagger cut from its site ("[pain] in her right hip and groin"): the
+        longest run of up to four words after it that makes a sited finding (:meth:`_sited`)."""
+        from extractors.linking.normalize import normalize
+
+        after = normalize(re.match(r"[^\n.;:,()?!]*", text[end:end + 80]).group()).split()  # type: ignore[union-attr]
+        for n in range(min(4, len(after)), 1, -1):
+            if n < len(after) and after[n] in ("and", "or"):
+                continue  # "pain in the hands and feet": not the hands' pain alone
+            found = self._sited(["pain", *after[:n]], role)
+            if found is not None:
+                return found
+        return None
 
     def resolve_labs(self, text: str, out: Resolution, *, age: int | None = None, sex: str | None = None) -> None:
         """Laboratory values of the text outside their reference limits ("Hb 8.7 g/dL", "K 2.8
@@ -506,6 +612,15 @@ class Resolver:
         found = self.resolve(concept_id, FindingRole.PRESENT)
         update = {"input": describe, "via": via} if isinstance(found, ResolvedFinding) else {"input": describe}
         _add(out, found.model_copy(update=update))
+
+
+@cache
+def _edge_words() -> frozenset[str]:
+    """Words a scanned stretch neither starts nor ends on: spaCy's English stop words and the
+    determiners ("the pain" is "pain")."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | wording.DETERMINERS
 
 
 def _prefer(ids: Sequence[str]) -> str:

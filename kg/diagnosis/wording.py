@@ -12,11 +12,11 @@ from functools import cache
 ACRONYM = re.compile(r"[A-Z][A-Z0-9-]{1,5}")
 """A vocabulary's acronym name (capitals and digits, up to six characters: "ODD", "CVA", "GERD")."""
 WORD_ACRONYMS = frozenset("""aids all as at be can fan gem hem hit lam lid map med meth no odd pan pygmy rad tam
-tet was""".split())
+tet was cm mm kg mg ml dl hr min""".split())
 """Acronym names of the linking KB's concepts that are also ordinary English words (read off its
 348 letter-only acronyms on 2026-12-08): written in lower case they are the word ("an odd taste",
-"all over"), not ODD or ALL. Lower-case clinical acronyms that are no English word ("copd",
-"gerd", "chf") keep their link."""
+"all over"), not ODD or ALL; so are units ("lost 5 cm in height" is no CM, *Cardiomyopathy*).
+Lower-case clinical acronyms that are no English word ("copd", "gerd", "chf") keep their link."""
 
 NEIGHBOURS = 2
 """Words on each side of a mention that may complete a span the tagger cut short."""
@@ -221,7 +221,7 @@ def regional(words: Sequence[str], *, whole: bool = False) -> str | None:
 
 DETERMINERS = frozenset("a an the his her their its both".split())
 """Words that open a noun phrase without saying anything about the finding."""
-_SIDES = frozenset("left right bilateral unilateral lt rt".split())
+SIDES = frozenset("left right bilateral unilateral lt rt".split())
 """Which side: inside a finding's name ("drooping left eyelid", "red watering right eye") it says
 where, not which finding; a lookup of the name goes on without it (a pain's site keeps it:
 :data:`_SITE_REGIONS` reads "right lower quadrant" before)."""
@@ -239,9 +239,9 @@ def plain(words: Sequence[str], *, sides: bool = True) -> list[str]:
     def kept(k: int, w: str) -> bool:
         if w in DETERMINERS:
             return False
-        if w not in _SIDES or not sides or k == 0:
+        if w not in SIDES or not sides or k == 0:
             return True
-        return any(words[j] in _SIDES for j in (k - 1, k + 1) if 0 <= j < len(words))
+        return any(words[j] in SIDES for j in (k - 1, k + 1) if 0 <= j < len(words))
 
     core = [w for k, w in enumerate(words) if kept(k, w)] or list(words)
     if core and core[0] in _DIFFICULTY and len(core) > 1:

@@ -873,3 +873,52 @@ def test_lower_case_acronyms_keep_their_link_unless_they_are_english_words() -> 
 
     assert non_concept_reason("Down's", maneuvers=True) is None and non_concept_reason("ALL", maneuvers=True) is None
     assert non_concept_reason("down", maneuvers=True) == "a common word, not a finding"
+
+
+def test_untagged_findings_are_found_by_an_exact_scan_with_their_assertion() -> None:
+    """Findings the tagger leaves untagged in a note ("Mild wheezes bilaterally", "systolic
+    ejection murmur", "pain in her right hip and groin") are found by an exact scan of the untagged
+    words, with the ConText assertion of the sentence ("No murmurs" excludes), marked ``scan``;
+    a verb ("nystagmus that fatigues"), a season ("fall allergies"), an absence ("afebrile") and a
+    unit ("lost 5 cm in height" is no CM, *Cardiomyopathy*) are no findings."""
+    from kg.diagnosis import scan
+
+    terms = {"HP:0030828": "Wheezing", "HP:0030148": "Heart murmur", "HP:0030838": "Hip pain",
+             "HP:0012378": "Fatigue", "HP:0002527": "Falls", "HP:0001638": "Cardiomyopathy",
+             "HP:0012531": "Pain", "HP:0002094": "Dyspnea", "HP:0000969": "Edema"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"})
+    report = rank_diagnoses(idx, text="She reports shortness of breath. Respiratory: Mild wheezes bilaterally. "
+                                      "Cardiovascular: Grade 2/6 systolic ejection murmur.", age=60)
+    found = {f.concept_id: f.via for f in report.findings}
+    assert found.get("HP:0030828") == "scan" and found.get("HP:0030148") == "scan", found
+    negated = rank_diagnoses(idx, text="She reports shortness of breath. Cardiovascular: Regular rate and rhythm. "
+                                       "No murmurs, gallops or rubs.", age=60)
+    assert "HP:0030148" in {f.concept_id for f in negated.excluded}
+    assert "HP:0030148" not in {f.concept_id for f in negated.findings}
+    hip = rank_diagnoses(idx, text="She presents with pain in her right hip. It is worse on walking.", age=56)
+    assert "HP:0030838" in {f.concept_id for f in hip.findings}, [f.name for f in hip.findings]
+    for said in ("Upbeating nystagmus that fatigues. She reports shortness of breath.",
+                 "Nasal congestion from fall allergies. She reports shortness of breath.",
+                 "Afebrile. She has lost 5 cm in height and reports shortness of breath."):
+        scanned = {f.name for f in rank_diagnoses(idx, text=said, age=60).findings if f.via.startswith("scan")}
+        assert not scanned, (said, scanned)
+    lost = rank_diagnoses(idx, text="She has lost 5 cm in height and reports shortness of breath.", age=60)
+    assert "HP:0001638" not in {f.concept_id for f in lost.findings}
+    # the runs never cross punctuation, digits or a tagged mention
+    text = "Pain in the hip, no fever; 2 murmurs"
+    runs = scan.runs(text, [(text.index("fever"), text.index("fever") + 5)])
+    assert [[w for *_, w in run] for run in runs] == [["pain", "in", "the", "hip"], ["no"], ["murmurs"]]
+
+
+@pytest.mark.parametrize(("text", "kept"), [("Pain in the hands and feet since childhood.", False),
+                                            ("Pain in her right hip when walking.", True)])
+def test_a_pain_said_before_coordinated_sites_is_not_the_first_sites_alone(text: str, kept: bool) -> None:
+    """"pain in the hands and feet" is not *Hand pain*; "pain in her right hip" is *Hip pain*."""
+    from kg.diagnosis.findings import Resolver
+
+    terms = {"HP:0200025": "Hand pain", "HP:0030838": "Hip pain", "HP:0012531": "Pain"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"})
+    found = Resolver(idx)._site_after(text, text.index(" "), FindingRole.PRESENT)
+    assert (found is not None) is kept, found
