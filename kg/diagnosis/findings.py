@@ -437,8 +437,10 @@ class Resolver:
             completed = self._completed(text, m.start, m.end, role) if why is None and role is not None else None
             if (completed is None and why is None and role is not None and m.end is not None
                     and m.text.strip().lower() in wording.SITED):  # "[pain] in her right hip"
-                completed = self._site_after(text, m.end, role)
-                completed = completed.model_copy(update={"input": m.text}) if completed is not None else None
+                sites = [f.model_copy(update={"input": m.text}) for f in self._site_after(text, m.end, role)]
+                completed = sites[0] if sites else None
+                for other in sites[1:]:
+                    _add(out, other)
             # "PR depression": the words around the mention make it a sign that names no disease
             sign = completed is not None and not self.index.defined_by(completed.concept_id)
             acronym = m.concept_id is not None and self._word_acronym(m.text, m.concept_id)  # "odd" -> ODD
@@ -570,25 +572,62 @@ class Resolver:
         if site is None:
             return None
         found = self._exact(" ".join(site), role)
+        if found is None and wording.singular(site[-2]) != site[-2]:  # "pain in the hands": Hand pain
+            site = [*site[:-2], wording.singular(site[-2]), site[-1]]
+            found = self._exact(" ".join(site), role)
         if found is None and role is FindingRole.PRESENT:
             regional = wording.regional(site, whole=True)
             found = self._exact(regional, role) if regional else None
             found = found.model_copy(update={"via": found.via + "-broader"}) if found is not None else None
         return found
 
-    def _site_after(self, text: str, end: int, role: FindingRole) -> ResolvedFinding | None:
-        """A bare "pain" the tagger cut from its site ("[pain] in her right hip and groin"): the
-        longest run of up to four words after it that makes a sited finding (:meth:`_sited`)."""
+    def _site_after(self, text: str, end: int, role: FindingRole) -> list[ResolvedFinding]:
+        """A bare "pain" the tagger cut from its site ("[pain] in her right hip"): the longest run
+        of up to four words after it that makes a sited finding (:meth:`_sited`); sites joined by
+        "and" / "or" give one finding each ("pain in her right hip and groin region": Hip pain,
+        Groin pain), or none unless each does ("pain in the hands and feet" is not the hands' pain
+        alone). ``[]`` when none."""
         from extractors.linking.normalize import normalize
 
         after = normalize(re.match(r"[^\n.;:,()?!]*", text[end:end + 80]).group()).split()  # type: ignore[union-attr]
+        if len(after) < 2:
+            return []
         for n in range(min(4, len(after)), 1, -1):
             if n < len(after) and after[n] in ("and", "or"):
-                continue  # "pain in the hands and feet": not the hands' pain alone
+                continue
             found = self._sited(["pain", *after[:n]], role)
             if found is not None:
-                return found
-        return None
+                return [found]
+        if "and" not in after[:5] and "or" not in after[:5]:
+            return []
+        k = next(i for i, w in enumerate(after[:5]) if w in ("and", "or"))
+        first = self._sited(["pain", *after[:k]], role)
+        if first is None:
+            return []
+        for m in range(min(3, len(after) - k - 1), 0, -1):  # the second site, longest first: "groin region"
+            second = self._sited(["pain", after[0], *after[k + 1:k + 1 + m]], role)
+            if second is not None:
+                return self._joined(first, second)
+        return []
+
+    def _joined(self, first: ResolvedFinding, second: ResolvedFinding) -> list[ResolvedFinding]:
+        """Two sites' pains said together: their closest common findings below the bare *Pain*
+        ("hands and feet": *Limb pain*), *Arthralgia* for two joints ("knees and wrists"), else
+        both ("hip and groin")."""
+        if first.concept_id == second.concept_id:
+            return [first]
+        if all(f.name.lower().split()[0] in wording.JOINTS for f in (first, second)):  # "knees and wrists"
+            joints = self._exact("joint pain", first.role)
+            if joints is not None:
+                return [joints.model_copy(update={"input": first.input, "via": "text-broader"})]
+        bare = self._exact("pain", first.role)
+        generic = self.index.ancestors(bare.concept_id) if bare is not None else frozenset()
+        common = (self.index.ancestors(first.concept_id) & self.index.ancestors(second.concept_id)) - generic
+        if not common:
+            return [first, second]
+        above = {a for c in common for a in self.index.ancestors(c) if a != c}
+        closest = sorted(common - above)  # "knees and wrists": Arthralgia and Limb pain, both as close
+        return [self._found(first.input, first.role, c, "text-broader") for c in closest]
 
     def resolve_labs(self, text: str, out: Resolution, *, age: int | None = None, sex: str | None = None) -> None:
         """Laboratory values of the text outside their reference limits ("Hb 8.7 g/dL", "K 2.8

@@ -206,6 +206,25 @@ def site_first(words: Sequence[str]) -> list[str] | None:
     return [*site, words[0]]
 
 
+JOINTS = frozenset("shoulder elbow wrist hip knee ankle finger toe jaw".split())
+"""Sites whose pain is a joint's: two of them said together are *Arthralgia* ("pain in the knees
+and wrists")."""
+_IRREGULAR = {"feet": "foot", "teeth": "tooth"}
+
+
+def singular(word: str) -> str:
+    """A site's singular ("hands" -> "hand", "feet" -> "foot"); the word itself when it is none."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(SIBILANT_PLURALS):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def regional(words: Sequence[str], *, whole: bool = False) -> str | None:
     """The region's finding for words ending in "<site> pain" (:data:`_SITE_REGIONS`); with
     ``whole``, only when those are all the words ("nausea and RLQ pain" is not Abdominal pain);

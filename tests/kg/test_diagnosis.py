@@ -911,14 +911,34 @@ def test_untagged_findings_are_found_by_an_exact_scan_with_their_assertion() -> 
     assert [[w for *_, w in run] for run in runs] == [["pain", "in", "the", "hip"], ["no"], ["murmurs"]]
 
 
-@pytest.mark.parametrize(("text", "kept"), [("Pain in the hands and feet since childhood.", False),
-                                            ("Pain in her right hip when walking.", True)])
-def test_a_pain_said_before_coordinated_sites_is_not_the_first_sites_alone(text: str, kept: bool) -> None:
-    """"pain in the hands and feet" is not *Hand pain*; "pain in her right hip" is *Hip pain*."""
+@pytest.mark.parametrize(("text", "found"), [("Pain in the hands and feet since childhood.", ["HP:0009763"]),
+                                             ("Pain in the hands and lately fever.", []),
+                                             ("Pain in her right hip and groin region on walking.", ["HP:0030838", "HP:0031520"]),
+                                             ("Pain in her right hip when walking.", ["HP:0030838"])])
+def test_a_pain_said_before_its_sites_is_each_sites_pain(text: str, found: list[str]) -> None:
+    """"pain in her right hip and groin region" is *Hip pain* and *Groin pain*; "pain in the hands
+    and feet" is the closest finding of both below *Pain*, *Limb pain*; "pain in the hands and
+    lately fever" is not *Hand pain* alone: a site left out of a coordination would misread it."""
     from kg.diagnosis.findings import Resolver
 
-    terms = {"HP:0200025": "Hand pain", "HP:0030838": "Hip pain", "HP:0012531": "Pain"}
+    terms = {"HP:0046505": "Hand pain", "HP:0030838": "Hip pain", "HP:0012531": "Pain", "HP:0025238": "Foot pain",
+             "HP:0031520": "Groin pain", "HP:0001945": "Fever", "HP:0009763": "Limb pain", "HP:0025142": "Constitutional symptom"}
+    is_a = [("HP:0046505", "HP:0009763"), ("HP:0025238", "HP:0009763"), ("HP:0009763", "HP:0012531"),
+            ("HP:0030838", "HP:0012531"), ("HP:0031520", "HP:0012531"), ("HP:0012531", "HP:0025142")]
     idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
-                                          symptom_names=terms, disease_names={"D:1": "one"})
-    found = Resolver(idx)._site_after(text, text.index(" "), FindingRole.PRESENT)
-    assert (found is not None) is kept, found
+                                          symptom_names=terms, disease_names={"D:1": "one"}, is_a=is_a)
+    sites = Resolver(idx)._site_after(text, text.index(" "), FindingRole.PRESENT)
+    assert [f.concept_id for f in sites] == found
+
+
+def test_pain_in_two_joints_is_arthralgia() -> None:
+    """"migratory pain in the knees and wrists" is *Arthralgia*, not *Knee pain* alone."""
+    from kg.diagnosis.findings import Resolver
+
+    terms = {"HP:0030839": "Knee pain", "HP:0030836": "Wrist pain", "HP:0002829": "Arthralgia", "HP:0012531": "Pain"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"},
+                                          symptom_synonyms={"HP:0002829": ["Joint pain"]})
+    text = "Migratory pain in the knees and wrists for two years."
+    sites = Resolver(idx)._site_after(text, text.index("pain") + 4, FindingRole.PRESENT)
+    assert [f.concept_id for f in sites] == ["HP:0002829"]
