@@ -211,6 +211,8 @@ class Resolver:
             found = self._resolve_name(ending, role, via_text=via_text, min_score=1.0, context=context)
             if isinstance(found, ResolvedFinding):
                 return found.model_copy(update={"input": value, "via": found.via + "-broader"})
+        if not wording.NOT_THE_FINDING.isdisjoint(words):  # "fear of gaining weight" is no weight gain: its own name only
+            return self._resolve_name(value, role, via_text=via_text, min_score=1.0, context=context)
         first = self._resolve_name(value, role, via_text=via_text, context=context)
         if not isinstance(first, Unresolved):
             return first
@@ -449,6 +451,8 @@ class Resolver:
                 for pos in self._disease_named(m.text, m.concept_id, historical=m.assertion is Assertion.HISTORICAL):
                     out.named.setdefault(pos, []).append(f"{m.text} ({m.assertion.value})")
                     named = True
+            if why is None and wording.feared(text, m.start, m.end):
+                why = "feared or at risk, not had"  # "fear of [gaining weight]", "risk of [falls]"
             if why is not None:  # "Sudden" alone, "Elevated", "Gastrointestinal:", "Blood Pressure"
                 ignored.append(f"{m.text!r} ({why})")
                 continue
@@ -456,8 +460,13 @@ class Resolver:
                 ignored.append(f"{m.text!r} ({m.assertion.value})")
                 continue
             result: ResolvedFinding | Unresolved | None = completed
+            absent = wording.absent_function(m.text) if role is FindingRole.EXCLUDED else None
+            if absent is not None:  # "no periods for 4 months": Amenorrhea
+                result = self._exact(absent, FindingRole.PRESENT)
+                result = result.model_copy(update={"input": m.text}) if result is not None else None
             if (result is None and m.concept_id is not None and m.label is EntityType.SYMPTOM
-                    and self.index.knows(m.concept_id) and not acronym):
+                    and self.index.knows(m.concept_id) and not acronym
+                    and wording.NOT_THE_FINDING.isdisjoint(m.text.lower().split())):  # "fear of gaining weight"
                 result = self._found(m.text, role, m.concept_id, "text")
             if result is None and m.concept_id is None:
                 # "slowness of movement and small handwriting": two findings, not one; only conjuncts
@@ -505,7 +514,7 @@ class Resolver:
                 if any(s.start <= stretch.start < s.end or stretch.start <= s.start < stretch.end for s, _ in found):
                     continue  # inside a longer match already made (each start's longest comes first)
                 result = self._scanned(stretch)
-                if result is not None:
+                if result is not None and not wording.feared(text, stretch.start, stretch.end):
                     found.append((stretch, result))
         if not found:
             return
@@ -518,6 +527,10 @@ class Resolver:
             assert isinstance(result, ResolvedFinding)
             said = " ".join(stretch.words)
             role = {Assertion.PRESENT: FindingRole.PRESENT, Assertion.NEGATED: FindingRole.EXCLUDED}.get(res.assertion)
+            if said in wording.ABSENT_FUNCTIONS:  # the function itself is no finding; its absence is
+                if role is FindingRole.EXCLUDED:
+                    _add(out, result)
+                continue
             if role is None:
                 ignored.append(f"{said!r} ({res.assertion.value})")
             elif role is FindingRole.EXCLUDED and result.via.endswith("-broader"):
@@ -535,6 +548,10 @@ class Resolver:
         if non_concept_reason(said, maneuvers=True) is not None:
             return None
         words = list(stretch.words)
+        absent = wording.ABSENT_FUNCTIONS.get(said)
+        if absent is not None:  # "no periods": present Amenorrhea once the assertion says negated
+            found = self._exact(absent, FindingRole.PRESENT)
+            return found.model_copy(update={"input": said, "via": "scan"}) if found is not None else None
         if stretch.verb() or "normal" in (stretch.before, *stretch.words):
             return None  # "nystagmus that fatigues"; "Normal CVA tenderness" is no sign (no ConText cue)
         if words[0] in wording.SITED and len(words) >= 3:  # "pain in her right hip" -> Hip pain

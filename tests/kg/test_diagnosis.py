@@ -942,3 +942,22 @@ def test_pain_in_two_joints_is_arthralgia() -> None:
     text = "Migratory pain in the knees and wrists for two years."
     sites = Resolver(idx)._site_after(text, text.index("pain") + 4, FindingRole.PRESENT)
     assert [f.concept_id for f in sites] == ["HP:0002829"]
+
+
+def test_mood_thought_and_behaviour_wording_and_a_denied_function() -> None:
+    """Lay wording of mood, thought and behaviour finds HPO's terms ("low mood" *Depression*,
+    "hearing voices" *Auditory hallucination*); a denied function is a present finding ("no periods
+    for 4 months" is *Amenorrhea*, not an excluded "periods"); "fear of gaining weight" is no
+    weight gain."""
+    terms = {"HP:0000716": "Depression", "HP:0008765": "Auditory hallucination", "HP:0000141": "Amenorrhea",
+             "HP:0004324": "Increased body weight", "HP:0001824": "Weight loss", "HP:0012154": "Anhedonia"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"})
+    mood = rank_diagnoses(idx, text="Six weeks of low mood and loss of interest. For two months he has been "
+                                    "hearing voices.", age=28)
+    assert {"HP:0000716", "HP:0012154", "HP:0008765"} <= {f.concept_id for f in mood.findings}
+    periods = rank_diagnoses(idx, text="17-year-old with weight loss, intense fear of gaining weight and no "
+                                       "periods for 4 months.", age=17, sex="female")
+    present = {f.concept_id for f in periods.findings}
+    assert "HP:0000141" in present and "HP:0004324" not in present, present
+    assert "HP:0000141" not in {f.concept_id for f in periods.excluded}
