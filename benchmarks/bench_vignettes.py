@@ -44,7 +44,10 @@ cases, and every later reading is a development figure like the first set's."""
 HELDOUT = Path(__file__).resolve().parent / "data" / "vignettes_heldout.yaml"
 """A third set, written at the end of the day the fresh set's first reading led to changes, by a
 writer who had not seen the system's code or outputs, and scored once after those changes."""
-SETS = {"dev": VIGNETTES, "fresh": FRESH, "heldout": HELDOUT}
+HELDOUT2 = Path(__file__).resolve().parent / "data" / "vignettes_heldout2.yaml"
+"""A fourth set, written on 2026-12-08 during that day's changes by a writer who had not seen the
+system's code, data or outputs, and scored once at the day's end."""
+SETS = {"dev": VIGNETTES, "fresh": FRESH, "heldout": HELDOUT, "heldout2": HELDOUT2}
 TOP_K = 1000
 CURATED = ("hpo", "do", "symp", "hsdn", "common")
 
@@ -141,7 +144,8 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--set", choices=tuple(SETS), default="dev",
                     help="dev = benchmarks/data/vignettes.yaml (tuned on); fresh = vignettes_fresh.yaml (held back, "
-                         "then worked on); heldout = vignettes_heldout.yaml (held back)")
+                         "then worked on); heldout = vignettes_heldout.yaml (held back, scored once on 2026-12-07); "
+                         "heldout2 = vignettes_heldout2.yaml (held back, scored once on 2026-12-08)")
     add_score_options(ap)
     ap.add_argument("--sweep", help="comma-separated prior weights: report top-k per weight instead (e.g. 0,0.25,0.5,0.75,1)")
     args = ap.parse_args()
@@ -195,7 +199,10 @@ def main() -> None:
                   "development figures).",
          "heldout": f"Data: `benchmarks/data/vignettes_heldout.yaml` ({len(data)} vignettes written for this project "
                     "by a writer who had seen neither the system's code nor its outputs, scored once when written "
-                    "(that reading is kept below this section)."}[args.set],
+                    "(that reading is kept below this section).",
+         "heldout2": f"Data: `benchmarks/data/vignettes_heldout2.yaml` ({len(data)} vignettes written for this project "
+                     "on 2026-12-08 by a writer who had seen neither the system's code, data nor its outputs, scored "
+                     "once at the end of that day (that reading is kept below this section)."}[args.set],
         "Targets (issue 15, common presentations): top-3 >= 70 %, top-10 >= 85 %.",
         "",
         "| set | vignettes | top-1 | top-3 | top-10 | MRR |",
@@ -212,12 +219,13 @@ def main() -> None:
     ]
     title = {"dev": "## Diagnosis on clinical vignettes (free text)",
              "fresh": "## Diagnosis on held-back clinical vignettes (free text)",
-             "heldout": "## Diagnosis on a second held-back vignette set (free text)"}[args.set]
+             "heldout": "## Diagnosis on a second held-back vignette set (free text)",
+             "heldout2": "## Diagnosis on a third held-back vignette set (free text)"}[args.set]
     body = title + "\n\n" + "\n".join(lines)
     print(body)
     if args.write:
         write_section({"dev": "diagnosis-vignettes", "fresh": "diagnosis-vignettes-fresh",
-                       "heldout": "diagnosis-vignettes-heldout"}[args.set], body)
+                       "heldout": "diagnosis-vignettes-heldout", "heldout2": "diagnosis-vignettes-heldout2"}[args.set], body)
 
 
 if __name__ == "__main__":
