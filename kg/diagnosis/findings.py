@@ -495,7 +495,7 @@ class Resolver:
                 continue
             _add(out, result)
         if ignored:
-            out.notes.append("not used as findings: " + ", ".join(ignored))
+            out.notes.append("not used as findings: " + listed(ignored))
         self.resolve_untagged(text, [(m.start, m.end) for m in processed.mentions if m.start is not None and m.end is not None], out)
         self.resolve_vitals(text, out, age=age)
         self.resolve_labs(text, out, age=age, sex=sex)
@@ -503,28 +503,36 @@ class Resolver:
     def resolve_untagged(self, text: str, tagged: Sequence[tuple[int, int]], out: Resolution) -> None:
         """Findings in the words no mention covers (``tagged``: the mentions' offsets), by an exact
         name only (:mod:`kg.diagnosis.scan`), ``via`` ``scan`` (``scan-broader`` for a pain's
-        region), with their assertion from the ConText rules; those neither present nor negated
-        are listed in the notes."""
+        region), with their assertion from the ConText rules over the pipeline's own sentences
+        (:func:`schema.sentences.sentence_spans`: "Denies:\nmurmur" is one); those neither present
+        nor negated are listed in the notes. At most :data:`scan.MAX_FOUND` matches are used."""
         from extractors.assertion.component import default_engine, default_pipeline
+        from schema.sentences import sentence_spans
 
-        found: list[tuple[scan.Stretch, object]] = []
+        found: list[tuple[scan.Stretch, ResolvedFinding]] = []
+        end = -1  # where the last match ends: stretches come in start order, each start's longest first
         for run in scan.runs(text, tagged):
             for stretch in scan.stretches(run, edge_words=_edge_words()):
+                if stretch.start < end:
+                    continue  # inside a longer match already made
                 self.deadline.check()
-                if any(s.start <= stretch.start < s.end or stretch.start <= s.start < stretch.end for s, _ in found):
-                    continue  # inside a longer match already made (each start's longest comes first)
-                result = self._scanned(stretch)
-                if result is not None and not wording.feared(text, stretch.start, stretch.end):
-                    found.append((stretch, result))
+                if len(found) >= scan.MAX_FOUND:
+                    break
+                results = self._scanned(text, stretch)
+                if results and not wording.feared(text, stretch.start, stretch.end):
+                    found.extend((stretch, r) for r in results)
+                    end = stretch.end
         if not found:
             return
+        self.deadline.check()
         doc = default_pipeline().make_doc(text)
+        starts = {s for s, _ in sentence_spans(text)}
+        flags = [t.i == 0 or t.idx in starts for t in doc]
         spans = [doc.char_span(s.start, s.end, alignment_mode="expand") for s, _ in found]
         kept = [(f, span) for f, span in zip(found, spans, strict=True) if span is not None]
-        results = default_engine().analyse(doc, [span for _, span in kept]) if kept else []
+        results = default_engine().analyse(doc, [span for _, span in kept], sent_starts=flags) if kept else []
         ignored: list[str] = []
         for ((stretch, result), _), res in zip(kept, results, strict=True):
-            assert isinstance(result, ResolvedFinding)
             said = " ".join(stretch.words)
             role = {Assertion.PRESENT: FindingRole.PRESENT, Assertion.NEGATED: FindingRole.EXCLUDED}.get(res.assertion)
             if said in wording.ABSENT_FUNCTIONS:  # the function itself is no finding; its absence is
@@ -535,49 +543,55 @@ class Resolver:
                 ignored.append(f"{said!r} ({res.assertion.value})")
             elif role is FindingRole.EXCLUDED and result.via.endswith("-broader"):
                 ignored.append(f"{said!r} (negated at one site: no region is denied)")
+            elif (role is FindingRole.EXCLUDED and self.index.defined_by(result.concept_id)
+                  and wording.history_negated(text, stretch.start, stretch.end)):
+                ignored.append(f"{said!r} (negated history of a finding that names a disease)")  # "denies prior cataract"
             else:
                 _add(out, result.model_copy(update={"role": role}))
         if ignored:
-            out.notes.append("found by the scan of untagged words, not used: " + ", ".join(ignored))
+            out.notes.append("found by the scan of untagged words, not used: " + listed(ignored))
 
-    def _scanned(self, stretch: scan.Stretch) -> ResolvedFinding | None:
-        """A stretch of untagged words as a finding the index knows by an exact name, or ``None``."""
+    def _scanned(self, text: str, stretch: scan.Stretch) -> list[ResolvedFinding]:
+        """A stretch of untagged words as the findings the index knows it by, by exact names only
+        (a pain said before its sites may give two: :meth:`_site_after`); ``[]`` when none."""
         from extractors.linking.nonconcepts import non_concept_reason
 
         said = " ".join(stretch.words)
         if non_concept_reason(said, maneuvers=True) is not None:
-            return None
+            return []
         words = list(stretch.words)
         absent = wording.ABSENT_FUNCTIONS.get(said)
         if absent is not None:  # "no periods": present Amenorrhea once the assertion says negated
             found = self._exact(absent, FindingRole.PRESENT)
-            return found.model_copy(update={"input": said, "via": "scan"}) if found is not None else None
+            return [found.model_copy(update={"input": said, "via": "scan"})] if found is not None else []
         if stretch.verb() or "normal" in (stretch.before, *stretch.words):
-            return None  # "nystagmus that fatigues"; "Normal CVA tenderness" is no sign (no ConText cue)
-        if words[0] in wording.SITED and len(words) >= 3:  # "pain in her right hip" -> Hip pain
-            found = self._sited(words, FindingRole.PRESENT) if stretch.after not in ("and", "or") else None
-        elif len(words) == 1:  # its own name; other word forms of a plural only ("mouth" is not *Hyperorality*)
+            return []  # "nystagmus that fatigues"; "Normal CVA tenderness" is no sign (no ConText cue)
+        if words[0] in wording.SITED and len(words) >= 3:  # "pain in her right hip (and groin)"
+            sites = self._site_after(text, stretch.start + len(words[0]), FindingRole.PRESENT)
+            return [f.model_copy(update={"input": said, "via": f.via.replace("text", "scan", 1)}) for f in sites]
+        if len(words) == 1:  # its own name; other word forms of a plural only ("mouth" is not *Hyperorality*)
             found = None if words[0] in scan.GENERIC else self._single(words[0])
+            if found is not None and self.index.defined_by(found.concept_id):
+                return []  # one word naming a disease the tagger left alone is no clinical use ("heat stroke prevention")
         else:
             found = self._exact(said, FindingRole.PRESENT)
         if found is None or self._word_acronym(said, found.concept_id):
-            return None
-        return found.model_copy(update={"input": said, "via": found.via.replace("text", "scan", 1)})
+            return []
+        return [found.model_copy(update={"input": said, "via": found.via.replace("text", "scan", 1)})]
 
     def _single(self, word: str) -> ResolvedFinding | None:
+        """One untagged word as a finding: its own name (or a clinical phrase's), its singular,
+        and for a plural the "-ing" noun ("wheezes" -> *Wheezing*); no other word form ("mouth" is
+        not *Hyperorality*, "sleeps" not *Drowsiness*)."""
         from extractors.linking.normalize import normalize
 
-        forms = [word]
-        if word.endswith(wording.SIBILANT_PLURALS):
-            forms.append(word[:-2])
-        elif len(word) > 5 and word.endswith("ies"):
-            forms.append(word[:-3] + "y")
-        keys = [(normalize(wording.phrases().get(normalize(form), form)), False) for form in forms]
-        if word.endswith("s") and not word.endswith("ss"):  # a plural's other forms: "wheezes" -> "wheezing"
-            keys += [(normalize(form), True) for form in wording.word_forms(word)]
-        for key, hp_only in keys:
-            hits = [t for t in self.index.name_keys.get(key, ())
-                    if (not hp_only or t.startswith("HP:")) and self.index.knows(t)]
+        forms = dict.fromkeys([word, wording.singular(word)])
+        if word.endswith("s") and not word.endswith("ss"):
+            forms[wording.singular(word).removesuffix("e") + "ing"] = None
+        for form in forms:
+            key = normalize(form)
+            key = normalize(wording.phrases().get(key, form))
+            hits = [t for t in self.index.name_keys.get(key, ()) if self.index.knows(t)]
             if hits:
                 return self._found(word, FindingRole.PRESENT, _prefer(hits), "text")
         return None
@@ -621,6 +635,8 @@ class Resolver:
         first = self._sited(["pain", *after[:k]], role)
         if first is None:
             return []
+        if k == len(after) - 1:  # "hip and, at times, groin": the clause ends after "and"
+            return [first]
         for m in range(min(3, len(after) - k - 1), 0, -1):  # the second site, longest first: "groin region"
             second = self._sited(["pain", after[0], *after[k + 1:k + 1 + m]], role)
             if second is not None:
@@ -633,13 +649,18 @@ class Resolver:
         both ("hip and groin")."""
         if first.concept_id == second.concept_id:
             return [first]
+        if first.role is not FindingRole.PRESENT:  # "denies pain in the knees or wrists" denies those two only
+            return [first, second]
         if all(f.name.lower().split()[0] in wording.JOINTS for f in (first, second)):  # "knees and wrists"
             joints = self._exact("joint pain", first.role)
             if joints is not None:
                 return [joints.model_copy(update={"input": first.input, "via": "text-broader"})]
         bare = self._exact("pain", first.role)
-        generic = self.index.ancestors(bare.concept_id) if bare is not None else frozenset()
-        common = (self.index.ancestors(first.concept_id) & self.index.ancestors(second.concept_id)) - generic
+        if bare is None:
+            return [first, second]
+        # pains below Pain only: "back and knees" share *Abnormality of the musculoskeletal system* too
+        common = {c for c in self.index.ancestors(first.concept_id) & self.index.ancestors(second.concept_id)
+                  if c != bare.concept_id and bare.concept_id in self.index.ancestors(c)}
         if not common:
             return [first, second]
         above = {a for c in common for a in self.index.ancestors(c) if a != c}
@@ -668,6 +689,17 @@ class Resolver:
         found = self.resolve(concept_id, FindingRole.PRESENT)
         update = {"input": describe, "via": via} if isinstance(found, ResolvedFinding) else {"input": describe}
         _add(out, found.model_copy(update=update))
+
+
+NOTE_ITEMS = 20
+"""At most this many items in one note (the rest counted): a long text's notes stay readable."""
+
+
+def listed(items: Sequence[str]) -> str:
+    """Items once each, in order, at most :data:`NOTE_ITEMS` of them and a count of the rest."""
+    unique = list(dict.fromkeys(items))
+    rest = len(unique) - NOTE_ITEMS
+    return ", ".join(unique[:NOTE_ITEMS]) + (f" and {rest} more" if rest > 0 else "")
 
 
 @cache

@@ -25,16 +25,20 @@ from dataclasses import dataclass
 MAX_WORDS = 6
 """Longest stretch tried (HPO's clinical names are rarely longer: "pain in the right lower
 quadrant" is six words with its determiner)."""
+MAX_FOUND = 200
+"""At most this many scanned matches per text (as many findings as a query may give): the
+assertion pass grows with them."""
 MIN_SINGLE = 4
 """A one-word stretch needs at least this many letters ("ache" and longer): shorter words are
 mostly abbreviations of something else in a note ("BP", "ROM", "DM")."""
 
 GENERIC = frozenset("""symptom symptoms sign signs finding findings problem problems issue issues condition conditions
 disease diseases illness disorder disorders abnormality abnormalities complaint complaints afebrile asymptomatic
-fall shakes unresponsive""".split())
+fall falls shakes jumps sleeps tears discharge unresponsive""".split())
 """One word the scan never takes alone: it names no finding in particular (SYMP's root is
 "symptom"), an absence ("afebrile"), or in notes mostly something else ("fall allergies", "shakes
-his hands", "fever unresponsive to antipyretics" is no *Confusional arousal*)."""
+his hands", "her mood falls", "in tears", "discharge home", "fever unresponsive to antipyretics"
+is no *Confusional arousal*)."""
 
 _PRONOUNS = frozenset("that which who it he she they".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
@@ -105,12 +109,3 @@ def stretches(run: Sequence[tuple[int, int, str]], *, edge_words: frozenset[str]
                 continue
             yield Stretch(run[i][0], last[1], words, run[i - 1][2] if i else "",
                           run[i + n][2] if i + n < len(run) else "")
-
-
-def longest_first(found: Sequence[tuple[Stretch, object]]) -> list[tuple[Stretch, object]]:
-    """Non-overlapping matches, preferring the longer (then earlier) one where two overlap."""
-    kept: list[tuple[Stretch, object]] = []
-    for s, v in sorted(found, key=lambda x: (-(x[0].end - x[0].start), x[0].start)):
-        if all(s.end <= k.start or s.start >= k.end for k, _ in kept):
-            kept.append((s, v))
-    return sorted(kept, key=lambda x: x[0].start)

@@ -961,3 +961,32 @@ def test_mood_thought_and_behaviour_wording_and_a_denied_function() -> None:
     present = {f.concept_id for f in periods.findings}
     assert "HP:0000141" in present and "HP:0004324" not in present, present
     assert "HP:0000141" not in {f.concept_id for f in periods.excluded}
+
+
+def test_the_scan_keeps_cues_across_line_breaks_denied_history_and_ordinary_words() -> None:
+    """A cue on the line before ("Denies:\\nmurmur", "Family history:\\nmurmur") still governs a
+    scanned finding; "denies prior cataract" does not exclude the disease's finding; ordinary words
+    are no findings ("discharge home", "her mood falls", "in tears"); pains at two sites below
+    different branches stay two ("back and knees"), and a denial of two sites' pain denies those
+    two only."""
+    terms = {"HP:0030148": "Heart murmur", "HP:0000518": "Cataract", "HP:0002527": "Falls", "HP:0009926": "Epiphora",
+             "HP:0012531": "Pain", "HP:0003418": "Back pain", "HP:0030839": "Knee pain", "HP:0002094": "Dyspnea",
+             "HP:0033127": "Abnormality of the musculoskeletal system", "HP:0009763": "Limb pain"}
+    is_a = [("HP:0003418", "HP:0012531"), ("HP:0030839", "HP:0009763"), ("HP:0009763", "HP:0012531"),
+            ("HP:0003418", "HP:0033127"), ("HP:0009763", "HP:0033127")]
+    idx = DiagnosisIndex.from_annotations(
+        [Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms]
+        + [Annotation(disease="DOID:83", symptom="HP:0000518", frequency=1.0)],
+        symptom_names=terms, disease_names={"D:1": "one", "DOID:83": "cataract"}, symptom_synonyms={"HP:0009926": ["Tearing"]}, is_a=is_a)
+    for text in ("Short of breath.\nDenies:\nmurmur\n", "Short of breath.\nFamily history:\nmurmur\n"):
+        assert "HP:0030148" not in {f.concept_id for f in rank_diagnoses(idx, text=text, age=50).findings}, text
+    cataract = rank_diagnoses(idx, text="Short of breath. Denies prior cataract.", age=70)
+    assert "HP:0000518" not in {f.concept_id for f in cataract.excluded}
+    words = rank_diagnoses(idx, text="Short of breath. Plan: discharge home. Her mood falls in the evening, in tears.", age=50)
+    assert not [f.name for f in words.findings if f.via.startswith("scan")]
+    from kg.diagnosis.findings import Resolver
+    resolver = Resolver(idx)
+    text = "Pain in the back and knees for a year."
+    assert {f.concept_id for f in resolver._site_after(text, 4, FindingRole.PRESENT)} == {"HP:0003418", "HP:0030839"}
+    text = "Pain in her knees or back."
+    assert {f.concept_id for f in resolver._site_after(text, 4, FindingRole.EXCLUDED)} == {"HP:0030839", "HP:0003418"}
