@@ -464,6 +464,8 @@ class Resolver:
             if absent is not None:  # "no periods for 4 months": Amenorrhea
                 result = self._exact(absent, FindingRole.PRESENT)
                 result = result.model_copy(update={"input": m.text}) if result is not None else None
+            if result is None and why is None:  # a clinical phrase said whole wins over the tagger's link
+                result = self._phrased(m.text, role)  # ("right eye twitch" is eyelid twitching, not *Tetany*)
             if (result is None and m.concept_id is not None and m.label is EntityType.SYMPTOM
                     and self.index.knows(m.concept_id) and not acronym
                     and wording.NOT_THE_FINDING.isdisjoint(m.text.lower().split())):  # "fear of gaining weight"
@@ -578,6 +580,16 @@ class Resolver:
         if found is None or self._word_acronym(said, found.concept_id):
             return []
         return [found.model_copy(update={"input": said, "via": found.via.replace("text", "scan", 1)})]
+
+    def _phrased(self, said: str, role: FindingRole) -> ResolvedFinding | None:
+        """A mention that is a clinical phrase (:data:`wording.CLINICAL_PHRASES`) once its sides
+        and determiners are dropped, as the phrase's finding; else ``None``."""
+        from extractors.linking.normalize import normalize
+
+        key = " ".join(wording.plain(normalize(said).split()))
+        phrase = wording.phrases().get(key) or wording.phrases().get(" ".join(w for w in key.split() if w not in wording.SIDES))
+        found = self._exact(phrase, role) if phrase else None
+        return found.model_copy(update={"input": said}) if found is not None else None
 
     def _single(self, word: str) -> ResolvedFinding | None:
         """One untagged word as a finding: its own name (or a clinical phrase's), its singular,

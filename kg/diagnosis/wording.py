@@ -174,6 +174,9 @@ CLINICAL_PHRASES: dict[str, str] = {
     "appetite decreased": "poor appetite",
     "appetite poor": "poor appetite",
     "missed periods": "amenorrhea",
+    "eye twitch": "eyelid twitching",
+    "eye twitching": "eyelid twitching",
+    "eyelid twitch": "eyelid twitching",
     "absent periods": "amenorrhea",
 }
 """Clinical wording -> the name a vocabulary (HPO) uses, for a whole finding phrase only: "CVA"

@@ -990,3 +990,13 @@ def test_the_scan_keeps_cues_across_line_breaks_denied_history_and_ordinary_word
     assert {f.concept_id for f in resolver._site_after(text, 4, FindingRole.PRESENT)} == {"HP:0003418", "HP:0030839"}
     text = "Pain in her knees or back."
     assert {f.concept_id for f in resolver._site_after(text, 4, FindingRole.EXCLUDED)} == {"HP:0030839", "HP:0003418"}
+
+
+def test_a_clinical_phrase_said_whole_wins_over_the_taggers_link() -> None:
+    """"right eye twitch" is HPO's *Blepharospasm* ("eyelid twitching"), not the linker's *Tetany*."""
+    terms = {"HP:0000643": "Blepharospasm", "HP:0001281": "Tetany", "HP:0002094": "Dyspnea"}
+    idx = DiagnosisIndex.from_annotations([Annotation(disease="D:1", symptom=t, frequency=0.5) for t in terms],
+                                          symptom_names=terms, disease_names={"D:1": "one"},
+                                          symptom_synonyms={"HP:0000643": ["Eyelid twitching"]})
+    found = {f.concept_id for f in rank_diagnoses(idx, text="Three weeks of right eye twitch.", age=3).findings}
+    assert "HP:0000643" in found and "HP:0001281" not in found, found
