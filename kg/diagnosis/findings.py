@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
-from kg.diagnosis import scan, wording
-from kg.diagnosis.errors import DiagnosisTimeoutError
+from kg.diagnosis import wording
 from kg.diagnosis.index import DiagnosisIndex
 from kg.diagnosis.report import FindingRole, ResolvedFinding, Unresolved
+from kg.diagnosis.resolution import Deadline, Resolution, add, listed, prefer
+from kg.diagnosis.untagged import UntaggedFindings
 from schema.records import Assertion, Document, EntityType, Extractor
 
 if TYPE_CHECKING:
@@ -41,32 +40,6 @@ if TYPE_CHECKING:
 CURIE = re.compile(r"^([A-Za-z][A-Za-z0-9_.]*):(\S+)$")
 _PREFIXES = {p.lower(): p for p in ("HP", "SYMP", "MESH", "SNOMEDCT", "UMLS", "LOCAL", "DOID", "OMIM", "ORPHA")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class Deadline:
-    """A wall-clock budget for resolving one patient's findings: :meth:`check` raises
-    :class:`DiagnosisTimeoutError` once it is spent (``None`` or ``0`` seconds: no limit). Checked
-    before each lookup, so a hostile list of long names stops within one lookup of the limit."""
-
-    def __init__(self, seconds: float | None = None) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds if seconds else None
-
-    def check(self) -> None:
-        if self._end is not None and time.monotonic() > self._end:
-            raise DiagnosisTimeoutError(
-                f"diagnosis stopped: past its time limit of {self.seconds:g} s "
-                "(give fewer or shorter findings, or a shorter text)")
-
-
-@dataclass
-class Resolution:
-    findings: list[ResolvedFinding] = field(default_factory=list)
-    excluded: list[ResolvedFinding] = field(default_factory=list)
-    unresolved: list[Unresolved] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    named: dict[int, list[str]] = field(default_factory=dict)
-    """Index position of a disease the text names (present or historical) -> the mentions naming it."""
 
 
 _LOADING = threading.Lock()
@@ -137,7 +110,7 @@ def _canonical_symptom(curie: str) -> str:
     return default_canonical_ids().resolve("Symptom", curie)
 
 
-class Resolver:
+class Resolver(UntaggedFindings):
     """Resolves inputs against one index; the linker is loaded only when a name needs it."""
 
     def __init__(self, index: DiagnosisIndex, *, linker: Linker | None = None,
@@ -277,7 +250,7 @@ class Resolver:
             hits = [t for t in self.index.name_keys.get(name_key, ())
                     if (not hp_only or t.startswith("HP:")) and self.index.knows(t)]
             if hits:
-                return self._found(value, role, _prefer(hits), "text" if via_text else "name")
+                return self._found(value, role, prefer(hits), "text" if via_text else "name")
         for cands in (self.linker.link_many(variants, labels=[EntityType.SYMPTOM] * len(variants), k=3, fuzzy=False)
                       if variants else ()):
             for cand in cands:
@@ -442,7 +415,7 @@ class Resolver:
                 sites = [f.model_copy(update={"input": m.text}) for f in self._site_after(text, m.end, role)]
                 completed = sites[0] if sites else None
                 for other in sites[1:]:
-                    _add(out, other)
+                    add(out, other)
             # "PR depression": the words around the mention make it a sign that names no disease
             sign = completed is not None and not self.index.defined_by(completed.concept_id)
             acronym = m.concept_id is not None and self._word_acronym(m.text, m.concept_id)  # "odd" -> ODD
@@ -478,7 +451,7 @@ class Resolver:
                 exact = [self._exact(p, role) for p in parts]
                 if any(r is not None for r in exact):
                     for part, r in zip(parts, exact, strict=True):
-                        _add(out, r if r is not None else Unresolved(
+                        add(out, r if r is not None else Unresolved(
                             input=part, role=role, reason="a conjunct of a coordinated mention that names no finding exactly"))
                     continue
             if result is None:
@@ -495,189 +468,12 @@ class Resolver:
                 # (*Neoplasm*), which every tumour syndrome has
                 ignored.append(f"{m.text!r} (a disease named; only part of its name is a finding)")
                 continue
-            _add(out, result)
+            add(out, result)
         if ignored:
             out.notes.append("not used as findings: " + listed(ignored))
         self.resolve_untagged(text, [(m.start, m.end) for m in processed.mentions if m.start is not None and m.end is not None], out)
         self.resolve_vitals(text, out, age=age)
         self.resolve_labs(text, out, age=age, sex=sex)
-
-    def resolve_untagged(self, text: str, tagged: Sequence[tuple[int, int]], out: Resolution) -> None:
-        """Findings in the words no mention covers (``tagged``: the mentions' offsets), by an exact
-        name only (:mod:`kg.diagnosis.scan`), ``via`` ``scan`` (``scan-broader`` for a pain's
-        region), with their assertion from the ConText rules over the pipeline's own sentences
-        (:func:`schema.sentences.sentence_spans`: "Denies:\nmurmur" is one); those neither present
-        nor negated are listed in the notes. At most :data:`scan.MAX_FOUND` matches are used."""
-        from extractors.assertion.component import default_engine, default_pipeline
-        from schema.sentences import sentence_spans
-
-        found: list[tuple[scan.Stretch, ResolvedFinding]] = []
-        end = -1  # where the last match ends: stretches come in start order, each start's longest first
-        for run in scan.runs(text, tagged):
-            for stretch in scan.stretches(run, edge_words=_edge_words()):
-                if stretch.start < end:
-                    continue  # inside a longer match already made
-                self.deadline.check()
-                if len(found) >= scan.MAX_FOUND:
-                    break
-                results = self._scanned(text, stretch)
-                if results and not wording.feared(text, stretch.start, stretch.end):
-                    found.extend((stretch, r) for r in results)
-                    end = stretch.end
-        if not found:
-            return
-        self.deadline.check()
-        doc = default_pipeline().make_doc(text)
-        starts = {s for s, _ in sentence_spans(text)}
-        flags = [t.i == 0 or t.idx in starts for t in doc]
-        spans = [doc.char_span(s.start, s.end, alignment_mode="expand") for s, _ in found]
-        kept = [(f, span) for f, span in zip(found, spans, strict=True) if span is not None]
-        results = default_engine().analyse(doc, [span for _, span in kept], sent_starts=flags) if kept else []
-        ignored: list[str] = []
-        for ((stretch, result), _), res in zip(kept, results, strict=True):
-            said = " ".join(stretch.words)
-            role = {Assertion.PRESENT: FindingRole.PRESENT, Assertion.NEGATED: FindingRole.EXCLUDED}.get(res.assertion)
-            if said in wording.ABSENT_FUNCTIONS:  # the function itself is no finding; its absence is
-                if role is FindingRole.EXCLUDED:
-                    _add(out, result)
-                continue
-            if role is None:
-                ignored.append(f"{said!r} ({res.assertion.value})")
-            elif role is FindingRole.EXCLUDED and result.via.endswith("-broader"):
-                ignored.append(f"{said!r} (negated at one site: no region is denied)")
-            elif (role is FindingRole.EXCLUDED and self.index.defined_by(result.concept_id)
-                  and wording.history_negated(text, stretch.start, stretch.end)):
-                ignored.append(f"{said!r} (negated history of a finding that names a disease)")  # "denies prior cataract"
-            else:
-                _add(out, result.model_copy(update={"role": role}))
-        if ignored:
-            out.notes.append("found by the scan of untagged words, not used: " + listed(ignored))
-
-    def _scanned(self, text: str, stretch: scan.Stretch) -> list[ResolvedFinding]:
-        """A stretch of untagged words as the findings the index knows it by, by exact names only
-        (a pain said before its sites may give two: :meth:`_site_after`); ``[]`` when none."""
-        from extractors.linking.nonconcepts import non_concept_reason
-
-        said = " ".join(stretch.words)
-        if non_concept_reason(said, maneuvers=True) is not None:
-            return []
-        words = list(stretch.words)
-        absent = wording.ABSENT_FUNCTIONS.get(said)
-        if absent is not None:  # "no periods": present Amenorrhea once the assertion says negated
-            found = self._exact(absent, FindingRole.PRESENT)
-            return [found.model_copy(update={"input": said, "via": "scan"})] if found is not None else []
-        if stretch.verb() or "normal" in (stretch.before, *stretch.words):
-            return []  # "nystagmus that fatigues"; "Normal CVA tenderness" is no sign (no ConText cue)
-        if words[0] in wording.SITED and len(words) >= 3:  # "pain in her right hip (and groin)"
-            sites = self._site_after(text, stretch.start + len(words[0]), FindingRole.PRESENT)
-            return [f.model_copy(update={"input": said, "via": f.via.replace("text", "scan", 1)}) for f in sites]
-        if len(words) == 1:  # its own name; other word forms of a plural only ("mouth" is not *Hyperorality*)
-            found = None if words[0] in scan.GENERIC else self._single(words[0])
-            if found is not None and self.index.defined_by(found.concept_id):
-                return []  # one word naming a disease the tagger left alone is no clinical use ("heat stroke prevention")
-        else:
-            found = self._exact(said, FindingRole.PRESENT)
-        if found is None or self._word_acronym(said, found.concept_id):
-            return []
-        return [found.model_copy(update={"input": said, "via": found.via.replace("text", "scan", 1)})]
-
-    def _phrased(self, said: str, role: FindingRole) -> ResolvedFinding | None:
-        """A mention that is a clinical phrase (:data:`wording.CLINICAL_PHRASES`) once its sides
-        and determiners are dropped, as the phrase's finding; else ``None``."""
-        from extractors.linking.normalize import normalize
-
-        key = " ".join(wording.plain(normalize(said).split()))
-        phrase = wording.phrases().get(key) or wording.phrases().get(" ".join(w for w in key.split() if w not in wording.SIDES))
-        found = self._exact(phrase, role) if phrase else None
-        return found.model_copy(update={"input": said}) if found is not None else None
-
-    def _single(self, word: str) -> ResolvedFinding | None:
-        """One untagged word as a finding: its own name (or a clinical phrase's), its singular,
-        and for a plural the "-ing" noun ("wheezes" -> *Wheezing*); no other word form ("mouth" is
-        not *Hyperorality*, "sleeps" not *Drowsiness*)."""
-        from extractors.linking.normalize import normalize
-
-        forms = dict.fromkeys([word, wording.singular(word)])
-        if word.endswith("s") and not word.endswith("ss"):
-            forms[wording.singular(word).removesuffix("e") + "ing"] = None
-        for form in forms:
-            key = normalize(form)
-            key = normalize(wording.phrases().get(key, form))
-            hits = [t for t in self.index.name_keys.get(key, ()) if self.index.knows(t)]
-            if hits:
-                return self._found(word, FindingRole.PRESENT, _prefer(hits), "text")
-        return None
-
-    def _sited(self, words: Sequence[str], role: FindingRole) -> ResolvedFinding | None:
-        """"pain in her right hip" as the site's own finding said site first (*Hip pain*), else,
-        for a present one, the region's (``-broader``); ``None`` when the words are no such phrase."""
-        site = wording.site_first([w for w in words if w not in wording.SIDES])
-        if site is None:
-            return None
-        found = self._exact(" ".join(site), role)
-        if found is None and wording.singular(site[-2]) != site[-2]:  # "pain in the hands": Hand pain
-            site = [*site[:-2], wording.singular(site[-2]), site[-1]]
-            found = self._exact(" ".join(site), role)
-        if found is None and role is FindingRole.PRESENT:
-            regional = wording.regional(site, whole=True)
-            found = self._exact(regional, role) if regional else None
-            found = found.model_copy(update={"via": found.via + "-broader"}) if found is not None else None
-        return found
-
-    def _site_after(self, text: str, end: int, role: FindingRole) -> list[ResolvedFinding]:
-        """A bare "pain" the tagger cut from its site ("[pain] in her right hip"): the longest run
-        of up to four words after it that makes a sited finding (:meth:`_sited`); sites joined by
-        "and" / "or" give one finding each ("pain in her right hip and groin region": Hip pain,
-        Groin pain), or none unless each does ("pain in the hands and feet" is not the hands' pain
-        alone). ``[]`` when none."""
-        from extractors.linking.normalize import normalize
-
-        after = normalize(re.match(r"[^\n.;:,()?!]*", text[end:end + 80]).group()).split()  # type: ignore[union-attr]
-        if len(after) < 2:
-            return []
-        for n in range(min(4, len(after)), 1, -1):
-            if n < len(after) and after[n] in ("and", "or"):
-                continue
-            found = self._sited(["pain", *after[:n]], role)
-            if found is not None:
-                return [found]
-        if "and" not in after[:5] and "or" not in after[:5]:
-            return []
-        k = next(i for i, w in enumerate(after[:5]) if w in ("and", "or"))
-        first = self._sited(["pain", *after[:k]], role)
-        if first is None:
-            return []
-        if k == len(after) - 1:  # "hip and, at times, groin": the clause ends after "and"
-            return [first]
-        for m in range(min(3, len(after) - k - 1), 0, -1):  # the second site, longest first: "groin region"
-            second = self._sited(["pain", after[0], *after[k + 1:k + 1 + m]], role)
-            if second is not None:
-                return self._joined(first, second)
-        return []
-
-    def _joined(self, first: ResolvedFinding, second: ResolvedFinding) -> list[ResolvedFinding]:
-        """Two sites' pains said together: their closest common findings below the bare *Pain*
-        ("hands and feet": *Limb pain*), *Arthralgia* for two joints ("knees and wrists"), else
-        both ("hip and groin")."""
-        if first.concept_id == second.concept_id:
-            return [first]
-        if first.role is not FindingRole.PRESENT:  # "denies pain in the knees or wrists" denies those two only
-            return [first, second]
-        if all(f.name.lower().split()[0] in wording.JOINTS for f in (first, second)):  # "knees and wrists"
-            joints = self._exact("joint pain", first.role)
-            if joints is not None:
-                return [joints.model_copy(update={"input": first.input, "via": "text-broader"})]
-        bare = self._exact("pain", first.role)
-        if bare is None:
-            return [first, second]
-        # pains below Pain only: "back and knees" share *Abnormality of the musculoskeletal system* too
-        common = {c for c in self.index.ancestors(first.concept_id) & self.index.ancestors(second.concept_id)
-                  if c != bare.concept_id and bare.concept_id in self.index.ancestors(c)}
-        if not common:
-            return [first, second]
-        above = {a for c in common for a in self.index.ancestors(c) if a != c}
-        closest = sorted(common - above)  # "knees and wrists": Arthralgia and Limb pain, both as close
-        return [self._found(first.input, first.role, c, "text-broader") for c in closest]
 
     def resolve_labs(self, text: str, out: Resolution, *, age: int | None = None, sex: str | None = None) -> None:
         """Laboratory values of the text outside their reference limits ("Hb 8.7 g/dL", "K 2.8
@@ -700,41 +496,7 @@ class Resolver:
     def _add_reading(self, out: Resolution, concept_id: str, describe: str, via: str) -> None:
         found = self.resolve(concept_id, FindingRole.PRESENT)
         update = {"input": describe, "via": via} if isinstance(found, ResolvedFinding) else {"input": describe}
-        _add(out, found.model_copy(update=update))
-
-
-NOTE_ITEMS = 20
-"""At most this many items in one note (the rest counted): a long text's notes stay readable."""
-
-
-def listed(items: Sequence[str]) -> str:
-    """Items once each, in order, at most :data:`NOTE_ITEMS` of them and a count of the rest."""
-    unique = list(dict.fromkeys(items))
-    rest = len(unique) - NOTE_ITEMS
-    return ", ".join(unique[:NOTE_ITEMS]) + (f" and {rest} more" if rest > 0 else "")
-
-
-@cache
-def _edge_words() -> frozenset[str]:
-    """Words a scanned stretch neither starts nor ends on: spaCy's English stop words and the
-    determiners ("the pain" is "pain")."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS) | wording.DETERMINERS
-
-
-def _prefer(ids: Sequence[str]) -> str:
-    """Among same-named terms, the HPO one (richest hierarchy), then by id."""
-    return sorted(ids, key=lambda t: (not t.startswith("HP:"), t))[0]
-
-
-def _add(out: Resolution, result: ResolvedFinding | Unresolved) -> None:
-    if isinstance(result, Unresolved):
-        out.unresolved.append(result)
-    elif result.role is FindingRole.PRESENT:
-        out.findings.append(result)
-    else:
-        out.excluded.append(result)
+        add(out, found.model_copy(update=update))
 
 
 def resolve_all(
@@ -755,7 +517,7 @@ def resolve_all(
     resolver = Resolver(index, linker=linker, deadline=deadline)
     for values, role in ((findings, FindingRole.PRESENT), (excluded, FindingRole.EXCLUDED)):
         for value in values:
-            _add(out, resolver.resolve(value, role))
+            add(out, resolver.resolve(value, role))
     if text:
         resolver.resolve_text(text, extractor or default_extractor(), out, age=age, sex=sex)
     present = {f.concept_id for f in out.findings}
